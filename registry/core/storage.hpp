@@ -1,0 +1,71 @@
+// What the registry core needs from durable storage. The SQLite store (registry/store/) is the
+// implementation; tests use it too, on ":memory:" or on a file. The core never sees SQL.
+//
+// Every write returns false when it could not be committed; the core then tells the user
+// (`store_failed`) instead of acknowledging. Nothing here throws.
+#pragma once
+
+#include "registry/core/clock.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::registry {
+
+struct account_record {
+  std::string name;
+  std::string password_hash;  // Argon2id, libsodium's encoded string form
+  int failed_attempts = 0;
+  time_point locked_until{};  // epoch when not locked
+  std::optional<time_point> last_logout;
+};
+
+struct block_record {
+  std::string blocker;
+  std::string blocked;
+};
+
+struct offline_record {
+  std::int64_t id = 0;
+  std::string sender;
+  std::string text;
+  time_point sent_at{};
+};
+
+// Everything the core keeps in memory, read once at start-up.
+struct storage_snapshot {
+  std::vector<account_record> accounts;
+  std::vector<block_record> blocks;
+};
+
+class storage {
+ public:
+  virtual ~storage() = default;
+
+  virtual storage_snapshot load() = 0;
+
+  virtual bool add_account(const std::string& name, const std::string& password_hash,
+                           time_point now) = 0;
+  virtual bool set_password_hash(const std::string& name, const std::string& password_hash) = 0;
+  virtual bool set_lockout(const std::string& name, int failed_attempts,
+                           time_point locked_until) = 0;
+
+  virtual bool add_block(const std::string& blocker, const std::string& blocked) = 0;
+  virtual bool remove_block(const std::string& blocker, const std::string& blocked) = 0;
+
+  // Commits one message for an offline recipient; returns once it is durable.
+  virtual bool store_offline(const std::string& recipient, const std::string& sender,
+                             const std::string& text, time_point now) = 0;
+  virtual std::size_t count_offline(const std::string& recipient) = 0;
+  // Reads and deletes, in one transaction, every message stored for the recipient, oldest first.
+  // A message is returned by at most one call ever.
+  virtual std::vector<offline_record> take_offline(const std::string& recipient) = 0;
+
+  // Login history: one row per session, closed by record_logout.
+  virtual bool record_login(const std::string& name, time_point now) = 0;
+  virtual bool record_logout(const std::string& name, time_point now) = 0;
+};
+
+}  // namespace parley::registry

@@ -1,0 +1,199 @@
+#include "shared/proto/codec.hpp"
+
+#include "shared/proto/text.hpp"
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/variant.hpp>
+
+#include <istream>
+#include <ostream>
+#include <stdexcept>
+#include <streambuf>
+#include <type_traits>
+
+namespace parley::proto {
+namespace {
+
+// Appends everything written to a std::string (no ostringstream copy at the end).
+class string_sink : public std::streambuf {
+ public:
+  explicit string_sink(std::string& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* data, std::streamsize n) override {
+    out_.append(data, static_cast<std::size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type ch) override {
+    if (!traits_type::eq_int_type(ch, traits_type::eof()))
+      out_.push_back(traits_type::to_char_type(ch));
+    return traits_type::not_eof(ch);
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Reads from a string_view without copying it.
+class view_source : public std::streambuf {
+ public:
+  explicit view_source(std::string_view in) {
+    auto* begin = const_cast<char*>(in.data());
+    setg(begin, begin, begin + in.size());
+  }
+  std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+template <class Message>
+std::string encode_any(const Message& message) {
+  if (auto why = validate(message); !why.empty()) throw std::invalid_argument("encode: " + why);
+  std::string frame(frame_header_bytes, '\0');
+  {
+    string_sink sink(frame);
+    std::ostream stream(&sink);
+    cereal::PortableBinaryOutputArchive archive(stream);
+    archive(message);
+  }
+  const auto body = frame.size() - frame_header_bytes;
+  if (body > max_frame_body) throw std::invalid_argument("encode: frame over its bound");
+  write_frame_length(frame.data(), static_cast<std::uint32_t>(body));
+  return frame;
+}
+
+template <class Message>
+decoded<Message> decode_any(std::string_view body) {
+  decoded<Message> result;
+  if (body.size() > max_frame_body) {
+    result.error = "frame over its bound";
+    return result;
+  }
+  // The first byte is cereal's endianness flag; anything but 0 or 1 is not our encoder's.
+  if (body.empty() || static_cast<unsigned char>(body[0]) > 1) {
+    result.error = "bad archive header";
+    return result;
+  }
+  try {
+    view_source source(body);
+    std::istream stream(&source);
+    Message message;
+    {
+      cereal::PortableBinaryInputArchive archive(stream);
+      archive(message);
+    }
+    if (source.remaining() != 0) {
+      result.error = "trailing bytes after the message";
+      return result;
+    }
+    if (auto why = validate(message); !why.empty()) {
+      result.error = std::move(why);
+      return result;
+    }
+    result.message = std::move(message);
+  } catch (const std::exception& e) {
+    result.error = std::string("undecodable: ") + e.what();
+  } catch (...) {
+    result.error = "undecodable";
+  }
+  return result;
+}
+
+template <class Enum>
+bool in_range(Enum value) {
+  return static_cast<std::underlying_type_t<Enum>>(value) <=
+         static_cast<std::underlying_type_t<Enum>>(Enum::last);
+}
+
+bool is_flag(std::uint8_t value) { return value <= 1; }
+
+std::string check_name(const name_string& name, const char* field) {
+  return is_valid_name(name.value) ? std::string() : std::string(field) + ": not a valid user name";
+}
+
+std::string check_text(const text_string& text) {
+  if (!text.fits()) return "text: over its bound";
+  if (text.value.empty()) return "text: empty";
+  if (!is_valid_utf8(text.value)) return "text: not UTF-8";
+  return {};
+}
+
+struct client_validator {
+  std::string operator()(const client_hello& m) const {
+    if (!m.agent.fits() || has_ascii_control(m.agent.value) || !is_valid_utf8(m.agent.value))
+      return "hello: bad agent string";
+    return {};
+  }
+  std::string operator()(const login_name& m) const { return check_name(m.name, "login_name"); }
+  std::string operator()(const login_password& m) const {
+    if (!m.password.fits()) return "login_password: over its bound";
+    if (has_ascii_control(m.password.value) || !is_valid_utf8(m.password.value))
+      return "login_password: control characters or not UTF-8";
+    return {};
+  }
+  std::string operator()(const direct_message& m) const {
+    if (auto why = check_name(m.to, "direct_message.to"); !why.empty()) return why;
+    return check_text(m.text);
+  }
+  std::string operator()(const broadcast_message& m) const { return check_text(m.text); }
+  std::string operator()(const who_else&) const { return {}; }
+  std::string operator()(const who_else_since&) const { return {}; }
+  std::string operator()(const block_user& m) const { return check_name(m.name, "block_user"); }
+  std::string operator()(const unblock_user& m) const { return check_name(m.name, "unblock_user"); }
+  std::string operator()(const logout_request&) const { return {}; }
+  std::string operator()(const activity&) const { return {}; }
+};
+
+struct server_validator {
+  std::string operator()(const server_hello&) const { return {}; }
+  std::string operator()(const login_reply& m) const {
+    return in_range(m.result) ? std::string() : "login_reply: unknown result";
+  }
+  std::string operator()(const delivery& m) const {
+    if (auto why = check_name(m.from, "delivery.from"); !why.empty()) return why;
+    if (!in_range(m.kind)) return "delivery: unknown kind";
+    return check_text(m.text);
+  }
+  std::string operator()(const presence& m) const {
+    if (!is_flag(m.online)) return "presence: online is not 0 or 1";
+    return check_name(m.user, "presence.user");
+  }
+  std::string operator()(const command_reply& m) const {
+    if (!in_range(m.result)) return "command_reply: unknown outcome";
+    if (!m.subject.value.empty()) return check_name(m.subject, "command_reply.subject");
+    return {};
+  }
+  std::string operator()(const user_list& m) const {
+    if (!in_range(m.query)) return "user_list: unknown query";
+    if (!is_flag(m.final_chunk)) return "user_list: final_chunk is not 0 or 1";
+    if (!m.names.fits()) return "user_list: too many names";
+    for (const auto& name : m.names.items)
+      if (auto why = check_name(name, "user_list.names"); !why.empty()) return why;
+    return {};
+  }
+  std::string operator()(const session_end& m) const {
+    return in_range(m.reason) ? std::string() : "session_end: unknown reason";
+  }
+};
+
+}  // namespace
+
+std::string validate(const client_message& message) {
+  return std::visit(client_validator{}, message);
+}
+std::string validate(const server_message& message) {
+  return std::visit(server_validator{}, message);
+}
+
+std::string encode_frame(const client_message& message) { return encode_any(message); }
+std::string encode_frame(const server_message& message) { return encode_any(message); }
+frame_ptr make_frame(const server_message& message) {
+  return std::make_shared<const std::string>(encode_any(message));
+}
+
+decoded<client_message> decode_client(std::string_view body) {
+  return decode_any<client_message>(body);
+}
+decoded<server_message> decode_server(std::string_view body) {
+  return decode_any<server_message>(body);
+}
+
+}  // namespace parley::proto

@@ -1,0 +1,37 @@
+// Encoding and hardened decoding of frames. Bodies are cereal portable-binary archives of one
+// variant (client_message or server_message).
+#pragma once
+
+#include "shared/proto/frame.hpp"
+#include "shared/proto/messages.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace parley::proto {
+
+// A decoded message, or the reason it was refused.
+template <class Message>
+struct decoded {
+  std::optional<Message> message;
+  std::string error;  // empty when message is set
+};
+
+// Whole frames (header + body). A message that breaks its own bounds is a programming error:
+// encoding it throws std::invalid_argument.
+std::string encode_frame(const client_message& message);
+std::string encode_frame(const server_message& message);
+frame_ptr make_frame(const server_message& message);
+
+// Decode one frame body. Never throws: a truncated body, a size tag past its bound, an unknown
+// tag, trailing bytes or a message that fails validate() all come back as an error.
+decoded<client_message> decode_client(std::string_view body);
+decoded<server_message> decode_server(std::string_view body);
+
+// Per-message validation beyond the size bounds (name syntax, UTF-8, enum ranges).
+// Returns an empty string when the message is valid, else the reason.
+std::string validate(const client_message& message);
+std::string validate(const server_message& message);
+
+}  // namespace parley::proto
