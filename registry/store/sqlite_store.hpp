@@ -1,0 +1,55 @@
+// The registry's durable state in one SQLite file (WAL). The only code that includes SQLiteCpp
+// and the only place SQLite::Exception is caught.
+#pragma once
+
+#include "registry/core/storage.hpp"
+
+#include <memory>
+#include <string>
+
+namespace parley::registry {
+
+class sqlite_store;
+
+struct store_open_result {
+  std::unique_ptr<sqlite_store> store;  // set on success
+  std::string error;                    // else: names the file and the problem
+};
+
+class sqlite_store final : public storage {
+ public:
+  // Opens the database at `path` (":memory:" keeps nothing), creating the schema in a new or
+  // empty file. A file that is not a Parley database (another application's SQLite file, a
+  // corrupt or truncated file, a newer schema) is refused and left byte-for-byte untouched:
+  // it is checked through a read-only connection before anything may write to it.
+  static store_open_result open(const std::string& path);
+
+  ~sqlite_store() override;
+
+  storage_snapshot load() override;
+  bool add_account(const std::string& name, const std::string& password_hash,
+                   time_point now) override;
+  bool set_password_hash(const std::string& name, const std::string& password_hash) override;
+  bool set_lockout(const std::string& name, int failed_attempts, time_point locked_until) override;
+  bool add_block(const std::string& blocker, const std::string& blocked) override;
+  bool remove_block(const std::string& blocker, const std::string& blocked) override;
+  bool store_offline(const std::string& recipient, const std::string& sender,
+                     const std::string& text, time_point now) override;
+  std::size_t count_offline(const std::string& recipient) override;
+  std::vector<offline_record> take_offline(const std::string& recipient) override;
+  bool record_login(const std::string& name, time_point now) override;
+  bool record_logout(const std::string& name, time_point now) override;
+
+  // Sessions left open by a crash are closed at `now` (called once at start-up).
+  void close_dangling_logins(time_point now);
+
+  const std::string& path() const;
+
+  struct impl;
+  explicit sqlite_store(std::unique_ptr<impl> impl);
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace parley::registry
