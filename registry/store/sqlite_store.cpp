@@ -69,6 +69,16 @@ std::string hex(std::int32_t value) {
   return buffer;
 }
 
+// quick_check's report as one log line, without its "*** in database main ***" heading.
+std::string one_line(std::string report) {
+  constexpr std::string_view heading = "*** in database main ***\n";
+  if (report.starts_with(heading)) report.erase(0, heading.size());
+  for (auto& c : report) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return report;
+}
+
 // SQLite's primary result code: SQLiteCpp may hand back an extended one.
 int primary_code(const SQLite::Exception& e) { return e.getErrorCode() & 0xff; }
 
@@ -97,7 +107,7 @@ inspection inspect_existing(const std::string& path) {
     SQLite::Database db(path, SQLite::OPEN_READONLY, busy_timeout_ms);
     // The first read of the header is where a foreign file shows up, as SQLITE_NOTADB.
     const std::string check = db.execAndGet("PRAGMA quick_check(1)").getString();
-    if (check != "ok") return {"is corrupt (quick_check: " + check + ")"};
+    if (check != "ok") return {"is corrupt (quick_check: " + one_line(check) + ")"};
 
     const int application_id = db.execAndGet("PRAGMA application_id").getInt();
     const int version = db.execAndGet("PRAGMA user_version").getInt();
@@ -196,7 +206,9 @@ struct sqlite_store::impl {
         update_lockout_(db_,
                         "UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE name = ?"),
         // Blocking twice leaves one row: the caller asked for a state, and it holds.
-        insert_block_(db_, "INSERT OR IGNORE INTO blocks (blocker, blocked) VALUES (?, ?)"),
+        insert_block_(db_,
+                      "INSERT INTO blocks (blocker, blocked) VALUES (?, ?)"
+                      " ON CONFLICT (blocker, blocked) DO NOTHING"),
         delete_block_(db_, "DELETE FROM blocks WHERE blocker = ? AND blocked = ?"),
         insert_offline_(db_,
                         "INSERT INTO offline_messages (recipient, sender, body, sent_at)"

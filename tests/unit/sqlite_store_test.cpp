@@ -1,0 +1,481 @@
+#include "registry/store/sqlite_store.hpp"
+
+#include <doctest/doctest.h>
+// Only to forge files the store must refuse (another application's database, a newer schema):
+// written with SQLite's C API directly, independently of the code under test.
+#include <sqlite3.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace parley::registry;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A fixed, whole-millisecond time: the store keeps milliseconds.
+const time_point t0 = from_unix_ms(1'700'000'000'000);
+
+// A fresh directory per test, removed with everything in it at the end.
+class temp_dir {
+ public:
+  temp_dir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("parley-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::unique_ptr<sqlite_store> open_ok(const std::string& path) {
+  auto opened = sqlite_store::open(path);
+  INFO(opened.error);
+  REQUIRE(opened.store != nullptr);
+  CHECK(opened.error.empty());
+  return std::move(opened.store);
+}
+
+// Runs SQL on a file with plain SQLite, as another program would.
+void run_sql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+  INFO((error ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+// A closed Parley database with a few pages of content.
+void make_parley_db(const std::string& path) {
+  auto store = open_ok(path);
+  REQUIRE(store->add_account("yoda", "hash-yoda", t0));
+  REQUIRE(store->add_account("luke", "hash-luke", t0));
+  REQUIRE(store->add_block("yoda", "luke"));
+  // Few commits (each one is fsynced) but enough bytes to span several pages.
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(
+        store->store_offline("luke", "yoda", std::string(1000, static_cast<char>('a' + i)), t0));
+  }
+}
+
+// Opening must fail, name the file, and leave every byte of it as it was.
+std::string check_refused(const std::string& path) {
+  const auto before = read_bytes(path);
+  const auto size_before = fs::file_size(path);
+  const auto opened = sqlite_store::open(path);
+  INFO(opened.error);
+  CHECK(opened.store == nullptr);
+  CHECK(opened.error.find(path) != std::string::npos);
+  CHECK(fs::file_size(path) == size_before);
+  CHECK(read_bytes(path) == before);
+  return opened.error;
+}
+
+void add_users(sqlite_store& store) {
+  REQUIRE(store.add_account("yoda", "hash-yoda", t0));
+  REQUIRE(store.add_account("luke", "hash-luke", t0));
+  REQUIRE(store.add_account("hans", "hash-hans", t0));
+}
+
+}  // namespace
+
+TEST_CASE("sqlite_store: a :memory: store starts empty") {
+  auto store = open_ok(":memory:");
+  CHECK(store->path() == ":memory:");
+  const auto snapshot = store->load();
+  CHECK(snapshot.accounts.empty());
+  CHECK(snapshot.blocks.empty());
+  CHECK(store->count_offline("yoda") == 0);
+  CHECK(store->take_offline("yoda").empty());
+}
+
+TEST_CASE("sqlite_store: accounts") {
+  auto store = open_ok(":memory:");
+  CHECK(store->add_account("yoda", "hash-yoda", t0));
+  CHECK(store->add_account("Yoda", "hash-Yoda", t0));
+  CHECK_FALSE(store->add_account("yoda", "another", t0));
+
+  SUBCASE("load returns them with their hash and no lockout") {
+    const auto snapshot = store->load();
+    REQUIRE(snapshot.accounts.size() == 2);
+    for (const auto& account : snapshot.accounts) {
+      CHECK(account.password_hash == "hash-" + account.name);
+      CHECK(account.failed_attempts == 0);
+      CHECK(account.locked_until == time_point{});
+      CHECK_FALSE(account.last_logout.has_value());
+    }
+  }
+  SUBCASE("password hashes can be replaced") {
+    CHECK(store->set_password_hash("yoda", "rehashed"));
+    CHECK_FALSE(store->set_password_hash("nobody", "rehashed"));
+    const auto snapshot = store->load();
+    for (const auto& account : snapshot.accounts) {
+      CHECK(account.password_hash == (account.name == "yoda" ? "rehashed" : "hash-Yoda"));
+    }
+  }
+  SUBCASE("lockouts are kept to the millisecond") {
+    const auto until = t0 + 90s + 123ms;
+    CHECK(store->set_lockout("yoda", 3, until));
+    CHECK_FALSE(store->set_lockout("nobody", 1, until));
+    auto snapshot = store->load();
+    for (const auto& account : snapshot.accounts) {
+      if (account.name != "yoda") continue;
+      CHECK(account.failed_attempts == 3);
+      CHECK(account.locked_until == until);
+    }
+    CHECK(store->set_lockout("yoda", 0, time_point{}));
+    snapshot = store->load();
+    for (const auto& account : snapshot.accounts) {
+      CHECK(account.failed_attempts == 0);
+      CHECK(account.locked_until == time_point{});
+    }
+  }
+}
+
+TEST_CASE("sqlite_store: blocks") {
+  auto store = open_ok(":memory:");
+  add_users(*store);
+  CHECK(store->add_block("yoda", "luke"));
+  // Already blocked: the state asked for holds, so it is not a failure.
+  CHECK(store->add_block("yoda", "luke"));
+  CHECK(store->add_block("luke", "yoda"));
+  CHECK(store->add_block("hans", "yoda"));
+  CHECK_FALSE(store->add_block("yoda", "nobody"));
+  CHECK_FALSE(store->add_block("nobody", "yoda"));
+  CHECK_FALSE(store->add_block("yoda", "yoda"));
+
+  auto snapshot = store->load();
+  CHECK(snapshot.blocks.size() == 3);
+
+  CHECK(store->remove_block("hans", "yoda"));
+  CHECK(store->remove_block("hans", "yoda"));
+  snapshot = store->load();
+  REQUIRE(snapshot.blocks.size() == 2);
+  for (const auto& block : snapshot.blocks) {
+    const bool expected = (block.blocker == "yoda" && block.blocked == "luke") ||
+                          (block.blocker == "luke" && block.blocked == "yoda");
+    CHECK(expected);
+  }
+}
+
+TEST_CASE("sqlite_store: offline messages are taken once, oldest first, per recipient") {
+  auto store = open_ok(":memory:");
+  add_users(*store);
+  using namespace std::string_literals;
+  const std::string odd = "tab\there, NUL\0inside, \xE2\x9C\x93 UTF-8"s;
+
+  CHECK(store->store_offline("luke", "yoda", "first", t0));
+  CHECK(store->store_offline("luke", "hans", odd, t0 + 1ms));
+  CHECK(store->store_offline("hans", "yoda", "for hans", t0 + 2ms));
+  CHECK(store->store_offline("luke", "yoda", "third", t0 + 3ms));
+  CHECK_FALSE(store->store_offline("nobody", "yoda", "lost", t0));
+  CHECK_FALSE(store->store_offline("luke", "nobody", "lost", t0));
+  CHECK(store->count_offline("luke") == 3);
+  CHECK(store->count_offline("hans") == 1);
+  CHECK(store->count_offline("yoda") == 0);
+
+  const auto taken = store->take_offline("luke");
+  REQUIRE(taken.size() == 3);
+  CHECK(taken[0].sender == "yoda");
+  CHECK(taken[0].text == "first");
+  CHECK(taken[0].sent_at == t0);
+  CHECK(taken[1].sender == "hans");
+  CHECK(taken[1].text == odd);
+  CHECK(taken[1].sent_at == t0 + 1ms);
+  CHECK(taken[2].text == "third");
+  CHECK(taken[0].id < taken[1].id);
+  CHECK(taken[1].id < taken[2].id);
+
+  CHECK(store->count_offline("luke") == 0);
+  CHECK(store->take_offline("luke").empty());
+  // Someone else's messages are untouched.
+  CHECK(store->count_offline("hans") == 1);
+
+  // New messages after a take get new ids and are taken on their own.
+  CHECK(store->store_offline("luke", "yoda", "later", t0 + 4ms));
+  const auto later = store->take_offline("luke");
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].text == "later");
+  CHECK(later[0].id > taken[2].id);
+}
+
+TEST_CASE("sqlite_store: login history gives the last logout") {
+  auto store = open_ok(":memory:");
+  add_users(*store);
+  const auto last_logout_of = [&](const std::string& name) {
+    for (auto& account : store->load().accounts) {
+      if (account.name == name) return account.last_logout;
+    }
+    FAIL("no account " << name);
+    return std::optional<time_point>{};
+  };
+
+  CHECK(store->record_login("yoda", t0));
+  CHECK_FALSE(last_logout_of("yoda").has_value());
+  CHECK(store->record_logout("yoda", t0 + 10s));
+  CHECK(last_logout_of("yoda") == t0 + 10s);
+
+  CHECK(store->record_login("yoda", t0 + 20s));
+  CHECK(last_logout_of("yoda") == t0 + 10s);
+  CHECK(store->record_logout("yoda", t0 + 30s));
+  CHECK(last_logout_of("yoda") == t0 + 30s);
+
+  // Nothing open to close: nothing changes, and it is not a failure.
+  CHECK(store->record_logout("yoda", t0 + 40s));
+  CHECK(last_logout_of("yoda") == t0 + 30s);
+
+  CHECK_FALSE(store->record_login("nobody", t0));
+  CHECK_FALSE(last_logout_of("luke").has_value());
+}
+
+TEST_CASE("sqlite_store: sessions left open by a crash are closed at start-up") {
+  auto store = open_ok(":memory:");
+  add_users(*store);
+  REQUIRE(store->record_login("yoda", t0));
+  REQUIRE(store->record_login("luke", t0));
+  REQUIRE(store->record_logout("luke", t0 + 5s));
+  REQUIRE(store->record_login("hans", t0 + 6s));
+
+  store->close_dangling_logins(t0 + 60s);
+  for (const auto& account : store->load().accounts) {
+    INFO(account.name);
+    CHECK(account.last_logout == (account.name == "luke" ? t0 + 5s : t0 + 60s));
+  }
+  // They are closed: a later logout has nothing left to close.
+  CHECK(store->record_logout("yoda", t0 + 90s));
+  for (const auto& account : store->load().accounts) {
+    if (account.name == "yoda") CHECK(account.last_logout == t0 + 60s);
+  }
+}
+
+TEST_CASE("sqlite_store: a new file is a WAL database stamped as Parley's") {
+  temp_dir dir;
+  const auto path = dir.file("registry.db");
+  { open_ok(path); }
+  const auto bytes = read_bytes(path);
+  REQUIRE(bytes.size() >= 100);
+  CHECK(bytes.starts_with(std::string("SQLite format 3\0", 16)));
+  // File format version numbers 2/2 mean WAL (offsets 18 and 19 of the header).
+  CHECK(bytes[18] == 2);
+  CHECK(bytes[19] == 2);
+  // user_version at offset 60 and application_id at offset 68, both big-endian.
+  CHECK(bytes.substr(60, 4) == std::string("\0\0\0\1", 4));
+  CHECK(bytes.substr(68, 4) == "PRLY");
+}
+
+TEST_CASE("sqlite_store: everything survives closing and reopening the file") {
+  temp_dir dir;
+  const auto path = dir.file("registry.db");
+  {
+    auto store = open_ok(path);
+    CHECK(store->path() == path);
+    add_users(*store);
+    CHECK(store->set_lockout("hans", 3, t0 + 60s));
+    CHECK(store->set_password_hash("luke", "rehashed"));
+    CHECK(store->add_block("yoda", "luke"));
+    CHECK(store->store_offline("luke", "yoda", "one", t0));
+    CHECK(store->store_offline("luke", "hans", "two", t0 + 1ms));
+    CHECK(store->record_login("yoda", t0));
+    CHECK(store->record_logout("yoda", t0 + 5s));
+  }
+  auto store = open_ok(path);
+  const auto snapshot = store->load();
+  REQUIRE(snapshot.accounts.size() == 3);
+  for (const auto& account : snapshot.accounts) {
+    INFO(account.name);
+    if (account.name == "hans") {
+      CHECK(account.failed_attempts == 3);
+      CHECK(account.locked_until == t0 + 60s);
+    }
+    if (account.name == "luke") CHECK(account.password_hash == "rehashed");
+    if (account.name == "yoda") CHECK(account.last_logout == t0 + 5s);
+  }
+  REQUIRE(snapshot.blocks.size() == 1);
+  CHECK(snapshot.blocks[0].blocker == "yoda");
+  CHECK(snapshot.blocks[0].blocked == "luke");
+
+  const auto taken = store->take_offline("luke");
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].text == "one");
+  CHECK(taken[1].text == "two");
+  store.reset();
+  // Taken means gone, also after a restart.
+  CHECK(open_ok(path)->count_offline("luke") == 0);
+}
+
+TEST_CASE("sqlite_store: a process killed with SIGKILL loses nothing it was told was stored") {
+  temp_dir dir;
+  const auto path = dir.file("registry.db");
+  { add_users(*open_ok(path)); }
+
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // No destructor runs, no close, no checkpoint: the commits must already be durable.
+    auto opened = sqlite_store::open(path);
+    bool all_stored = opened.store != nullptr;
+    for (int i = 0; all_stored && i < 50; ++i) {
+      all_stored = opened.store->store_offline("luke", "yoda", "m" + std::to_string(i), t0);
+    }
+    all_stored = all_stored && opened.store->take_offline("luke").size() == 50;
+    for (int i = 50; all_stored && i < 60; ++i) {
+      all_stored = opened.store->store_offline("luke", "yoda", "m" + std::to_string(i), t0);
+    }
+    all_stored = all_stored && opened.store->record_login("yoda", t0);
+    if (!all_stored) ::_exit(1);
+    ::kill(::getpid(), SIGKILL);
+    ::_exit(2);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+
+  auto store = open_ok(path);
+  // The 50 taken before the crash stay taken; the 10 stored after are all there, once.
+  const auto taken = store->take_offline("luke");
+  REQUIRE(taken.size() == 10);
+  CHECK(taken.front().text == "m50");
+  CHECK(taken.back().text == "m59");
+  // The crashed session is still open until start-up closes it.
+  store->close_dangling_logins(t0 + 1h);
+  for (const auto& account : store->load().accounts) {
+    if (account.name == "yoda") CHECK(account.last_logout == t0 + 1h);
+  }
+}
+
+TEST_CASE("sqlite_store: a blank SQLite file nobody has claimed is initialised") {
+  temp_dir dir;
+  const auto path = dir.file("blank.db");
+  // A table created then dropped leaves a non-empty file with no tables and no application id.
+  run_sql(path, "CREATE TABLE scratch (x); DROP TABLE scratch;");
+  REQUIRE(fs::file_size(path) > 0);
+  auto store = open_ok(path);
+  CHECK(store->add_account("yoda", "hash", t0));
+}
+
+TEST_CASE("sqlite_store: files that are not Parley databases are refused and left untouched") {
+  temp_dir dir;
+
+  SUBCASE("an empty file") {
+    const auto path = dir.file("empty.db");
+    write_bytes(path, "");
+    CHECK(check_refused(path).find("is empty") != std::string::npos);
+  }
+  SUBCASE("random bytes") {
+    const auto path = dir.file("random.db");
+    std::mt19937 random(42);
+    std::string bytes(16 * 1024, '\0');
+    for (auto& byte : bytes) byte = static_cast<char>(random());
+    write_bytes(path, bytes);
+    CHECK(check_refused(path).find("is not a SQLite database") != std::string::npos);
+  }
+  SUBCASE("a text file") {
+    const auto path = dir.file("credentials.txt");
+    write_bytes(path, "yoda wise0ne\nluke f0rce\n");
+    CHECK(check_refused(path).find("is not a SQLite database") != std::string::npos);
+  }
+  SUBCASE("a Parley database truncated to half its size") {
+    const auto whole = dir.file("whole.db");
+    make_parley_db(whole);
+    const auto bytes = read_bytes(whole);
+    REQUIRE(bytes.size() >= 4 * 4096);
+    const auto path = dir.file("truncated.db");
+    write_bytes(path, bytes.substr(0, bytes.size() / 2));
+    CHECK(check_refused(path).find("corrupt") != std::string::npos);
+  }
+  SUBCASE("a Parley database with a damaged page") {
+    const auto path = dir.file("damaged.db");
+    make_parley_db(path);
+    auto bytes = read_bytes(path);
+    REQUIRE(bytes.size() >= 4 * 4096);
+    // Scribble over the cell pointers of the third page, a b-tree page of one of our tables.
+    for (std::size_t i = 2 * 4096 + 8; i < 2 * 4096 + 200; ++i) bytes[i] = '\x5a';
+    write_bytes(path, bytes);
+    const auto error = check_refused(path);
+    CHECK(error.find("corrupt") != std::string::npos);
+    // One line, fit for a log.
+    CHECK(error.find('\n') == std::string::npos);
+  }
+  SUBCASE("another application's SQLite database") {
+    const auto path = dir.file("other.db");
+    run_sql(
+        path,
+        "CREATE TABLE contacts (name TEXT, phone TEXT); INSERT INTO contacts VALUES ('a', '1');");
+    CHECK(check_refused(path).find("belongs to another application") != std::string::npos);
+  }
+  SUBCASE("another application's database with its own application id") {
+    const auto path = dir.file("tagged.db");
+    run_sql(path, "PRAGMA application_id = 1234; CREATE TABLE t (x);");
+    CHECK(check_refused(path).find("belongs to another application") != std::string::npos);
+  }
+  SUBCASE("a database written by a newer Parley") {
+    const auto path = dir.file("newer.db");
+    make_parley_db(path);
+    run_sql(path, "PRAGMA user_version = 2;");
+    CHECK(check_refused(path).find("was written by a newer Parley") != std::string::npos);
+  }
+  SUBCASE("a Parley database missing one of its tables") {
+    const auto path = dir.file("partial.db");
+    make_parley_db(path);
+    run_sql(path, "DROP TABLE logins;");
+    CHECK(check_refused(path).find("logins") != std::string::npos);
+  }
+}
+
+TEST_CASE("sqlite_store: paths that cannot be a database") {
+  temp_dir dir;
+  SUBCASE("a missing directory") {
+    const auto path = dir.file("no-such-dir/registry.db");
+    const auto opened = sqlite_store::open(path);
+    CHECK(opened.store == nullptr);
+    CHECK(opened.error.find(path) != std::string::npos);
+    CHECK(opened.error.find("does not exist") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir.file("no-such-dir")));
+  }
+  SUBCASE("a directory") {
+    const auto path = dir.file("a-directory");
+    fs::create_directory(path);
+    const auto opened = sqlite_store::open(path);
+    CHECK(opened.store == nullptr);
+    CHECK(opened.error.find(path) != std::string::npos);
+  }
+  SUBCASE("an empty path") {
+    const auto opened = sqlite_store::open("");
+    CHECK(opened.store == nullptr);
+    CHECK_FALSE(opened.error.empty());
+  }
+}
