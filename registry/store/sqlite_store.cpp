@@ -100,11 +100,42 @@ struct inspection {
   bool needs_schema = false;  // a blank SQLite database nobody has claimed yet
 };
 
+// An SQLite URI naming `path` (only '%', '?' and '#' need escaping there); an absolute path gets
+// an empty authority, so that a path starting with "//" is not read as a host name.
+std::string file_uri(const std::string& path) {
+  std::string uri = path.starts_with('/') ? "file://" : "file:";
+  for (char c : path) {
+    if (c == '%')
+      uri += "%25";
+    else if (c == '?')
+      uri += "%3f";
+    else if (c == '#')
+      uri += "%23";
+    else
+      uri += c;
+  }
+  return uri;
+}
+
+// Opens `path` for reading only. Without a write-ahead log beside it, the file holds the whole
+// database, and "immutable" reads it with no locks and no -shm/-wal files created next to it:
+// a refused file (another application's, say) is left without litter. A non-empty log (a
+// crash, or a live writer) has to be read through SQLite's usual shared-memory index.
+SQLite::Database open_read_only(const std::string& path) {
+  std::error_code ec;
+  const auto wal_size = std::filesystem::file_size(path + "-wal", ec);
+  if (ec || wal_size == 0) {
+    return SQLite::Database(file_uri(path) + "?immutable=1",
+                            SQLite::OPEN_READONLY | SQLite::OPEN_URI);
+  }
+  return SQLite::Database(path, SQLite::OPEN_READONLY, busy_timeout_ms);
+}
+
 // Looks at an existing file without any chance of changing it: a read-only connection writes
 // neither the file nor its header, whatever it finds.
 inspection inspect_existing(const std::string& path) {
   try {
-    SQLite::Database db(path, SQLite::OPEN_READONLY, busy_timeout_ms);
+    SQLite::Database db = open_read_only(path);
     // The first read of the header is where a foreign file shows up, as SQLITE_NOTADB.
     const std::string check = db.execAndGet("PRAGMA quick_check(1)").getString();
     if (check != "ok") return {"is corrupt (quick_check: " + one_line(check) + ")"};
@@ -144,8 +175,8 @@ SQLite::Database open_connection(const std::string& path, int flags, bool create
   db.exec("PRAGMA foreign_keys = ON");
 
   if (create_schema) {
-    // Schema, application id and version in one transaction: a crash leaves either a blank
-    // file or a complete Parley database, never something in between.
+    // Schema, application id and version in one transaction: a crash leaves the file as it was
+    // (empty, or a blank SQLite database) or a complete Parley database, nothing in between.
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
     db.exec(schema_sql);
     db.exec("PRAGMA application_id = " + std::to_string(parley_application_id));
@@ -289,9 +320,9 @@ store_open_result sqlite_store::open(const std::string& path) {
       const auto size = fs::file_size(path, ec);
       if (ec) return {nullptr, describe(path) + " cannot be examined (" + ec.message() + ")"};
       if (size == 0) {
-        return {nullptr,
-                describe(path) +
-                    " is empty (refusing to write into a file that Parley did not create)"};
+        return {nullptr, describe(path) +
+                             " is empty (refusing to write into a file that Parley did not create;"
+                             " remove it to start with a new database)"};
       }
       auto found = inspect_existing(path);
       if (!found.problem.empty()) return {nullptr, describe(path) + " " + found.problem};

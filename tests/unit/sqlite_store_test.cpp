@@ -377,6 +377,14 @@ TEST_CASE("sqlite_store: a process killed with SIGKILL loses nothing it was told
   }
 }
 
+TEST_CASE("sqlite_store: a path with URI-special characters is just a file name") {
+  temp_dir dir;
+  const auto path = dir.file("odd?name#with%25.db");
+  { REQUIRE(open_ok(path)->add_account("yoda", "hash", t0)); }
+  CHECK(fs::exists(path));
+  CHECK(open_ok(path)->load().accounts.size() == 1);
+}
+
 TEST_CASE("sqlite_store: a blank SQLite file nobody has claimed is initialised") {
   temp_dir dir;
   const auto path = dir.file("blank.db");
@@ -436,6 +444,14 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
         path,
         "CREATE TABLE contacts (name TEXT, phone TEXT); INSERT INTO contacts VALUES ('a', '1');");
     CHECK(check_refused(path).find("belongs to another application") != std::string::npos);
+  }
+  SUBCASE("another application's WAL database gets no -shm or -wal file beside it") {
+    const auto path = dir.file("wal.db");
+    run_sql(path, "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+    REQUIRE_FALSE(fs::exists(path + "-wal"));
+    CHECK(check_refused(path).find("belongs to another application") != std::string::npos);
+    CHECK_FALSE(fs::exists(path + "-wal"));
+    CHECK_FALSE(fs::exists(path + "-shm"));
   }
   SUBCASE("another application's database with its own application id") {
     const auto path = dir.file("tagged.db");
