@@ -37,7 +37,10 @@ std::shared_ptr<framed_connection> framed_connection::create(asio::ip::tcp::sock
 }
 
 framed_connection::framed_connection(asio::ip::tcp::socket socket, connection_limits limits)
-    : socket_(std::move(socket)), limits_(limits), signal_(socket_.get_executor()) {
+    : socket_(std::move(socket)),
+      limits_(limits),
+      signal_(socket_.get_executor()),
+      flush_deadline_(socket_.get_executor()) {
   std::error_code ec;
   remote_ = socket_.remote_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -93,6 +96,13 @@ void framed_connection::close_after_flush() {
   if (!open_ || closing_) return;
   closing_ = true;
   signal_.cancel();
+  // A peer that stops reading would otherwise hold the flush, and the connection, forever:
+  // the whole graceful close gets one linger, then the connection is dropped.
+  flush_deadline_.expires_after(limits_.linger);
+  flush_deadline_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;  // finish() cancelled it: the connection ended in time
+    if (auto self = weak.lock()) self->close(close_cause::write_error, "flush not done in time");
+  });
 }
 
 void framed_connection::close(close_cause cause, std::string detail) {
@@ -146,9 +156,11 @@ asio::awaitable<void> framed_connection::writer() {
         // Everything is sent: half-close, and give the other side a moment to close its end
         // (the reader ends this sooner on EOF), so no unread data turns our FIN into a reset.
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        // The flush is complete, so the close is ours whichever ends the wait: the linger
+        // timer, or the reader seeing the other side's EOF.
+        note(close_cause::closed_locally, {});
         signal_.expires_after(limits_.linger);
         co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        note(close_cause::closed_locally, {});
         co_return;
       }
       co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -174,6 +186,7 @@ void framed_connection::finish() {
   std::error_code ignored;
   open_ = false;
   socket_.close(ignored);
+  flush_deadline_.cancel();
   queue_.clear();
   head_ = 0;
   queued_bytes_ = 0;

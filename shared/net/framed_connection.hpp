@@ -27,7 +27,8 @@ struct connection_limits {
   // Outgoing queue bound: a peer that reads slower than it is sent to is dropped, not buffered.
   std::size_t max_queued_frames = 4096;
   std::size_t max_queued_bytes = 8 * 1024 * 1024;
-  // After a graceful close, how long to wait for the other side to close its end.
+  // How long a graceful close may take: flushing the queue, then waiting for the other side to
+  // close its end.
   std::chrono::milliseconds linger{2000};
 };
 
@@ -60,8 +61,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   bool send(proto::frame_ptr frame);
   bool send(std::string frame);
 
-  // Sends everything queued, half-closes, waits for the other side's EOF (up to linger), closes.
-  // Frames that arrive meanwhile are discarded.
+  // Sends everything queued, half-closes, waits for the other side's EOF, closes. All of it
+  // within limits.linger: a peer that stops reading is then dropped (write_error). Frames that
+  // arrive meanwhile are discarded.
   void close_after_flush();
 
   // Closes now; whatever is queued is dropped.
@@ -84,6 +86,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   asio::ip::tcp::endpoint remote_;
   // Used as a condition variable: send() and close() cancel the writer's wait on it.
   asio::steady_timer signal_;
+  // Bounds close_after_flush(): flushing and lingering together get limits_.linger.
+  asio::steady_timer flush_deadline_;
   std::vector<proto::frame_ptr> queue_;  // frames [head_, end) are still to be written
   std::size_t head_ = 0;
   std::size_t queued_bytes_ = 0;

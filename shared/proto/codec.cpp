@@ -51,7 +51,9 @@ std::string encode_any(const Message& message) {
   {
     string_sink sink(frame);
     std::ostream stream(&sink);
-    cereal::PortableBinaryOutputArchive archive(stream);
+    // Pinned to little-endian so the bytes on the wire do not depend on the host.
+    cereal::PortableBinaryOutputArchive archive(
+        stream, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
     archive(message);
   }
   const auto body = frame.size() - frame_header_bytes;
