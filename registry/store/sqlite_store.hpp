@@ -18,10 +18,11 @@ struct store_open_result {
 
 class sqlite_store final : public storage {
  public:
-  // Opens the database at `path` (":memory:" keeps nothing), creating the schema in a new or
-  // empty file. A file that is not a Parley database (another application's SQLite file, a
-  // corrupt or truncated file, a newer schema) is refused and left byte-for-byte untouched:
-  // it is checked through a read-only connection before anything may write to it.
+  // Opens the database at `path` (":memory:" keeps nothing), creating the schema in a new file
+  // (or an SQLite database with no tables at all). Anything else that is not a Parley database
+  // (another application's SQLite file, a corrupt, truncated or empty file, a newer schema) is
+  // refused and left byte-for-byte untouched: it is checked through a read-only connection
+  // before anything may write to it.
   static store_open_result open(const std::string& path);
 
   ~sqlite_store() override;
