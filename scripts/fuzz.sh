@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fuzzes the frame-body decoder with libFuzzer (clang, ASan + UBSan) for SECONDS (default 60).
+#   scripts/fuzz.sh [SECONDS]
+# The fuzzer starts from a scratch copy of tests/fuzz/corpus/decode, so the committed corpus does
+# not grow; a crashing input is saved under tests/fuzz/findings/ and the script exits non-zero.
+# To keep a finding as a regression test, fix the bug, then copy the input into the corpus.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${1:-60}
+if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
+  echo "usage: scripts/fuzz.sh [SECONDS]   (a whole number > 0, default 60)" >&2
+  exit 2
+fi
+
+source "$root/scripts/deps.sh"
+# libFuzzer and the sanitizer runtimes come with clang's compiler-rt.
+command -v clang++ >/dev/null || parley_install_missing clang
+parley_install_missing libclang-rt-14-dev
+
+build=$root/build-fuzz
+CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPARLEY_FUZZ=ON -DPARLEY_TESTS=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target parley_fuzz_decode
+
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cp "$root"/tests/fuzz/corpus/decode/* "$scratch/"
+findings=$root/tests/fuzz/findings
+mkdir -p "$findings"
+
+echo "Fuzzing the decoder for ${seconds}s (corpus copy in $scratch)" >&2
+"$build/parley_fuzz_decode" -max_total_time="$seconds" -print_final_stats=1 \
+  -artifact_prefix="$findings/" "$scratch"
