@@ -1,0 +1,146 @@
+// A program under test, started on a pseudo-terminal (an interactive peer) or on pipes (a scripted
+// peer, the registry), and driven expect-style: every wait polls the child's output until a
+// condition holds or a timeout passes; none sleeps for a fixed time. Failures are reported to
+// doctest at the caller's line, with the tail of the output.
+#pragma once
+
+#include "tests/e2e/screen.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <initializer_list>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace parley::e2e {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+// How long a wait lasts unless the test says otherwise: generous for a loaded 2-core machine,
+// and only ever reached when the test is failing.
+inline constexpr milliseconds default_timeout = 5000ms;
+
+// Waits for nothing but time: only to pace retries, never to let something happen.
+void pause(milliseconds duration);
+
+// Reports a failure of the running test at `where`, and does not return.
+[[noreturn]] void fail_at(std::source_location where, const std::string& what);
+
+enum class io_mode {
+  terminal,  // stdin, stdout and stderr on a pseudo-terminal, as a user would run it
+  pipes,     // stdin, stdout and stderr on pipes, as a script would run it
+};
+
+struct launch_options {
+  std::vector<std::string> argv;  // argv[0] is the executable's path
+  io_mode mode = io_mode::pipes;
+  // Set in the child's environment, over what the test inherited.
+  std::vector<std::pair<std::string, std::string>> environment;
+  // Pipes only: append stderr to this file instead of capturing it, for long-running chatty
+  // children (the registry's debug log) that would otherwise fill a pipe nobody drains.
+  std::filesystem::path stderr_file;
+};
+
+// An owned file descriptor.
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& other) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+class child_process {
+ public:
+  // The terminal's size in terminal mode: wide enough that no test line wraps.
+  static constexpr unsigned short terminal_columns = 120;
+  static constexpr unsigned short terminal_rows = 40;
+
+  explicit child_process(const launch_options& options);
+  // Kills (SIGKILL) and reaps the child if it still runs.
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Input. A line ends the way the Enter key ends it: '\r' on a terminal, '\n' on a pipe.
+  void send_raw(std::string_view bytes,
+                std::source_location where = std::source_location::current());
+  void send_line(std::string_view line,
+                 std::source_location where = std::source_location::current());
+  // End of input: Ctrl-D on a terminal, closing the pipe otherwise.
+  void close_input();
+
+  // Waits until `text` appears in the output after the read mark, and moves the mark past it.
+  void expect(std::string_view text, milliseconds timeout = default_timeout,
+              std::source_location where = std::source_location::current());
+  // Waits until a whole line equal to `line` appears after the read mark, and moves the mark to
+  // the line after it.
+  void expect_line(std::string_view line, milliseconds timeout = default_timeout,
+                   std::source_location where = std::source_location::current());
+  // As expect, without failing: whether the text appeared in time.
+  bool wait_for(std::string_view text, milliseconds timeout = default_timeout);
+  // Waits until one of `texts` appears after the read mark; returns the index of the first, in
+  // the order given, that did (and moves the mark past it), or nothing on timeout.
+  std::optional<std::size_t> wait_for_any(std::initializer_list<std::string_view> texts,
+                                          milliseconds timeout = default_timeout);
+  // Reads whatever output is ready, waiting at most `timeout` for some to arrive.
+  void read_output(milliseconds timeout = 0ms);
+
+  // Every byte read from stdout (the terminal, in terminal mode), escape sequences included.
+  const std::string& raw_output() const { return raw_output_; }
+  // Pipes mode without a stderr file: every byte read from stderr.
+  const std::string& error_output() const { return error_output_; }
+  // The output as a terminal shows it, with its read mark.
+  const screen& output() const { return screen_; }
+
+  // Waits for the child to exit, reading its output meanwhile; returns its exit code, or
+  // 128 + the signal number if a signal ended it (as a shell reports it).
+  int wait_exit(milliseconds timeout = default_timeout,
+                std::source_location where = std::source_location::current());
+  // The exit status if the child has exited, without waiting.
+  std::optional<int> poll_exit();
+  bool running() { return !poll_exit().has_value(); }
+
+  // Sends a signal to this child (by its PID).
+  void signal(int signal_number);
+
+  // The last lines of the output and of stderr, for failure messages.
+  std::string describe_output() const;
+
+ private:
+  // Reads ready output from every open descriptor; false once all of them are at end of file.
+  bool drain();
+  [[noreturn]] void fail(const std::string& what, std::source_location where) const;
+
+  io_mode mode_;
+  std::string program_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_status_;
+  unique_fd input_;   // terminal master, or the write end of the stdin pipe
+  unique_fd output_;  // terminal master (a second descriptor), or the read end of stdout
+  unique_fd errors_;  // read end of stderr (pipes mode without a stderr file)
+  std::string raw_output_;
+  std::string error_output_;
+  screen screen_;
+};
+
+}  // namespace parley::e2e

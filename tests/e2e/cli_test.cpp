@@ -1,0 +1,175 @@
+// Invocation (SPEC 1) and database files the registry must refuse without touching (SPEC 9).
+#include "tests/e2e/harness.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <dlfcn.h>
+
+#include <random>
+
+namespace parley::e2e {
+
+namespace {
+
+// A run of a program that ends by itself: no terminal, output captured.
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+run_result run(std::vector<std::string> argv, milliseconds timeout = default_timeout,
+               std::source_location where = std::source_location::current()) {
+  launch_options options;
+  options.argv = std::move(argv);
+  options.environment = {{"NO_COLOR", "1"}};
+  child_process process(options);
+  process.close_input();
+  run_result result;
+  result.exit_code = process.wait_exit(timeout, where);
+  result.out = process.raw_output();
+  result.err = process.error_output();
+  return result;
+}
+
+constexpr std::string_view registry_usage =
+    "Usage: registry <server_port> <block_duration> <timeout> [options]";
+constexpr std::string_view peer_usage = "Usage: peer <server_port> [options]";
+
+// Bad arguments: exit 2, nothing on stdout, one error line naming `culprit`, then the usage.
+void check_refused(const std::vector<std::string>& argv, std::string_view culprit,
+                   std::string_view usage) {
+  std::string command;
+  for (const auto& argument : argv) command += argument + " ";
+  INFO("command: " << command);
+  const auto result = run(argv);
+  CHECK(result.exit_code == 2);
+  CHECK(result.out.empty());
+  const auto lines = split_lines(result.err);
+  INFO("stderr: " << result.err);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].find(culprit) != std::string::npos);
+  CHECK(lines[1] == usage);
+}
+
+// The registry refuses the database `db`: exit 1, the file named, not a byte changed.
+void check_database_refused(const std::filesystem::path& db) {
+  const auto before = read_file(db);
+  const temp_dir dir;
+  const auto credentials = dir.path() / "credentials.txt";
+  write_file(credentials, "yoda wise\n");
+  const auto result =
+      run({registry_binary, std::to_string(unused_port()), "10", "30", "--credentials",
+           credentials.string(), "--db", db.string(), "--hash-cost", "test"},
+          registry_start_timeout);
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find(db.string()) != std::string::npos);
+  CHECK(read_file(db) == before);
+}
+
+// The e2e binary does not link SQLite; the few calls that make a foreign database file are
+// looked up in the library the registry itself uses.
+void make_foreign_database(const std::filesystem::path& path) {
+  void* library = ::dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+  REQUIRE_MESSAGE(library != nullptr, "cannot load libsqlite3.so.0");
+  const auto open = reinterpret_cast<decltype(&sqlite3_open)>(::dlsym(library, "sqlite3_open"));
+  const auto exec = reinterpret_cast<decltype(&sqlite3_exec)>(::dlsym(library, "sqlite3_exec"));
+  const auto close = reinterpret_cast<decltype(&sqlite3_close)>(::dlsym(library, "sqlite3_close"));
+  REQUIRE((open != nullptr && exec != nullptr && close != nullptr));
+  sqlite3* db = nullptr;
+  REQUIRE(open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(exec(db,
+             "CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+             "INSERT INTO recipes (name) VALUES ('bantha stew'), ('blue milk');",
+             nullptr, nullptr, nullptr) == SQLITE_OK);
+  close(db);
+  ::dlclose(library);
+}
+
+}  // namespace
+
+TEST_CASE("cli: the registry refuses bad arguments with one line and the usage, exit 2") {
+  check_refused({registry_binary}, "server_port", registry_usage);
+  check_refused({registry_binary, "80", "10", "30"}, "'80'", registry_usage);
+  check_refused({registry_binary, "65536", "10", "30"}, "'65536'", registry_usage);
+  check_refused({registry_binary, "port", "10", "30"}, "'port'", registry_usage);
+  check_refused({registry_binary, "4000", "0", "30"}, "block_duration", registry_usage);
+  check_refused({registry_binary, "4000", "ten", "30"}, "block_duration", registry_usage);
+  check_refused({registry_binary, "4000", "10", "1.5"}, "timeout", registry_usage);
+  check_refused({registry_binary, "4000", "10"}, "<timeout>", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "extra"}, "extra", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--bogus"}, "--bogus", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--hash-cost", "fast"}, "fast",
+                registry_usage);
+}
+
+TEST_CASE("cli: the peer refuses bad arguments with one line and the usage, exit 2") {
+  check_refused({peer_binary}, "server_port", peer_usage);
+  check_refused({peer_binary, "1023"}, "'1023'", peer_usage);
+  check_refused({peer_binary, "port"}, "'port'", peer_usage);
+  check_refused({peer_binary, "4000", "extra"}, "extra", peer_usage);
+  check_refused({peer_binary, "4000", "--bogus"}, "--bogus", peer_usage);
+}
+
+TEST_CASE("cli: --help and --version exit 0") {
+  for (const auto* binary : {registry_binary, peer_binary}) {
+    const std::string name = std::filesystem::path(binary).filename();
+    INFO(name);
+    const auto help = run({binary, "--help"});
+    CHECK(help.exit_code == 0);
+    CHECK(help.out.find("--host") != std::string::npos);
+    const auto version = run({binary, "--version"});
+    CHECK(version.exit_code == 0);
+    CHECK(version.out.starts_with(name + " "));
+    CHECK(split_lines(version.out).size() == 1);
+  }
+}
+
+TEST_CASE("cli: a peer that cannot reach the registry says so and exits 1") {
+  const auto port = unused_port();
+  const auto result = run({peer_binary, std::to_string(port)});
+  CHECK(result.exit_code == 1);
+  CHECK((result.out + result.err)
+            .find("Error. Cannot connect to the registry at 127.0.0.1:" + std::to_string(port) +
+                  ": ") != std::string::npos);
+}
+
+TEST_CASE("cli: a corrupt database file is refused and left untouched") {
+  const temp_dir dir;
+  const auto db = dir.path() / "corrupt.db";
+  // Random bytes, the same at every run.
+  std::mt19937 random(3331);
+  std::string bytes(16 * 1024, '\0');
+  for (auto& byte : bytes) byte = static_cast<char>(random() & 0xff);
+  write_file(db, bytes);
+  check_database_refused(db);
+}
+
+TEST_CASE("cli: a truncated database file is refused and left untouched") {
+  std::string bytes;
+  {
+    registry_fixture registry;
+    auto yoda = logged_in_peer(registry, "yoda");
+    CHECK(answer_to(*yoda, "message luke Fill a page or two").empty());
+    log_out(*yoda);
+    registry.stop();
+    bytes = read_file(registry.database_path());
+  }
+  REQUIRE(bytes.size() > 4096);
+  const temp_dir dir;
+  const auto db = dir.path() / "truncated.db";
+  // The header survives, most pages do not.
+  write_file(db, std::string_view(bytes).substr(0, bytes.size() / 3));
+  check_database_refused(db);
+}
+
+TEST_CASE("cli: another application's SQLite file is refused and left untouched") {
+  const temp_dir dir;
+  const auto db = dir.path() / "recipes.db";
+  make_foreign_database(db);
+  check_database_refused(db);
+}
+
+}  // namespace parley::e2e

@@ -1,0 +1,121 @@
+// Every command's error texts (SPEC 4), invalid commands, and the message size bound.
+#include "tests/e2e/harness.hpp"
+
+#include <doctest/doctest.h>
+
+namespace parley::e2e {
+
+namespace {
+
+using lines = std::vector<std::string>;
+
+lines one(std::string_view line) { return lines{std::string(line)}; }
+
+}  // namespace
+
+TEST_CASE("commands: message, broadcast, whoelse(since) errors") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  CHECK(answer_to(*yoda, "message yoda Talking to myself") == one(text::cannot_message_self));
+  CHECK(answer_to(*yoda, "message nobody Hello") == one(text::invalid_user));
+  CHECK(answer_to(*yoda, "message luke") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "message") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "broadcast") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelse luke") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelsesince") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelsesince soon") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelsesince -5") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelsesince 1.5") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "whoelsesince 10 20") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "logout now") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "hello there") == one(text::invalid_command));
+
+  // None of that was sent to luke, and a valid message still goes through.
+  CHECK(answer_to(*yoda, "message luke Still here") == lines{});
+  luke->expect_line("yoda: Still here");
+  CHECK(luke->output().text().find("Talking to myself") == std::string::npos);
+  log_out(*yoda);
+  log_out(*luke);
+}
+
+TEST_CASE("commands: block and unblock errors") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+
+  CHECK(answer_to(*yoda, "block yoda") == one(text::cannot_block_self));
+  CHECK(answer_to(*yoda, "block nobody") == one(text::invalid_user));
+  CHECK(answer_to(*yoda, "block") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "block luke hans") == one(text::invalid_command));
+  // Offline users can be blocked.
+  CHECK(answer_to(*yoda, "block luke") == lines{"luke is blocked"});
+  CHECK(answer_to(*yoda, "block luke") == lines{"Error. luke is already blocked"});
+
+  CHECK(answer_to(*yoda, "unblock yoda") == one(text::cannot_unblock_self));
+  CHECK(answer_to(*yoda, "unblock nobody") == one(text::invalid_user));
+  CHECK(answer_to(*yoda, "unblock") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "unblock luke") == lines{"luke is unblocked"});
+  CHECK(answer_to(*yoda, "unblock luke") == lines{"Error. luke was not blocked"});
+  CHECK(answer_to(*yoda, "unblock hans") == lines{"Error. hans was not blocked"});
+  log_out(*yoda);
+}
+
+TEST_CASE("commands: private chat commands without an open chat") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+
+  CHECK(answer_to(*yoda, "private luke Psst") ==
+        lines{"Error. Private messaging to luke not enabled"});
+  CHECK(answer_to(*yoda, "stopprivate luke") ==
+        lines{"Error. Private messaging to luke not enabled"});
+  CHECK(answer_to(*yoda, "private luke") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "startprivate") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "stopprivate") == one(text::invalid_command));
+  log_out(*yoda);
+  log_out(*luke);
+}
+
+TEST_CASE("commands: an account created at run time is a valid user at once") {
+  registry_fixture registry;
+  auto rey = start_peer(registry);
+  rey->expect(text::username_prompt);
+  rey->send_line("rey");
+  rey->expect(text::new_user_prompt);
+  rey->send_line("scavenger");
+  rey->expect_line(text::welcome);
+  log_out(*rey);
+
+  auto yoda = logged_in_peer(registry, "yoda");
+  CHECK(answer_to(*yoda, "message rey Welcome, young one").empty());
+  CHECK(answer_to(*yoda, "whoelsesince 600") == lines{"rey"});
+
+  rey = start_peer(registry);
+  log_in(*rey, "rey", "scavenger");
+  rey->expect_line("yoda: Welcome, young one");
+  yoda->expect_line("rey logged in");
+  log_out(*rey);
+  log_out(*yoda);
+}
+
+TEST_CASE("commands: a body over 4096 bytes is refused, 4096 bytes go through") {
+  registry_fixture registry;
+  auto luke = logged_in_peer(registry, "luke");
+  const std::string longest(proto::max_text_bytes, 'x');
+  const std::string too_long(proto::max_text_bytes + 1, 'y');
+
+  auto yoda =
+      start_scripted_peer(registry, "yoda\nwise\nmessage luke " + too_long + "\nbroadcast " +
+                                        too_long + "\nmessage luke " + longest + "\nlogout\n");
+  CHECK(yoda->wait_exit() == 0);
+  CHECK(yoda->raw_output() == scripted_welcome() + std::string(text::message_too_long) + "\n" +
+                                  std::string(text::message_too_long) + "\n");
+  luke->expect_line("yoda: " + longest);
+  // Nothing of the refused bodies reached luke.
+  CHECK(luke->output().text().find("yyyyyyyy") == std::string::npos);
+  log_out(*luke);
+}
+
+}  // namespace parley::e2e

@@ -1,0 +1,84 @@
+// Durability (SPEC 6) and registry shutdown: what the registry acknowledged survives a restart
+// and a kill -9; SIGTERM tells every peer.
+#include "tests/e2e/harness.hpp"
+
+#include <doctest/doctest.h>
+
+namespace parley::e2e {
+
+TEST_CASE("durability: offline messages, blocks and accounts survive a restart") {
+  registry_fixture registry;
+  {
+    auto luke = logged_in_peer(registry, "luke");
+    CHECK(answer_to(*luke, "message hans Kept across the restart").empty());
+    auto yoda = logged_in_peer(registry, "yoda");
+    CHECK(answer_to(*yoda, "block luke") == std::vector<std::string>{"luke is blocked"});
+    log_out(*yoda);
+    log_out(*luke);
+  }
+  registry.restart();
+
+  auto luke = logged_in_peer(registry, "luke");
+  CHECK(answer_to(*luke, "message yoda Forgiven?") ==
+        std::vector<std::string>{std::string(text::blocked_by_recipient)});
+  auto hans = logged_in_peer(registry, "hans");
+  hans->expect_line("luke: Kept across the restart");
+  log_out(*hans);
+  log_out(*luke);
+
+  // Delivered once: not again at the next login.
+  hans = start_scripted_peer(registry, "hans\nsolo\nlogout\n");
+  CHECK(hans->wait_exit() == 0);
+  CHECK(hans->raw_output() == scripted_welcome());
+}
+
+TEST_CASE("durability: kill -9 right after the acknowledgements loses no offline message") {
+  constexpr int message_count = 25;
+  registry_fixture registry;
+
+  // Each command is answered before the next line is handled, so once the whoelse answer is
+  // out, every message before it has been acknowledged, that is committed.
+  launch_options options;
+  options.argv = {peer_binary, std::to_string(registry.port())};
+  options.environment = peer_environment(registry.new_home());
+  child_process yoda(options);
+  std::string script = "yoda\nwise\n";
+  std::string expected;
+  for (int i = 1; i <= message_count; ++i) {
+    script += "message luke Offline message " + std::to_string(i) + "\n";
+    expected += "yoda: Offline message " + std::to_string(i) + "\n";
+  }
+  yoda.send_raw(script + "whoelse\n");
+  yoda.expect_line(text::no_other_users_online);
+  registry.kill9();
+  CHECK(yoda.wait_exit() == 1);
+  CHECK(yoda.raw_output() == scripted_welcome() + std::string(text::no_other_users_online) + "\n" +
+                                 "Error. Lost connection to the registry\n");
+
+  registry.start();
+  // All of them, in order, exactly once.
+  auto luke = start_scripted_peer(registry, "luke\njedi\nlogout\n");
+  CHECK(luke->wait_exit() == 0);
+  CHECK(luke->raw_output() == scripted_welcome() + expected);
+  luke = start_scripted_peer(registry, "luke\njedi\nlogout\n");
+  CHECK(luke->wait_exit() == 0);
+  CHECK(luke->raw_output() == scripted_welcome());
+}
+
+TEST_CASE("shutdown: SIGTERM stops the registry with 0 and tells every peer") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+  // A peer still at the login prompt is told too.
+  auto anonymous = start_peer(registry);
+  anonymous->expect(text::username_prompt);
+
+  registry.stop();
+  for (auto* peer : {yoda.get(), luke.get(), anonymous.get()}) {
+    peer->expect_line(text::registry_shut_down);
+    CHECK(peer->wait_exit() == 1);
+  }
+}
+
+}  // namespace parley::e2e

@@ -1,0 +1,365 @@
+#include "tests/e2e/harness.hpp"
+
+#include "shared/proto/codec.hpp"
+#include "shared/proto/frame.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace parley::e2e {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// A port can be taken between unused_port() and the registry's bind: try a few others.
+constexpr int max_start_attempts = 5;
+// How often start() checks whether the registry accepts connections yet.
+constexpr milliseconds start_poll_interval = 20ms;
+// The registry's own shutdown waits up to 2 s for connections to close.
+constexpr milliseconds registry_stop_timeout = 10000ms;
+// How much of the registry's log a failure message shows.
+constexpr std::size_t log_tail_bytes = 3000;
+
+std::string log_tail(std::string_view log) {
+  if (log.size() <= log_tail_bytes) return std::string(log);
+  return "..." + std::string(log.substr(log.size() - log_tail_bytes));
+}
+
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return address;
+}
+
+unique_fd tcp_socket() {
+  unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw std::runtime_error("socket failed: " + std::string(strerror(errno)));
+  return fd;
+}
+
+}  // namespace
+
+temp_dir::temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "parley-e2e-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed: " + std::string(strerror(errno)));
+  path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+  if (std::getenv("PARLEY_E2E_KEEP") != nullptr) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+void write_file(const std::filesystem::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::vector<std::string> split_lines(std::string_view text) {
+  std::vector<std::string> lines;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    lines.emplace_back(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return lines;
+}
+
+std::uint16_t unused_port() {
+  const auto fd = tcp_socket();
+  auto address = loopback(0);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    throw std::runtime_error("bind failed: " + std::string(strerror(errno)));
+  socklen_t length = sizeof address;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
+}
+
+bool accepts_connections(std::uint16_t port) {
+  const auto fd = tcp_socket();
+  const auto address = loopback(port);
+  return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+}
+
+const std::vector<user_account>& sample_users() {
+  static const std::vector<user_account> users = {
+      {"yoda", "wise"},  {"luke", "jedi"},  {"hans", "solo"},
+      {"leia", "rebel"}, {"vader", "sith"}, {"r2d2", "beep"},
+  };
+  return users;
+}
+
+const std::string& password_of(std::string_view user) {
+  for (const auto& account : sample_users())
+    if (account.name == user) return account.password;
+  throw std::invalid_argument("no sample user " + std::string(user));
+}
+
+// ------------------------------------------------------------------------- registry_fixture
+
+registry_fixture::registry_fixture(registry_settings settings, std::source_location where)
+    : settings_(settings) {
+  std::string credentials;
+  for (const auto& account : sample_users())
+    credentials += account.name + " " + account.password + "\n";
+  write_file(credentials_path(), credentials);
+  start(where);
+}
+
+registry_fixture::~registry_fixture() = default;
+
+void registry_fixture::start(std::source_location where) {
+  for (int attempt = 1; attempt <= max_start_attempts; ++attempt) {
+    port_ = unused_port();
+    const auto log_before = log().size();
+    launch_options options;
+    options.argv = {registry_binary,
+                    std::to_string(port_),
+                    std::to_string(settings_.block_seconds),
+                    std::to_string(settings_.timeout_seconds),
+                    "--credentials",
+                    credentials_path().string(),
+                    "--db",
+                    database_path().string(),
+                    "--hash-cost",
+                    "test",
+                    "--log-level",
+                    "debug"};
+    options.environment = {{"NO_COLOR", "1"}};
+    options.stderr_file = log_path();
+    process_ = std::make_unique<child_process>(options);
+
+    const auto deadline = steady::now() + registry_start_timeout;
+    while (!accepts_connections(port_)) {
+      if (!process_->running()) break;
+      if (steady::now() >= deadline)
+        fail_at(where,
+                "the registry did not accept connections in time; its log:\n" + log_tail(log()));
+      pause(start_poll_interval);
+    }
+    if (process_->running()) return;
+
+    const auto this_run = log().substr(log_before);
+    if (this_run.find("in use") == std::string::npos)
+      fail_at(where, "the registry exited at start-up with " +
+                         std::to_string(process_->wait_exit()) + "; its log:\n" +
+                         log_tail(this_run));
+  }
+  fail_at(where, "the registry found no free port; its log:\n" + log_tail(log()));
+}
+
+void registry_fixture::stop(std::source_location where) {
+  process_->signal(SIGTERM);
+  const int code = process_->wait_exit(registry_stop_timeout, where);
+  if (code != 0)
+    fail_at(where, "the registry exited with " + std::to_string(code) +
+                       " after SIGTERM (expected 0); its log:\n" + log_tail(log()));
+}
+
+void registry_fixture::restart(std::source_location where) {
+  stop(where);
+  start(where);
+}
+
+void registry_fixture::kill9() {
+  process_->signal(SIGKILL);
+  process_->wait_exit();
+}
+
+std::filesystem::path registry_fixture::new_home() {
+  auto home = folder() / ("home-" + std::to_string(++homes_));
+  std::filesystem::create_directories(home);
+  return home;
+}
+
+// ------------------------------------------------------------------------- peers
+
+std::vector<std::pair<std::string, std::string>> peer_environment(
+    const std::filesystem::path& home) {
+  return {
+      {"HOME", home.string()},
+      {"XDG_STATE_HOME", (home / ".local" / "state").string()},
+      {"TERM", "xterm"},
+      // Readline key bindings as shipped, whatever the machine's /etc/inputrc says.
+      {"INPUTRC", "/dev/null"},
+  };
+}
+
+peer_ptr start_peer(registry_fixture& registry) {
+  launch_options options;
+  options.argv = {peer_binary, std::to_string(registry.port())};
+  options.mode = io_mode::terminal;
+  options.environment = peer_environment(registry.new_home());
+  return std::make_unique<child_process>(options);
+}
+
+peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script) {
+  launch_options options;
+  options.argv = {peer_binary, std::to_string(registry.port())};
+  options.mode = io_mode::pipes;
+  options.environment = peer_environment(registry.new_home());
+  auto peer = std::make_unique<child_process>(options);
+  peer->send_raw(script);
+  peer->close_input();
+  return peer;
+}
+
+void log_in(child_process& peer, std::string_view user, std::string_view password,
+            std::source_location where) {
+  peer.expect(text::username_prompt, default_timeout, where);
+  peer.send_line(user, where);
+  peer.expect(text::password_prompt, default_timeout, where);
+  peer.send_line(password, where);
+  peer.expect_line(text::welcome, default_timeout, where);
+}
+
+peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
+                        std::source_location where) {
+  auto peer = start_peer(registry);
+  log_in(*peer, user, password_of(user), where);
+  return peer;
+}
+
+std::vector<std::string> answer_to(child_process& peer, std::string_view command,
+                                   std::source_location where) {
+  // A command the peer answers on its own, with a line no other command prints: stopping a
+  // private chat that is not open.
+  constexpr std::string_view marker_user = "e2e-marker";
+  const auto marker = "stopprivate " + std::string(marker_user);
+  const auto marker_answer =
+      "Error. Private messaging to " + std::string(marker_user) + " not enabled";
+  peer.read_output();
+  const auto first = peer.output().lines().size();
+  peer.send_line(command, where);
+  peer.send_line(marker, where);
+  peer.expect_line(marker_answer, default_timeout, where);
+  const auto& lines = peer.output().lines();
+  const auto echoed = std::string(text::command_prompt) + std::string(command);
+  std::vector<std::string> answer;
+  for (auto index = first; index + 1 < peer.output().mark_line(); ++index) {
+    const auto& line = lines[index];
+    if (line == command || line == echoed || line.ends_with(marker)) continue;
+    answer.push_back(line);
+  }
+  return answer;
+}
+
+std::string scripted_welcome() {
+  return std::string(text::username_prompt) + std::string(text::password_prompt) +
+         std::string(text::welcome) + "\n";
+}
+
+void log_out(child_process& peer, std::source_location where) {
+  peer.send_line("logout", where);
+  const int code = peer.wait_exit(default_timeout, where);
+  if (code != 0)
+    fail_at(where, "the peer exited with " + std::to_string(code) + " after logout (expected 0)\n" +
+                       peer.describe_output());
+}
+
+// ------------------------------------------------------------------------- raw_client
+
+raw_client::raw_client(std::uint16_t port, std::source_location where) : socket_(tcp_socket()) {
+  const auto address = loopback(port);
+  if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    fail_at(where,
+            "raw client: cannot connect to port " + std::to_string(port) + ": " + strerror(errno));
+}
+
+bool raw_client::send_bytes(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto sent = ::send(socket_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(sent));
+  }
+  return true;
+}
+
+void raw_client::send(const proto::client_message& message, std::source_location where) {
+  if (!send_bytes(proto::encode_frame(message)))
+    fail_at(where, "raw client: the registry closed the connection");
+}
+
+bool raw_client::read_exactly(char* data, std::size_t size, steady::time_point deadline) {
+  while (size > 0) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
+    pollfd ready{socket_.get(), POLLIN, 0};
+    if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
+    const auto got = ::recv(socket_.get(), data, size, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    data += got;
+    size -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+std::optional<proto::server_message> raw_client::receive(milliseconds timeout,
+                                                         std::source_location where) {
+  const auto deadline = steady::now() + timeout;
+  unsigned char header[proto::frame_header_bytes];
+  if (!read_exactly(reinterpret_cast<char*>(header), sizeof header, deadline)) return std::nullopt;
+  const auto length = proto::read_frame_length(header);
+  if (length > proto::max_frame_body)
+    fail_at(where, "raw client: the registry sent a frame of " + std::to_string(length) + " bytes");
+  std::string body(length, '\0');
+  if (!read_exactly(body.data(), body.size(), deadline)) return std::nullopt;
+  auto decoded = proto::decode_server(body);
+  if (!decoded.message) fail_at(where, "raw client: undecodable frame: " + decoded.error);
+  return std::move(decoded.message);
+}
+
+void raw_client::log_in(std::string_view user, std::string_view password,
+                        std::source_location where) {
+  send(proto::client_hello{proto::protocol_version, {"parley-e2e"}}, where);
+  send(proto::login_name{{std::string(user)}}, where);
+  if (expect<proto::login_reply>(default_timeout, where).result !=
+      proto::login_result::ask_password)
+    fail_at(where, "raw client: expected the password question for " + std::string(user));
+  send(proto::login_password{{std::string(password)}}, where);
+  if (expect<proto::login_reply>(default_timeout, where).result != proto::login_result::welcome)
+    fail_at(where, "raw client: expected the welcome for " + std::string(user));
+}
+
+bool raw_client::wait_closed(milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  char buffer[4096];
+  while (true) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
+    pollfd ready{socket_.get(), POLLIN, 0};
+    if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
+    const auto got = ::recv(socket_.get(), buffer, sizeof buffer, 0);
+    if (got < 0 && errno == EINTR) continue;
+    // End of stream, or a reset: either way the registry closed it.
+    if (got <= 0) return true;
+  }
+}
+
+}  // namespace parley::e2e

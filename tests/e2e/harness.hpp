@@ -1,0 +1,204 @@
+// The end-to-end harness: a registry on a free loopback port with its own credentials file and
+// database in a temporary folder, peers on terminals or pipes, and a raw protocol client for the
+// tests that must break the protocol on purpose.
+#pragma once
+
+#include "shared/proto/messages.hpp"
+#include "tests/e2e/child_process.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace parley::e2e {
+
+inline constexpr const char* registry_binary = PARLEY_REGISTRY_BIN;
+inline constexpr const char* peer_binary = PARLEY_PEER_BIN;
+
+// How long the registry may take to start listening (it hashes the credentials file first).
+inline constexpr milliseconds registry_start_timeout = 15000ms;
+
+// A fresh folder under /tmp, removed with everything in it at the end of the test (kept if
+// PARLEY_E2E_KEEP is set, to look at after a failure).
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, std::string_view bytes);
+// The lines of `text`, without their '\n'.
+std::vector<std::string> split_lines(std::string_view text);
+
+// A port nobody listened on a moment ago: bind 127.0.0.1:0, read the port, close.
+std::uint16_t unused_port();
+// Whether a TCP connection to 127.0.0.1:port succeeds now.
+bool accepts_connections(std::uint16_t port);
+
+struct user_account {
+  std::string name;
+  std::string password;
+};
+// The accounts of every test registry's credentials file.
+const std::vector<user_account>& sample_users();
+const std::string& password_of(std::string_view user);
+
+struct registry_settings {
+  int block_seconds = 60;
+  int timeout_seconds = 600;
+};
+
+// A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.
+class registry_fixture {
+ public:
+  explicit registry_fixture(registry_settings settings = {},
+                            std::source_location where = std::source_location::current());
+  ~registry_fixture();
+  registry_fixture(const registry_fixture&) = delete;
+  registry_fixture& operator=(const registry_fixture&) = delete;
+
+  // Starts the registry on a free port, on the same files, and waits until it accepts
+  // connections. The port changes at every start.
+  void start(std::source_location where = std::source_location::current());
+  // SIGTERM; the registry must exit 0.
+  void stop(std::source_location where = std::source_location::current());
+  void restart(std::source_location where = std::source_location::current());
+  // SIGKILL, as a crash: no chance to commit or close anything.
+  void kill9();
+
+  std::uint16_t port() const { return port_; }
+  const registry_settings& settings() const { return settings_; }
+  const std::filesystem::path& folder() const { return dir_.path(); }
+  std::filesystem::path credentials_path() const { return folder() / "credentials.txt"; }
+  std::filesystem::path database_path() const { return folder() / "registry.db"; }
+  std::filesystem::path log_path() const { return folder() / "registry.log"; }
+  // The registry's stderr, over every start.
+  std::string log() const { return read_file(log_path()); }
+  child_process& process() { return *process_; }
+
+  // A new, empty folder for a peer's HOME and XDG_STATE_HOME.
+  std::filesystem::path new_home();
+
+ private:
+  registry_settings settings_;
+  temp_dir dir_;
+  std::uint16_t port_ = 0;
+  int homes_ = 0;
+  std::unique_ptr<child_process> process_;
+};
+
+using peer_ptr = std::unique_ptr<child_process>;
+
+// The environment of every peer: its own HOME and history, a known terminal, no inputrc.
+std::vector<std::pair<std::string, std::string>> peer_environment(
+    const std::filesystem::path& home);
+
+// A peer on a terminal, as a user runs it, connected to the registry; it shows `Username: `.
+peer_ptr start_peer(registry_fixture& registry);
+// A peer reading a script from a pipe: `script` is written, then its stdin is closed.
+peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
+// Answers the login prompts of a terminal peer and waits for the welcome line.
+void log_in(child_process& peer, std::string_view user, std::string_view password,
+            std::source_location where = std::source_location::current());
+// A terminal peer, logged in as `user` with the password of the credentials file.
+peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
+                        std::source_location where = std::source_location::current());
+// The whole answer to one command: sends `command`, then a command the peer answers on its own,
+// and returns the lines printed in between, echoes and prompts left out. Input is handled in
+// order, so the second answer comes only after the first.
+std::vector<std::string> answer_to(child_process& peer, std::string_view command,
+                                   std::source_location where = std::source_location::current());
+// What a scripted peer prints for a successful login: prompts are not followed by a newline.
+std::string scripted_welcome();
+// Logs out and expects exit code 0.
+void log_out(child_process& peer, std::source_location where = std::source_location::current());
+
+// The texts the tests match (SPEC; fixed byte for byte).
+namespace text {
+inline constexpr std::string_view username_prompt = "Username: ";
+inline constexpr std::string_view password_prompt = "Password: ";
+inline constexpr std::string_view new_user_prompt = "This is a new user. Enter a password: ";
+inline constexpr std::string_view welcome = "Welcome to the greatest messaging application ever!";
+inline constexpr std::string_view invalid_password = "Invalid Password. Please try again";
+inline constexpr std::string_view now_locked =
+    "Invalid Password. Your account has been blocked. Please try again later";
+inline constexpr std::string_view account_locked =
+    "Your account is blocked due to multiple login failures. Please try again later";
+inline constexpr std::string_view invalid_command = "Error. Invalid command";
+inline constexpr std::string_view invalid_user = "Error. Invalid user";
+inline constexpr std::string_view cannot_message_self = "Error. Cannot message self";
+inline constexpr std::string_view blocked_by_recipient =
+    "Your message could not be delivered as the recipient has blocked you";
+inline constexpr std::string_view broadcast_partial =
+    "Your message could not be delivered to some recipients";
+inline constexpr std::string_view no_other_users_online = "No other users online";
+inline constexpr std::string_view no_other_users = "No other users";
+inline constexpr std::string_view cannot_block_self = "Error. Cannot block self";
+inline constexpr std::string_view cannot_unblock_self = "Error. Cannot unblock self";
+inline constexpr std::string_view message_too_long = "Error. Message too long";
+inline constexpr std::string_view inactivity = "You have been logged out due to inactivity";
+inline constexpr std::string_view registry_shut_down = "The registry has shut down";
+inline constexpr std::string_view login_timed_out = "Error. Login timed out";
+// The command prompt of a peer on a terminal.
+inline constexpr std::string_view command_prompt = "> ";
+}  // namespace text
+
+// A TCP connection to the registry that speaks the protocol frame by frame, or not at all.
+class raw_client {
+ public:
+  explicit raw_client(std::uint16_t port,
+                      std::source_location where = std::source_location::current());
+  raw_client(const raw_client&) = delete;
+  raw_client& operator=(const raw_client&) = delete;
+
+  // Whatever bytes; false if the connection refused them (it was closed).
+  bool send_bytes(std::string_view bytes);
+  void send(const proto::client_message& message,
+            std::source_location where = std::source_location::current());
+  // The next frame, decoded; nothing if the connection closed or the timeout passed.
+  std::optional<proto::server_message> receive(
+      milliseconds timeout = default_timeout,
+      std::source_location where = std::source_location::current());
+  // Skips frames until one of type T arrives.
+  template <class T>
+  T expect(milliseconds timeout = default_timeout,
+           std::source_location where = std::source_location::current());
+  // Hello, name, password: a logged-in session.
+  void log_in(std::string_view user, std::string_view password,
+              std::source_location where = std::source_location::current());
+  // Reads and drops everything until the registry closes the connection; false on timeout.
+  bool wait_closed(milliseconds timeout = default_timeout);
+
+ private:
+  // Reads exactly `size` bytes; false on end of stream, error or timeout.
+  bool read_exactly(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline);
+
+  unique_fd socket_;
+};
+
+template <class T>
+T raw_client::expect(milliseconds timeout, std::source_location where) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto message = receive(std::max(left, 0ms), where);
+    if (!message) fail_at(where, "raw client: the expected message did not arrive");
+    if (auto* wanted = std::get_if<T>(&*message)) return std::move(*wanted);
+  }
+}
+
+}  // namespace parley::e2e

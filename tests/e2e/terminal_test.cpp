@@ -1,0 +1,87 @@
+// The peer as a terminal program: received control characters are escaped, a half-typed line
+// survives incoming messages, end of input logs out; and as a scripted program: plain output.
+#include "tests/e2e/harness.hpp"
+
+#include <doctest/doctest.h>
+
+namespace parley::e2e {
+
+TEST_CASE("terminal: control characters in a received message are shown escaped") {
+  registry_fixture registry;
+  auto luke = logged_in_peer(registry, "luke");
+
+  // A newline cannot be typed into a message, so yoda speaks the protocol directly.
+  raw_client yoda(registry.port());
+  yoda.log_in("yoda", password_of("yoda"));
+  luke->expect_line("yoda logged in");
+  yoda.send(proto::direct_message{{"luke"}, {"before\x1b[2J\nforged: line\x07 after\r"}});
+  CHECK(yoda.expect<proto::command_reply>().result == proto::outcome::message_delivered);
+  luke->expect_line(R"(yoda: before\e[2J\nforged: line\x07 after\r)");
+
+  // A scripted peer can type an escape byte into a body.
+  auto hans = start_scripted_peer(registry, "hans\nsolo\nmessage luke \x1b[31mred\x1b[0m\n");
+  CHECK(hans->wait_exit() == 0);
+  luke->expect_line(R"(hans: \e[31mred\e[0m)");
+
+  // None of the bytes reached the terminal raw.
+  CHECK(luke->raw_output().find("\x1b[2J") == std::string::npos);
+  CHECK(luke->raw_output().find("\x1b[31m") == std::string::npos);
+  CHECK(luke->raw_output().find('\x07') == std::string::npos);
+  CHECK(luke->raw_output().find("\nforged") == std::string::npos);
+  log_out(*luke);
+}
+
+TEST_CASE("terminal: a half-typed line survives an incoming message") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  luke->send_raw("message yoda hel");
+  luke->expect("message yoda hel");
+  yoda->send_line("message luke Are you typing?");
+  luke->expect_line("yoda: Are you typing?");
+  // Redrawn below the message, with the prompt.
+  luke->expect(std::string(text::command_prompt) + "message yoda hel");
+  luke->send_line("lo");
+  yoda->expect_line("luke: hello");
+  log_out(*luke);
+  yoda->expect_line("luke logged out");
+  log_out(*yoda);
+}
+
+TEST_CASE("terminal: end of input (Ctrl-D) logs out") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  luke->close_input();
+  CHECK(luke->wait_exit() == 0);
+  yoda->expect_line("luke logged out");
+  log_out(*yoda);
+}
+
+TEST_CASE("scripted: plain lines in, plain lines out, no escape codes") {
+  registry_fixture registry;
+  auto luke = logged_in_peer(registry, "luke");
+
+  auto yoda = start_scripted_peer(registry, "yoda\nwise\nwhoelse\nlogout\n");
+  CHECK(yoda->wait_exit() == 0);
+  CHECK(yoda->raw_output() == scripted_welcome() + "luke\n");
+  CHECK(yoda->raw_output().find('\x1b') == std::string::npos);
+  CHECK(yoda->error_output().empty());
+  luke->expect_line("yoda logged in");
+  luke->expect_line("yoda logged out");
+
+  // Without a logout, the end of the script logs out.
+  auto hans = start_scripted_peer(registry, "hans\nsolo\nmessage luke Bye\n");
+  CHECK(hans->wait_exit() == 0);
+  CHECK(hans->raw_output() == scripted_welcome());
+  luke->expect_line("hans logged in");
+  luke->expect_line("hans: Bye");
+  luke->expect_line("hans logged out");
+  log_out(*luke);
+}
+
+}  // namespace parley::e2e
