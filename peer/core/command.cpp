@@ -1,0 +1,168 @@
+#include "peer/core/command.hpp"
+
+#include "peer/core/texts.hpp"
+#include "shared/proto/messages.hpp"
+#include "shared/proto/text.hpp"
+
+#include <array>
+#include <limits>
+#include <optional>
+#include <vector>
+
+namespace parley::peer {
+namespace {
+
+constexpr std::array<command_info, 11> commands{{
+    {"message", "<user> <message>", "Send a message (kept for <user> if offline)", true},
+    {"broadcast", "<message>", "Send a message to everyone online", false},
+    {"whoelse", "", "List the other users online", false},
+    {"whoelsesince", "<seconds>", "List the users online in the past <seconds>", false},
+    {"block", "<user>", "Stop <user> from messaging you or seeing you online", true},
+    {"unblock", "<user>", "Undo block", true},
+    {"startprivate", "<user>", "Ask <user> for a private chat (also: privatestart)", true},
+    {"private", "<user> <message>", "Send a message in your private chat with <user>", true},
+    {"stopprivate", "<user>", "End your private chat with <user>", true},
+    {"logout", "", "Log out and quit", false},
+    {"help", "", "Show this list", false},
+}};
+
+constexpr std::string_view startprivate_alias = "privatestart";
+
+bool is_blank_text(std::string_view text) {
+  return text.find_first_not_of(" \t") == std::string_view::npos;
+}
+
+std::string_view strip_trailing_spaces(std::string_view text) {
+  const auto last = text.find_last_not_of(' ');
+  return last == std::string_view::npos ? std::string_view() : text.substr(0, last + 1);
+}
+
+// The words of a line that has no free-text tail. An empty word (two spaces in a row) is kept,
+// so the caller's argument count rejects it.
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  for (;;) {
+    const auto space = line.find(' ');
+    words.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) return words;
+    line.remove_prefix(space + 1);
+  }
+}
+
+// A whole number of seconds: digits only; a value past the largest count saturates.
+std::optional<std::uint64_t> parse_seconds(std::string_view digits) {
+  if (digits.empty()) return std::nullopt;
+  constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+  std::uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    value = value > (max - digit) / 10 ? max : value * 10 + digit;
+  }
+  return value;
+}
+
+std::optional<parse_error> check_user(std::string_view user) {
+  if (!proto::is_valid_name(user)) return parse_error::invalid_user;
+  return std::nullopt;
+}
+
+std::optional<parse_error> check_text(std::string_view text) {
+  if (is_blank_text(text)) return parse_error::invalid_command;
+  if (text.size() > proto::max_text_bytes) return parse_error::message_too_long;
+  if (!proto::is_valid_utf8(text)) return parse_error::message_not_utf8;
+  return std::nullopt;
+}
+
+// `<user> <message>`: the user, then everything after the single space that follows it.
+template <class Command>
+parse_result parse_user_and_text(std::string_view arguments) {
+  const auto space = arguments.find(' ');
+  if (space == std::string_view::npos || space == 0) return parse_error::invalid_command;
+  const auto user = arguments.substr(0, space);
+  const auto text = arguments.substr(space + 1);
+  if (is_blank_text(text)) return parse_error::invalid_command;
+  if (auto error = check_user(user)) return *error;
+  if (auto error = check_text(text)) return *error;
+  return Command{std::string(user), std::string(text)};
+}
+
+// `<command> <user>`, trailing spaces already removed.
+template <class Command>
+parse_result parse_user_only(const std::vector<std::string_view>& words) {
+  if (words.size() != 2 || words[1].empty()) return parse_error::invalid_command;
+  if (auto error = check_user(words[1])) return *error;
+  return Command{std::string(words[1])};
+}
+
+}  // namespace
+
+std::string_view strip_carriage_return(std::string_view line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+bool is_blank(std::string_view line) { return is_blank_text(strip_carriage_return(line)); }
+
+parse_result parse_command(std::string_view raw_line) {
+  const auto line = strip_carriage_return(raw_line);
+  const auto space = line.find(' ');
+  const auto name = line.substr(0, space);
+  const auto tail = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+
+  // Commands whose last argument is free text: nothing after the name is trimmed.
+  if (name == "message") {
+    if (space == std::string_view::npos) return parse_error::invalid_command;
+    return parse_user_and_text<message_command>(tail);
+  }
+  if (name == "private") {
+    if (space == std::string_view::npos) return parse_error::invalid_command;
+    return parse_user_and_text<private_command>(tail);
+  }
+  if (name == "broadcast") {
+    if (space == std::string_view::npos) return parse_error::invalid_command;
+    if (auto error = check_text(tail)) return *error;
+    return broadcast_command{std::string(tail)};
+  }
+
+  const auto words = split_words(strip_trailing_spaces(line));
+  const auto command_name = words.front();
+  if (command_name == "whoelse") {
+    if (words.size() != 1) return parse_error::invalid_command;
+    return whoelse_command{};
+  }
+  if (command_name == "whoelsesince") {
+    if (words.size() != 2) return parse_error::invalid_command;
+    const auto seconds = parse_seconds(words[1]);
+    if (!seconds) return parse_error::invalid_command;
+    return whoelsesince_command{*seconds};
+  }
+  if (command_name == "logout") {
+    if (words.size() != 1) return parse_error::invalid_command;
+    return logout_command{};
+  }
+  if (command_name == "help") {
+    if (words.size() != 1) return parse_error::invalid_command;
+    return help_command{};
+  }
+  if (command_name == "block") return parse_user_only<block_command>(words);
+  if (command_name == "unblock") return parse_user_only<unblock_command>(words);
+  if (command_name == "stopprivate") return parse_user_only<stopprivate_command>(words);
+  if (command_name == "startprivate" || command_name == startprivate_alias)
+    return parse_user_only<startprivate_command>(words);
+  return parse_error::invalid_command;
+}
+
+std::string_view describe(parse_error error) {
+  switch (error) {
+    case parse_error::invalid_command: return texts::invalid_command;
+    case parse_error::invalid_user: return texts::invalid_user;
+    case parse_error::message_too_long: return texts::message_too_long;
+    case parse_error::message_not_utf8: return texts::message_not_utf8;
+  }
+  return texts::invalid_command;
+}
+
+std::span<const command_info> command_table() { return commands; }
+
+}  // namespace parley::peer

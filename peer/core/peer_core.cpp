@@ -1,0 +1,410 @@
+#include "peer/core/peer_core.hpp"
+
+#include "peer/core/texts.hpp"
+#include "shared/proto/text.hpp"
+
+#include <type_traits>
+#include <utility>
+
+namespace parley::peer {
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+// A password the protocol can carry: at most its bound, no control characters, UTF-8.
+bool is_sendable_password(std::string_view password) {
+  return password.size() <= proto::max_password_bytes && !proto::has_ascii_control(password) &&
+         proto::is_valid_utf8(password);
+}
+
+// The help line of one command: its usage padded to a column, then the summary.
+std::string help_line(const command_info& info) {
+  // Wide enough for the longest usage, `message <user> <message>`, and two spaces.
+  constexpr std::size_t usage_column = 26;
+  std::string usage(info.name);
+  if (!info.arguments.empty()) usage += " " + std::string(info.arguments);
+  if (usage.size() < usage_column) usage.resize(usage_column, ' ');
+  return usage + std::string(info.summary);
+}
+
+}  // namespace
+
+peer_core::peer_core(core_config config) : config_(std::move(config)) {}
+
+bool peer_core::logged_in() const { return phase_ == phase::logged_in; }
+
+bool peer_core::busy() const {
+  return phase_ == phase::login_step ||
+         (phase_ == phase::logged_in && awaiting_ != awaiting::nothing);
+}
+
+bool peer_core::ready_for_input() const {
+  return phase_ != phase::done && !busy() && queue_.empty() && !input_closed_;
+}
+
+// ---------------------------------------------------------------- input
+
+void peer_core::on_connected(effects& out) { ask(phase::username, out); }
+
+void peer_core::on_line(std::string line, effects& out) {
+  accept(input{std::move(line), false}, out);
+}
+
+void peer_core::on_line_too_long(effects& out) { accept(input{{}, true}, out); }
+
+void peer_core::accept(input item, effects& out) {
+  if (phase_ == phase::done || input_closed_) return;
+  // After logout is sent nothing more can be done in this session.
+  if (awaiting_ == awaiting::session_end) return;
+  if (item.line.size() > max_line_bytes) item = input{{}, true};
+  if (busy() || !queue_.empty()) {
+    if (queue_.size() >= max_pending_lines) {
+      out.print(texts::too_many_pending);
+      return;
+    }
+    queue_.push_back(std::move(item));
+    return;
+  }
+  handle(std::move(item), out);
+  drain(out);
+}
+
+void peer_core::on_input_closed(effects& out) {
+  if (phase_ == phase::done || input_closed_) return;
+  input_closed_ = true;
+  drain(out);
+}
+
+void peer_core::on_interrupt(effects& out) {
+  if (phase_ == phase::done) return;
+  if (phase_ != phase::logged_in) return finish(exit_success, out);
+  // A second interrupt while the registry has not yet confirmed the logout quits at once.
+  if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
+  queue_.clear();
+  log_out(out);
+}
+
+void peer_core::drain(effects& out) {
+  while (!busy() && !queue_.empty() && phase_ != phase::done) {
+    auto item = std::move(queue_.front());
+    queue_.pop_front();
+    handle(std::move(item), out);
+  }
+  if (!busy() && queue_.empty() && input_closed_) finish_input(out);
+}
+
+void peer_core::finish_input(effects& out) {
+  switch (phase_) {
+    case phase::logged_in:
+      if (awaiting_ == awaiting::nothing) log_out(out);
+      return;
+    case phase::username:
+    case phase::password:
+    case phase::new_password: return finish(exit_success, out);
+    case phase::login_step:
+    case phase::done: return;
+  }
+}
+
+void peer_core::handle(input item, effects& out) {
+  switch (phase_) {
+    case phase::username: return handle_username(item, out);
+    case phase::password: return handle_password(item, out);
+    case phase::new_password: return handle_new_password(item, out);
+    case phase::logged_in: return handle_command(item, out);
+    case phase::login_step:
+    case phase::done: return;
+  }
+}
+
+void peer_core::handle_username(const input& item, effects& out) {
+  const auto name = strip_carriage_return(item.line);
+  if (item.too_long || !proto::is_valid_name(name)) {
+    out.print(texts::invalid_username);
+    out.print(texts::username_hint);
+    return ask(phase::username, out);
+  }
+  username_ = std::string(name);
+  send_login(proto::login_name{proto::name_string(username_)}, out);
+}
+
+void peer_core::handle_password(const input& item, effects& out) {
+  const auto password = strip_carriage_return(item.line);
+  // No stored password can be longer than its bound or hold control characters, so such an
+  // answer is wrong whatever it is. It goes to the registry as the empty password (which never
+  // matches) so that the registry stays the one judge of failures and lockouts.
+  const bool sendable = !item.too_long && is_sendable_password(password);
+  send_login(proto::login_password{proto::password_string(sendable ? password : "")}, out);
+}
+
+void peer_core::handle_new_password(const input& item, effects& out) {
+  const auto password = strip_carriage_return(item.line);
+  if (item.too_long || !proto::is_valid_new_password(password)) {
+    out.print(texts::invalid_new_password);
+    out.print(texts::password_hint);
+    return ask(phase::new_password, out);
+  }
+  send_login(proto::login_password{proto::password_string(password)}, out);
+}
+
+void peer_core::handle_command(const input& item, effects& out) {
+  if (item.too_long) {
+    out.print(texts::message_too_long);
+    return ask(phase::logged_in, out);
+  }
+  if (is_blank(item.line)) return ask(phase::logged_in, out);
+  const auto parsed = parse_command(item.line);
+  if (const auto* error = std::get_if<parse_error>(&parsed)) {
+    out.print(describe(*error));
+    return ask(phase::logged_in, out);
+  }
+  execute(std::get<command>(parsed), out);
+  if (!busy() && phase_ != phase::done) ask(phase::logged_in, out);
+}
+
+void peer_core::execute(const command& cmd, effects& out) {
+  std::visit(
+      overloaded{
+          [&](const message_command& c) {
+            pending_target_ = c.to;
+            request(proto::direct_message{proto::name_string(c.to), proto::text_string(c.text)},
+                    awaiting::reply, out);
+          },
+          [&](const broadcast_command& c) {
+            request(proto::broadcast_message{proto::text_string(c.text)}, awaiting::reply, out);
+          },
+          [&](const whoelse_command&) { request(proto::who_else{}, awaiting::user_list, out); },
+          [&](const whoelsesince_command& c) {
+            request(proto::who_else_since{c.seconds}, awaiting::user_list, out);
+          },
+          [&](const block_command& c) {
+            request(proto::block_user{proto::name_string(c.user)}, awaiting::reply, out);
+          },
+          [&](const unblock_command& c) {
+            request(proto::unblock_user{proto::name_string(c.user)}, awaiting::reply, out);
+          },
+          [&](const logout_command&) { log_out(out); },
+          [&](const startprivate_command& c) { private_chats_.start(c.user, out); },
+          [&](const private_command& c) { private_chats_.send(c.to, c.text, out); },
+          [&](const stopprivate_command& c) { private_chats_.stop(c.user, out); },
+          [&](const help_command&) {
+            for (const auto& info : command_table()) out.print(help_line(info));
+          },
+      },
+      cmd);
+}
+
+// ---------------------------------------------------------------- registry messages
+
+void peer_core::on_message(const proto::server_message& message, effects& out) {
+  if (phase_ == phase::done) return;
+  std::visit(
+      overloaded{
+          // The registry's hello carries nothing the peer acts on yet.
+          [&](const proto::server_hello&) {},
+          [&](const proto::login_reply& m) { on_login_reply(m, out); },
+          [&](const proto::delivery& m) {
+            remember_name(m.from.value);
+            out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
+          },
+          [&](const proto::presence& m) {
+            remember_name(m.user.value);
+            out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+          },
+          [&](const proto::command_reply& m) { on_command_reply(m, out); },
+          [&](const proto::user_list& m) { on_user_list(m, out); },
+          [&](const proto::session_end& m) { on_session_end(m, out); },
+      },
+      message);
+}
+
+void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
+  // A login reply nobody asked for cannot be placed; it is ignored.
+  if (phase_ != phase::login_step) return;
+  using proto::login_result;
+  switch (reply.result) {
+    case login_result::ask_password: ask(phase::password, out); break;
+    case login_result::ask_new_password: ask(phase::new_password, out); break;
+    case login_result::already_logged_in:
+      out.print(texts::already_logged_in(username_));
+      ask(phase::username, out);
+      break;
+    case login_result::welcome:
+      out.print(texts::welcome);
+      ask(phase::logged_in, out);
+      break;
+    case login_result::invalid_password:
+      out.print(texts::invalid_password);
+      ask(phase::password, out);
+      break;
+    case login_result::invalid_now_locked:
+      out.print(texts::invalid_now_locked);
+      return finish(exit_failure, out);
+    case login_result::account_locked:
+      out.print(texts::account_locked);
+      return finish(exit_failure, out);
+    case login_result::invalid_new_password:
+      out.print(texts::invalid_new_password);
+      out.print(texts::password_hint);
+      ask(phase::new_password, out);
+      break;
+  }
+  drain(out);
+}
+
+void peer_core::on_command_reply(const proto::command_reply& reply, effects& out) {
+  if (phase_ != phase::logged_in) return;
+  const auto& subject = reply.subject.value;
+  using proto::outcome;
+  switch (reply.result) {
+    case outcome::message_delivered:
+    case outcome::message_stored: remember_name(pending_target_); break;
+    case outcome::invalid_user: out.print(texts::invalid_user); break;
+    case outcome::cannot_message_self: out.print(texts::cannot_message_self); break;
+    case outcome::blocked_by_recipient: out.print(texts::blocked_by_recipient); break;
+    case outcome::broadcast_sent: break;
+    case outcome::broadcast_partial: out.print(texts::broadcast_partial); break;
+    case outcome::blocked:
+      remember_name(subject);
+      out.print(texts::blocked(subject));
+      break;
+    case outcome::already_blocked: out.print(texts::already_blocked(subject)); break;
+    case outcome::cannot_block_self: out.print(texts::cannot_block_self); break;
+    case outcome::unblocked:
+      remember_name(subject);
+      out.print(texts::unblocked(subject));
+      break;
+    case outcome::not_blocked: out.print(texts::not_blocked(subject)); break;
+    case outcome::cannot_unblock_self: out.print(texts::cannot_unblock_self); break;
+    case outcome::no_other_users_online: out.print(texts::no_other_users_online); break;
+    case outcome::no_other_users: out.print(texts::no_other_users); break;
+    case outcome::store_failed: out.print(texts::store_failed); break;
+    case outcome::mailbox_full: out.print(texts::mailbox_full(subject)); break;
+  }
+  pending_target_.clear();
+  // Every command's one answer is a command_reply, or a user list ended by its final chunk or
+  // by one of the two "no other users" replies.
+  if (awaiting_ == awaiting::reply || awaiting_ == awaiting::user_list) reply_done(out);
+}
+
+void peer_core::on_user_list(const proto::user_list& list, effects& out) {
+  if (phase_ != phase::logged_in) return;
+  for (const auto& name : list.names.items) {
+    remember_name(name.value);
+    out.print(name.value);
+  }
+  if (list.final_chunk && awaiting_ == awaiting::user_list) reply_done(out);
+}
+
+void peer_core::reply_done(effects& out) {
+  awaiting_ = awaiting::nothing;
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+void peer_core::on_session_end(const proto::session_end& end, effects& out) {
+  using proto::end_reason;
+  switch (end.reason) {
+    case end_reason::logged_out: return finish(exit_success, out);
+    case end_reason::inactivity:
+      out.print(texts::logged_out_inactivity);
+      return finish(exit_success, out);
+    case end_reason::shutdown:
+      out.print(texts::registry_shut_down);
+      return finish(exit_failure, out);
+    case end_reason::login_timeout:
+      out.print(texts::login_timed_out);
+      return finish(exit_failure, out);
+    case end_reason::protocol_error:
+      out.print(texts::registry_protocol_error);
+      return finish(exit_failure, out);
+  }
+}
+
+void peer_core::on_disconnected(effects& out) {
+  if (phase_ == phase::done) return;
+  // The user asked to leave and the registry has closed: that is the logout, confirmed or not.
+  if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
+  out.print(texts::lost_connection);
+  finish(exit_failure, out);
+}
+
+// ---------------------------------------------------------------- helpers
+
+void peer_core::ask(phase next, effects& out) {
+  phase_ = next;
+  switch (next) {
+    case phase::username:
+      prompt_ = prompt{std::string(texts::username_prompt), false, false};
+      break;
+    case phase::password: prompt_ = prompt{std::string(texts::password_prompt), true, false}; break;
+    case phase::new_password:
+      prompt_ = prompt{std::string(texts::new_password_prompt), true, false};
+      break;
+    // Between a login answer and its reply nothing is shown, and type-ahead is hidden: the next
+    // line is most likely a password.
+    case phase::login_step: prompt_ = prompt{"", true, false}; break;
+    case phase::logged_in: prompt_ = prompt{config_.command_prompt, false, true}; break;
+    case phase::done: prompt_ = prompt{}; return;
+  }
+  out.display.emplace_back(show_prompt{prompt_});
+}
+
+void peer_core::send_login(proto::client_message message, effects& out) {
+  out.sends.push_back(std::move(message));
+  ask(phase::login_step, out);
+}
+
+void peer_core::request(proto::client_message message, awaiting what, effects& out) {
+  out.sends.push_back(std::move(message));
+  awaiting_ = what;
+}
+
+void peer_core::log_out(effects& out) {
+  out.sends.push_back(proto::logout_request{});
+  awaiting_ = awaiting::session_end;
+}
+
+void peer_core::finish(int code, effects& out) {
+  phase_ = phase::done;
+  prompt_ = prompt{};
+  queue_.clear();
+  out.exit_code = code;
+}
+
+void peer_core::remember_name(std::string_view name) {
+  if (name.empty() || name == username_ || known_names_.size() >= max_known_names) return;
+  known_names_.emplace(name);
+}
+
+// ---------------------------------------------------------------- completion
+
+std::vector<std::string> peer_core::completions(std::string_view before,
+                                                std::string_view word) const {
+  std::vector<std::string> matches;
+  if (phase_ != phase::logged_in) return matches;
+  if (before.empty()) {
+    for (const auto& info : command_table())
+      if (info.name.starts_with(word)) matches.emplace_back(info.name);
+    return matches;
+  }
+  // Only the word right after a command that takes a user: `<command> <partial name>`.
+  if (before.back() != ' ') return matches;
+  const auto name = before.substr(0, before.size() - 1);
+  bool takes_user = name == "privatestart";
+  for (const auto& info : command_table())
+    if (info.name == name && info.user_argument) takes_user = true;
+  if (!takes_user) return matches;
+  for (auto it = known_names_.lower_bound(word); it != known_names_.end(); ++it) {
+    if (!std::string_view(*it).starts_with(word)) break;
+    matches.push_back(*it);
+  }
+  return matches;
+}
+
+}  // namespace parley::peer

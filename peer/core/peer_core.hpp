@@ -1,0 +1,125 @@
+// The peer's session with the registry as a pure state machine: typed lines, decoded registry
+// messages and connection events in; lines to print, prompts, messages to send and the exit
+// code out (effects.hpp). No sockets, no terminal, no clock: the shell in peer/net feeds it.
+//
+// Input is handled strictly in order, one registry request at a time: while a login step or a
+// command waits for its reply, further lines wait in a bounded queue. So a script's output is
+// the same on every run, and a reply is always printed after the command that asked for it.
+#pragma once
+
+#include "peer/core/command.hpp"
+#include "peer/core/effects.hpp"
+#include "peer/core/private_chats.hpp"
+#include "shared/proto/messages.hpp"
+
+#include <cstddef>
+#include <deque>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::peer {
+
+// Lines typed ahead while a reply is awaited; past this the line is refused.
+inline constexpr std::size_t max_pending_lines = 1024;
+// Longest input line; a longer one is refused whole (`Error. Message too long`).
+inline constexpr std::size_t max_line_bytes = 16 * 1024;
+// User names remembered for Tab completion.
+inline constexpr std::size_t max_known_names = 4096;
+
+struct core_config {
+  // The command prompt: `> ` on a terminal, empty for a script (texts::command_prompt).
+  std::string command_prompt;
+};
+
+class peer_core {
+ public:
+  explicit peer_core(core_config config);
+
+  // The registry link is up: prompt for the user name.
+  void on_connected(effects& out);
+
+  // One input line, without its '\n'.
+  void on_line(std::string line, effects& out);
+  // An input line longer than max_line_bytes (the reader dropped it).
+  void on_line_too_long(effects& out);
+  // End of input (Ctrl-D, end of a script): once the queued lines are handled, log out if
+  // logged in, else quit.
+  void on_input_closed(effects& out);
+  // SIGINT / SIGTERM: log out now if logged in (a second one quits at once), else quit.
+  void on_interrupt(effects& out);
+
+  // One decoded message from the registry.
+  void on_message(const proto::server_message& message, effects& out);
+  // The registry connection ended (closed, reset, or a frame that did not decode).
+  void on_disconnected(effects& out);
+
+  // The prompt to show now.
+  const prompt& current_prompt() const { return prompt_; }
+  // True when the next input line would be handled at once; a script reader waits otherwise
+  // (so a long script never overflows the queue).
+  bool ready_for_input() const;
+  bool finished() const { return phase_ == phase::done; }
+  bool logged_in() const;
+
+  // Tab completion: `before` is the line up to the word being completed. Command names at the
+  // start of the line, known user names as a command's <user> argument.
+  std::vector<std::string> completions(std::string_view before, std::string_view word) const;
+
+ private:
+  enum class phase {
+    username,      // waiting for the user name
+    password,      // waiting for a known user's password
+    new_password,  // waiting for a new user's password
+    login_step,    // a login_name or login_password awaits its login_reply
+    logged_in,
+    done,
+  };
+  // What a logged-in session waits for from the registry.
+  enum class awaiting { nothing, reply, user_list, session_end };
+
+  struct input {
+    std::string line;
+    bool too_long = false;
+  };
+
+  bool busy() const;
+  void accept(input item, effects& out);
+  void handle(input item, effects& out);
+  void handle_username(const input& item, effects& out);
+  void handle_password(const input& item, effects& out);
+  void handle_new_password(const input& item, effects& out);
+  void handle_command(const input& item, effects& out);
+  void execute(const command& cmd, effects& out);
+  // Handles queued lines while nothing is awaited; then a closed input ends the session.
+  void drain(effects& out);
+  void finish_input(effects& out);
+
+  void on_login_reply(const proto::login_reply& reply, effects& out);
+  void on_command_reply(const proto::command_reply& reply, effects& out);
+  void on_user_list(const proto::user_list& list, effects& out);
+  void on_session_end(const proto::session_end& end, effects& out);
+  void reply_done(effects& out);
+
+  void ask(phase next, effects& out);
+  void send_login(proto::client_message message, effects& out);
+  void request(proto::client_message message, awaiting what, effects& out);
+  void log_out(effects& out);
+  void finish(int code, effects& out);
+  void remember_name(std::string_view name);
+
+  core_config config_;
+  phase phase_ = phase::username;
+  awaiting awaiting_ = awaiting::nothing;
+  prompt prompt_;
+  std::deque<input> queue_;
+  bool input_closed_ = false;
+  std::string username_;
+  // The user a pending `message` names: remembered for completion once it is delivered.
+  std::string pending_target_;
+  std::set<std::string, std::less<>> known_names_;
+  private_chats private_chats_;
+};
+
+}  // namespace parley::peer

@@ -1,0 +1,91 @@
+// Every text the peer shows to its user. SPEC.md fixes most of them byte for byte (scripts and
+// graders match them), so they live in one place and nothing else spells them out.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace parley::peer::texts {
+
+// ---------------------------------------------------------------- prompts
+inline constexpr std::string_view username_prompt = "Username: ";
+inline constexpr std::string_view password_prompt = "Password: ";
+inline constexpr std::string_view new_password_prompt = "This is a new user. Enter a password: ";
+// The command prompt on a terminal; a script's output has none (see core_config).
+inline constexpr std::string_view command_prompt = "> ";
+
+// ---------------------------------------------------------------- login
+inline constexpr std::string_view welcome = "Welcome to the greatest messaging application ever!";
+inline constexpr std::string_view invalid_username = "Error. Invalid username";
+inline constexpr std::string_view username_hint =
+    "A username is 1 to 32 visible ASCII characters, no spaces";
+inline constexpr std::string_view invalid_new_password = "Error. Invalid password";
+inline constexpr std::string_view password_hint =
+    "A password is 1 to 128 visible ASCII characters, no spaces";
+inline constexpr std::string_view invalid_password = "Invalid Password. Please try again";
+inline constexpr std::string_view invalid_now_locked =
+    "Invalid Password. Your account has been blocked. Please try again later";
+inline constexpr std::string_view account_locked =
+    "Your account is blocked due to multiple login failures. Please try again later";
+inline std::string already_logged_in(std::string_view user) {
+  return std::string(user) + " is already logged in";
+}
+
+// ---------------------------------------------------------------- local command errors
+inline constexpr std::string_view invalid_command = "Error. Invalid command";
+inline constexpr std::string_view invalid_user = "Error. Invalid user";
+inline constexpr std::string_view message_too_long = "Error. Message too long";
+inline constexpr std::string_view message_not_utf8 = "Error. Message is not valid UTF-8";
+inline constexpr std::string_view too_many_pending = "Error. Too many pending commands";
+
+// ---------------------------------------------------------------- registry replies
+inline constexpr std::string_view cannot_message_self = "Error. Cannot message self";
+inline constexpr std::string_view blocked_by_recipient =
+    "Your message could not be delivered as the recipient has blocked you";
+inline constexpr std::string_view broadcast_partial =
+    "Your message could not be delivered to some recipients";
+inline constexpr std::string_view cannot_block_self = "Error. Cannot block self";
+inline constexpr std::string_view cannot_unblock_self = "Error. Cannot unblock self";
+inline constexpr std::string_view no_other_users_online = "No other users online";
+inline constexpr std::string_view no_other_users = "No other users";
+inline constexpr std::string_view store_failed = "Error. The registry could not store your message";
+inline std::string blocked(std::string_view user) { return std::string(user) + " is blocked"; }
+inline std::string already_blocked(std::string_view user) {
+  return "Error. " + std::string(user) + " is already blocked";
+}
+inline std::string unblocked(std::string_view user) { return std::string(user) + " is unblocked"; }
+inline std::string not_blocked(std::string_view user) {
+  return "Error. " + std::string(user) + " was not blocked";
+}
+inline std::string mailbox_full(std::string_view user) {
+  return "Error. " + std::string(user) + " has too many unread messages";
+}
+
+// ---------------------------------------------------------------- what others do
+inline std::string delivery(std::string_view from, std::string_view escaped_text) {
+  return std::string(from) + ": " + std::string(escaped_text);
+}
+inline std::string logged_in(std::string_view user) { return std::string(user) + " logged in"; }
+inline std::string logged_out(std::string_view user) { return std::string(user) + " logged out"; }
+
+// ---------------------------------------------------------------- private chats (SPEC 8)
+inline constexpr std::string_view private_not_available =
+    "Error. Private messaging is not available yet";
+inline std::string private_not_enabled(std::string_view user) {
+  return "Error. Private messaging to " + std::string(user) + " not enabled";
+}
+
+// ---------------------------------------------------------------- endings
+inline constexpr std::string_view logged_out_inactivity =
+    "You have been logged out due to inactivity";
+inline constexpr std::string_view registry_shut_down = "The registry has shut down";
+inline constexpr std::string_view login_timed_out = "Error. Login timed out";
+inline constexpr std::string_view registry_protocol_error =
+    "Error. The registry closed the connection (protocol error)";
+inline constexpr std::string_view lost_connection = "Error. Lost connection to the registry";
+inline std::string cannot_connect(std::string_view host, unsigned port, std::string_view reason) {
+  return "Error. Cannot connect to the registry at " + std::string(host) + ":" +
+         std::to_string(port) + ": " + std::string(reason);
+}
+
+}  // namespace parley::peer::texts

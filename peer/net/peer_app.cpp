@@ -1,0 +1,134 @@
+#include "peer/net/peer_app.hpp"
+
+#include "peer/core/texts.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <type_traits>
+#include <utility>
+
+namespace parley::peer {
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overloaded(Ts...) -> overloaded<Ts...>;
+
+core_config make_core_config(bool interactive) {
+  // A script's output carries no command prompt: only what the registry and the user did.
+  return core_config{interactive ? std::string(texts::command_prompt) : std::string()};
+}
+
+}  // namespace
+
+peer_app::peer_app(asio::io_context& io, app_options options)
+    : io_(io),
+      options_(std::move(options)),
+      terminal_(io.get_executor(), max_line_bytes),
+      core_(make_core_config(terminal_.interactive())),
+      link_(io.get_executor()),
+      stop_signals_(io, SIGINT, SIGTERM) {}
+
+void peer_app::start() {
+  asio::co_spawn(io_, watch_signals(), asio::detached);
+  asio::co_spawn(io_, run(), asio::detached);
+}
+
+asio::awaitable<void> peer_app::run() {
+  registry_link::handlers link_handlers{
+      [this](const proto::server_message& message) {
+        core_.on_message(message, effects_);
+        apply();
+      },
+      [this] {
+        core_.on_disconnected(effects_);
+        apply();
+      },
+  };
+  const auto ec = co_await link_.connect(options_.host, options_.server_port, options_.agent,
+                                         std::move(link_handlers));
+  // Interrupted while connecting: nothing to undo.
+  if (exit_code_) co_return;
+  if (ec) {
+    const auto line = texts::cannot_connect(options_.host, options_.server_port, ec.message());
+    std::fprintf(stderr, "%s\n", line.c_str());
+    finish(exit_failure);
+    co_return;
+  }
+  connected_ = true;
+
+  terminal::handlers input_handlers{
+      [this](std::string line) {
+        core_.on_line(std::move(line), effects_);
+        apply();
+      },
+      [this] {
+        core_.on_line_too_long(effects_);
+        apply();
+      },
+      [this] {
+        core_.on_input_closed(effects_);
+        apply();
+      },
+      [this](std::string_view before, std::string_view word) {
+        return core_.completions(before, word);
+      },
+  };
+  terminal_.start(std::move(input_handlers));
+  core_.on_connected(effects_);
+  apply();
+}
+
+asio::awaitable<void> peer_app::watch_signals() {
+  for (;;) {
+    std::error_code ec;
+    co_await stop_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || exit_code_) co_return;
+    // Before the registry answers there is no session to log out of.
+    if (!connected_) {
+      finish(exit_success);
+      co_return;
+    }
+    core_.on_interrupt(effects_);
+    apply();
+  }
+}
+
+void peer_app::apply() {
+  if (exit_code_) {
+    effects_.clear();
+    return;
+  }
+  for (const auto& item : effects_.display) {
+    std::visit(overloaded{
+                   [&](const print_line& line) { terminal_.print(line.text); },
+                   [&](const show_prompt& shown) { terminal_.set_prompt(shown.prompt); },
+               },
+               item);
+  }
+  for (const auto& message : effects_.sends) link_.send(message);
+  const auto code = effects_.exit_code;
+  effects_.clear();
+  if (code) return finish(*code);
+  terminal_.set_input_wanted(core_.ready_for_input());
+}
+
+void peer_app::finish(int code) {
+  if (exit_code_) return;
+  exit_code_ = code;
+  // Closing everything lets io.run() return: no exit() from inside a handler.
+  terminal_.stop();
+  link_.close();
+  std::error_code ignored;
+  stop_signals_.cancel(ignored);
+}
+
+}  // namespace parley::peer

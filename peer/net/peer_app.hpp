@@ -1,0 +1,58 @@
+// The peer's imperative shell: wires the terminal, the registry link and SIGINT/SIGTERM to the
+// pure core (peer/core), and applies the core's effects in order.
+//
+// One io_context, one thread: every handler here runs on it, so nothing is locked.
+#pragma once
+
+#include "peer/core/effects.hpp"
+#include "peer/core/peer_core.hpp"
+#include "peer/net/registry_link.hpp"
+#include "peer/tui/terminal.hpp"
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace parley::peer {
+
+struct app_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t server_port = 0;
+  std::string agent;  // sent in the hello, e.g. "parley-peer/0.1.0"
+};
+
+class peer_app {
+ public:
+  peer_app(asio::io_context& io, app_options options);
+  peer_app(const peer_app&) = delete;
+  peer_app& operator=(const peer_app&) = delete;
+
+  // Starts connecting; io.run() returns when the peer is done.
+  void start();
+
+  // The process's exit code, once io.run() has returned.
+  int exit_code() const { return exit_code_.value_or(exit_failure); }
+
+ private:
+  asio::awaitable<void> run();
+  asio::awaitable<void> watch_signals();
+  // Applies what the core asked for, then clears it.
+  void apply();
+  void finish(int code);
+
+  asio::io_context& io_;
+  app_options options_;
+  terminal terminal_;
+  peer_core core_;
+  registry_link link_;
+  asio::signal_set stop_signals_;
+  effects effects_;
+  bool connected_ = false;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace parley::peer

@@ -1,0 +1,88 @@
+#include "peer/net/registry_link.hpp"
+
+#include "shared/proto/codec.hpp"
+
+#include <asio/connect.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <string_view>
+#include <utility>
+
+namespace parley::peer {
+
+registry_link::registry_link(asio::any_io_executor executor)
+    : executor_(executor), resolver_(executor), socket_(executor), connect_timer_(executor) {}
+
+registry_link::~registry_link() {
+  alive_.reset();
+  if (connection_) connection_->close();
+}
+
+asio::awaitable<std::error_code> registry_link::connect(std::string host, std::uint16_t port,
+                                                        std::string agent, handlers callbacks) {
+  using namespace asio::experimental::awaitable_operators;
+  handlers_ = std::move(callbacks);
+  std::error_code ec;
+  const auto attempt = [&]() -> asio::awaitable<void> {
+    const auto endpoints = co_await resolver_.async_resolve(
+        host, std::to_string(port), asio::ip::resolver_base::numeric_service,
+        asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || closed_) co_return;
+    co_await asio::async_connect(socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  };
+  connect_timer_.expires_after(registry_connect_timeout);
+  // Whichever ends first wins: the attempt (successful or not), or the timeout.
+  const auto winner = co_await (attempt() || connect_timer_.async_wait(asio::use_awaitable));
+  if (closed_) co_return asio::error::operation_aborted;
+  if (winner.index() == 1) co_return asio::error::timed_out;
+  if (ec) co_return ec;
+
+  connection_ = net::framed_connection::create(std::move(socket_));
+  // The connection's handlers may run after this object is gone (a handler already queued when
+  // it is destroyed): they check that it is still alive.
+  std::weak_ptr<const bool> alive = alive_;
+  connection_->start(
+      [this, alive](std::string_view body) {
+        if (!alive.expired()) on_frame(body);
+      },
+      [this, alive](net::close_cause cause, const std::string& detail) {
+        if (alive.expired()) return;
+        if (close_reason_.empty())
+          close_reason_ = std::string(net::describe(cause)) + (detail.empty() ? "" : ": " + detail);
+        closed_ = true;
+        if (handlers_.on_closed) handlers_.on_closed();
+      });
+  send(proto::client_hello{proto::protocol_version, proto::agent_string(agent)});
+  co_return std::error_code{};
+}
+
+bool registry_link::send(const proto::client_message& message) {
+  if (!connection_ || closed_) return false;
+  return connection_->send(proto::encode_frame(message));
+}
+
+void registry_link::close() {
+  if (connection_) {
+    connection_->close();
+    return;
+  }
+  closed_ = true;
+  std::error_code ignored;
+  resolver_.cancel();
+  socket_.close(ignored);
+  connect_timer_.cancel();
+}
+
+void registry_link::on_frame(std::string_view body) {
+  auto decoded = proto::decode_server(body);
+  if (!decoded.message) {
+    close_reason_ = "undecodable frame: " + decoded.error;
+    connection_->close();
+    return;
+  }
+  if (handlers_.on_message) handlers_.on_message(*decoded.message);
+}
+
+}  // namespace parley::peer

@@ -1,0 +1,384 @@
+#include "peer/tui/terminal.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// readline's headers expect <cstdio> first.
+#include <readline/history.h>
+#include <readline/readline.h>
+
+namespace parley::peer {
+namespace {
+
+// Bytes asked of one read() of script input.
+constexpr std::size_t read_chunk_bytes = 4096;
+
+// readline is a C library with global state and C callbacks: they reach the one live terminal
+// through this pointer.
+terminal* active_terminal = nullptr;
+
+bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+
+// Files epoll refuses (regular files, /dev/null and other character devices that are not
+// terminals) never block a read, so they are read directly.
+bool needs_blocking_reads(int fd) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return false;
+  return S_ISREG(info.st_mode) || S_ISBLK(info.st_mode) ||
+         (S_ISCHR(info.st_mode) && !is_terminal(fd));
+}
+
+// $XDG_STATE_HOME/parley/history, else ~/.local/state/parley/history; empty if neither is known.
+std::string history_file() {
+  namespace fs = std::filesystem;
+  fs::path state;
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg == '/') {
+    state = xdg;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    state = fs::path(home) / ".local" / "state";
+  } else {
+    return {};
+  }
+  const auto folder = state / "parley";
+  std::error_code ignored;
+  fs::create_directories(state, ignored);
+  // The history holds what the user typed, messages included: the folder is theirs alone.
+  ::mkdir(folder.c_str(), 0700);
+  return (folder / "history").string();
+}
+
+// A dup of stdin for the reactor, close-on-exec.
+int duplicate_stdin() { return ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0); }
+
+}  // namespace
+
+terminal::terminal(asio::any_io_executor executor, std::size_t max_line_bytes)
+    : executor_(executor),
+      max_line_bytes_(max_line_bytes),
+      interactive_(is_terminal(STDIN_FILENO) && is_terminal(STDOUT_FILENO)),
+      input_(executor),
+      resize_signal_(executor),
+      wake_(executor) {
+  wake_.expires_at(asio::steady_timer::time_point::max());
+}
+
+terminal::~terminal() { stop(); }
+
+void terminal::start(handlers callbacks) {
+  if (started_ || stopped_) return;
+  started_ = true;
+  handlers_ = std::move(callbacks);
+  blocking_reads_ = !interactive_ && needs_blocking_reads(STDIN_FILENO);
+  if (!blocking_reads_) {
+    const int fd = duplicate_stdin();
+    std::error_code ec;
+    if (fd >= 0) input_.assign(fd, ec);
+    // Without a watchable descriptor, input is read directly, as plain lines.
+    if (fd < 0 || ec) {
+      if (fd >= 0) ::close(fd);
+      interactive_ = false;
+      blocking_reads_ = true;
+    }
+  }
+  if (interactive_) {
+    install_readline();
+    asio::co_spawn(executor_, read_terminal(), asio::detached);
+    asio::co_spawn(executor_, watch_resize(), asio::detached);
+  } else {
+    asio::co_spawn(executor_, read_script(), asio::detached);
+  }
+}
+
+void terminal::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (readline_installed_) {
+    // Leave a clean line behind: no prompt, no half-typed text.
+    rl_clear_visible_line();
+    std::fflush(stdout);
+    rl_callback_handler_remove();
+    readline_installed_ = false;
+    save_history();
+    active_terminal = nullptr;
+  }
+  // A script's output ends with a whole line, even when it ends at a prompt.
+  if (mid_line_) write_out("\n");
+  std::error_code ignored;
+  resize_signal_.cancel(ignored);
+  input_.close(ignored);
+  wake_.cancel();
+}
+
+// ---------------------------------------------------------------- output
+
+void terminal::write_out(std::string_view text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  mid_line_ = text.back() != '\n';
+}
+
+void terminal::print(std::string_view line) {
+  if (!readline_installed_) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    write_out("\n");
+    return;
+  }
+  // Lift the prompt and the typed text off the screen, print, then redraw them below, with the
+  // cursor where it was in the line.
+  rl_clear_visible_line();
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void terminal::set_prompt(const prompt& next) {
+  if (!interactive_) {
+    if (!stopped_ && !next.text.empty()) write_out(next.text);
+    prompt_ = next;
+    return;
+  }
+  if (next == prompt_) return;
+  const bool was_hidden = prompt_.hidden;
+  prompt_ = next;
+  if (!readline_installed_) return;
+  rl_clear_visible_line();
+  // Text typed blind (ahead of a password prompt, say) must not appear once input shows again.
+  if (was_hidden && !next.hidden) rl_replace_line("", 1);
+  rl_redisplay_function = next.hidden ? &terminal::hidden_redisplay : rl_redisplay;
+  rl_set_prompt(prompt_.text.c_str());
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void terminal::set_input_wanted(bool wanted) {
+  input_wanted_ = wanted;
+  if (wanted) wake_.cancel();
+}
+
+// ---------------------------------------------------------------- terminal input (readline)
+
+void terminal::install_readline() {
+  active_terminal = this;
+  rl_readline_name = "parley";
+  // Signals are the shell's (asio::signal_set); readline must not install handlers of its own.
+  rl_catch_signals = 0;
+  rl_catch_sigwinch = 0;
+  rl_change_environment = 0;
+  // Names may hold any visible character: only a space separates words.
+  rl_basic_word_break_characters = " ";
+  rl_completer_word_break_characters = " ";
+  rl_attempted_completion_function = &terminal::on_readline_complete;
+  rl_redisplay_function = prompt_.hidden ? &terminal::hidden_redisplay : rl_redisplay;
+  load_history();
+  rl_callback_handler_install(prompt_.text.c_str(), &terminal::on_readline_line);
+  readline_installed_ = true;
+}
+
+asio::awaitable<void> terminal::read_terminal() {
+  while (!stopped_) {
+    std::error_code ec;
+    co_await input_.async_wait(asio::posix::stream_descriptor::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) co_return;
+    rl_callback_read_char();
+    // Lines are handed on only now, outside readline's callback, where printing above the
+    // prompt is safe. A handler may stop the terminal: then the rest is dropped.
+    auto lines = std::move(typed_lines_);
+    typed_lines_.clear();
+    for (auto& line : lines) {
+      if (stopped_) co_return;
+      handlers_.on_line(std::move(line));
+    }
+    if (typed_eof_) {
+      if (!stopped_) handlers_.on_end_of_input();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> terminal::watch_resize() {
+  resize_signal_.add(SIGWINCH);
+  while (!stopped_) {
+    std::error_code ec;
+    co_await resize_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) co_return;
+    rl_resize_terminal();
+  }
+}
+
+void terminal::on_readline_line(char* line) {
+  auto* self = active_terminal;
+  if (!self) {
+    std::free(line);
+    return;
+  }
+  if (!line) {
+    self->typed_eof_ = true;
+    return;
+  }
+  std::string text(line);
+  std::free(line);
+  // Only commands go into the history: never a password, never a user name, never a repeat.
+  if (self->prompt_.history && text.find_first_not_of(' ') != std::string::npos) {
+    const HIST_ENTRY* last =
+        history_length > 0 ? history_get(history_base + history_length - 1) : nullptr;
+    if (!last || text != last->line) {
+      add_history(text.c_str());
+      ++self->history_added_;
+    }
+  }
+  self->typed_lines_.push_back(std::move(text));
+}
+
+char** terminal::on_readline_complete(const char* word, int start, int) {
+  // Never fall back to readline's file-name completion.
+  rl_attempted_completion_over = 1;
+  auto* self = active_terminal;
+  if (!self || self->prompt_.hidden || !self->handlers_.complete) return nullptr;
+  self->completions_ = self->handlers_.complete(
+      std::string_view(rl_line_buffer, static_cast<std::size_t>(start)), word);
+  self->next_completion_ = 0;
+  if (self->completions_.empty()) return nullptr;
+  return rl_completion_matches(word, &terminal::next_completion);
+}
+
+char* terminal::next_completion(const char*, int) {
+  auto* self = active_terminal;
+  if (!self || self->next_completion_ >= self->completions_.size()) return nullptr;
+  // readline frees each match with free().
+  return ::strdup(self->completions_[self->next_completion_++].c_str());
+}
+
+void terminal::hidden_redisplay() {
+  // readline's own redisplay, run over an empty line: the prompt shows, the typed text does not,
+  // and readline's idea of the screen stays right for rl_clear_visible_line().
+  static char empty_line[1] = {'\0'};
+  char* const line = rl_line_buffer;
+  const int end = rl_end;
+  const int point = rl_point;
+  const int mark = rl_mark;
+  rl_line_buffer = empty_line;
+  rl_end = rl_point = rl_mark = 0;
+  rl_redisplay();
+  rl_line_buffer = line;
+  rl_end = end;
+  rl_point = point;
+  rl_mark = mark;
+}
+
+void terminal::load_history() {
+  history_path_ = history_file();
+  using_history();
+  stifle_history(max_history_entries);
+  // A missing or unreadable history is not worth a word to the user.
+  if (!history_path_.empty()) read_history(history_path_.c_str());
+}
+
+void terminal::save_history() {
+  if (history_path_.empty() || history_added_ == 0) return;
+  // Append this run's lines, so peers running side by side do not erase each other's history.
+  if (::access(history_path_.c_str(), F_OK) == 0) {
+    const int added = std::min(history_added_, max_history_entries);
+    if (append_history(added, history_path_.c_str()) == 0)
+      history_truncate_file(history_path_.c_str(), max_history_entries);
+  } else {
+    write_history(history_path_.c_str());
+  }
+}
+
+// ---------------------------------------------------------------- script input
+
+terminal::scan terminal::next_script_line(std::string& line) {
+  for (;;) {
+    const auto newline = buffer_.find('\n');
+    if (discarding_) {
+      if (newline == std::string::npos) {
+        buffer_.clear();
+        return scan::need_more;
+      }
+      buffer_.erase(0, newline + 1);
+      discarding_ = false;
+      continue;
+    }
+    if (newline != std::string::npos && newline <= max_line_bytes_) {
+      line.assign(buffer_, 0, newline);
+      buffer_.erase(0, newline + 1);
+      return scan::line;
+    }
+    // Too long whether its end is here or not: drop it up to its '\n'.
+    if (buffer_.size() > max_line_bytes_) {
+      discarding_ = true;
+      return scan::too_long;
+    }
+    return scan::need_more;
+  }
+}
+
+asio::awaitable<void> terminal::read_script() {
+  char chunk[read_chunk_bytes];
+  for (;;) {
+    // Wait until the core takes a line: input is never read further ahead than one chunk.
+    while (!input_wanted_ && !stopped_) {
+      std::error_code ec;
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (stopped_) co_return;
+
+    std::string line;
+    switch (next_script_line(line)) {
+      case scan::line: handlers_.on_line(std::move(line)); continue;
+      case scan::too_long: handlers_.on_line_too_long(); continue;
+      case scan::need_more: break;
+    }
+    if (input_ended_) {
+      // A last line without its '\n' is still a line.
+      if (!buffer_.empty() && !discarding_) {
+        line = std::move(buffer_);
+        buffer_.clear();
+        handlers_.on_line(std::move(line));
+        continue;
+      }
+      handlers_.on_end_of_input();
+      co_return;
+    }
+
+    if (!blocking_reads_) {
+      std::error_code ec;
+      co_await input_.async_wait(asio::posix::stream_descriptor::wait_read,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (stopped_) co_return;
+      if (ec) {
+        input_ended_ = true;
+        continue;
+      }
+    }
+    const int fd = blocking_reads_ ? STDIN_FILENO : input_.native_handle();
+    const auto got = ::read(fd, chunk, sizeof chunk);
+    if (got > 0) {
+      buffer_.append(chunk, static_cast<std::size_t>(got));
+    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+      // End of input, or an input that cannot be read any more: both end the script.
+      input_ended_ = true;
+    }
+  }
+}
+
+}  // namespace parley::peer
