@@ -1,0 +1,329 @@
+// Test harness for the registry core: the real SQLite store, the real Argon2id hashing (at its
+// test cost), a fake clock moved by hand, and every frame the core emits decoded back into a
+// structured message in a per-session inbox. It plays the shell's part: hash jobs run
+// synchronously (unless held), and a session the core ends is then disconnected.
+#pragma once
+
+#include "registry/auth/password_hash.hpp"
+#include "registry/core/registry_core.hpp"
+#include "registry/store/sqlite_store.hpp"
+#include "shared/proto/codec.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace parley::registry::testing {
+
+using messages = std::vector<proto::server_message>;
+
+inline std::string to_text(const proto::server_message& message) {
+  std::ostringstream out;
+  const auto code = [](auto e) { return static_cast<int>(e); };
+  std::visit(
+      [&]<class M>(const M& m) {
+        if constexpr (std::is_same_v<M, proto::server_hello>) {
+          out << "server_hello(" << m.version << ")";
+        } else if constexpr (std::is_same_v<M, proto::login_reply>) {
+          out << "login_reply(" << code(m.result) << ")";
+        } else if constexpr (std::is_same_v<M, proto::delivery>) {
+          out << "delivery(" << m.from.value << ", " << m.text.value << ", " << code(m.kind) << ")";
+        } else if constexpr (std::is_same_v<M, proto::presence>) {
+          out << "presence(" << m.user.value << ", " << code(m.online) << ")";
+        } else if constexpr (std::is_same_v<M, proto::command_reply>) {
+          out << "command_reply(" << code(m.result) << ", '" << m.subject.value << "')";
+        } else if constexpr (std::is_same_v<M, proto::user_list>) {
+          out << "user_list(" << code(m.query) << ", [";
+          for (const auto& name : m.names.items) out << name.value << ' ';
+          out << "], final=" << code(m.final_chunk) << ")";
+        } else if constexpr (std::is_same_v<M, proto::session_end>) {
+          out << "session_end(" << code(m.reason) << ")";
+        }
+      },
+      message);
+  return out.str();
+}
+
+// Shorthands for expected messages.
+inline proto::server_message login(proto::login_result r) { return proto::login_reply{r}; }
+inline proto::server_message reply(proto::outcome r, std::string subject = {}) {
+  return proto::command_reply{r, std::move(subject)};
+}
+inline proto::server_message ended(proto::end_reason r) { return proto::session_end{r}; }
+inline proto::server_message presence(std::string user, bool online) {
+  return proto::presence{std::move(user), static_cast<std::uint8_t>(online)};
+}
+inline proto::server_message delivery(std::string from, std::string text,
+                                      proto::delivery_kind kind) {
+  return proto::delivery{std::move(from), std::move(text), kind};
+}
+inline proto::server_message names(proto::user_query query, std::vector<std::string> list,
+                                   bool final_chunk = true) {
+  proto::user_list l;
+  l.query = query;
+  for (auto& n : list) l.names.items.emplace_back(std::move(n));
+  l.final_chunk = final_chunk ? 1 : 0;
+  return l;
+}
+
+// A fixed, millisecond-aligned start: the store keeps milliseconds.
+inline time_point start_time() { return from_unix_ms(1'700'000'000'000); }
+
+// One pre-made Argon2id hash at test cost, to seed accounts without a login each.
+inline const std::string& seed_hash(const std::string& password) {
+  static std::map<std::string, std::string> made;
+  auto it = made.find(password);
+  if (it == made.end()) {
+    REQUIRE(auth::initialize());
+    auto hash = auth::hash_password(password, auth::hash_cost::test);
+    REQUIRE(hash);
+    it = made.emplace(password, *hash).first;
+  }
+  return it->second;
+}
+
+class harness {
+ public:
+  explicit harness(core_config config = test_config(), const std::string& path = ":memory:")
+      : config_(config) {
+    REQUIRE(auth::initialize());
+    auto opened = sqlite_store::open(path);
+    REQUIRE_MESSAGE(opened.store, opened.error);
+    store_ = std::move(opened.store);
+  }
+
+  static core_config test_config() {
+    core_config c;
+    c.block_duration = std::chrono::seconds(60);
+    c.idle_timeout = std::chrono::seconds(600);
+    c.login_deadline = std::chrono::seconds(30);
+    c.max_failed_attempts = 3;
+    c.max_offline_per_recipient = 1000;
+    return c;
+  }
+
+  // Accounts created straight in the store; call before the core first exists.
+  void seed_account(const std::string& name, const std::string& password) {
+    REQUIRE_FALSE(core_);
+    REQUIRE(store_->add_account(name, seed_hash(password), now));
+  }
+
+  core& registry() {
+    if (!core_) core_ = std::make_unique<core>(config_, *store_);
+    return *core_;
+  }
+  sqlite_store& store() { return *store_; }
+
+  // The account as the database has it now.
+  account_record stored(const std::string& name) {
+    for (auto& account : store_->load().accounts)
+      if (account.name == name) return account;
+    FAIL("no account " << name << " in the database");
+    return {};
+  }
+
+  // A registry restart on the same database: sessions are gone, durable state stays.
+  void restart() {
+    core_.reset();
+    inbox_.clear();
+  }
+
+  // ---------------------------------------------------------------- the shell's part
+
+  // Hash jobs run at once unless held; held ones wait in `held` for run_held().
+  bool hold_hashes = false;
+  std::deque<hash_job> held;
+  // Ends are followed by on_disconnect, as the shell does after flushing.
+  bool disconnect_ended = true;
+  std::vector<effects::end> ends;
+  effects last;  // the raw effects of the latest call, for frame sharing checks
+
+  void apply(effects& out) {
+    last = out;
+    for (const auto& send : out.sends) {
+      // Checked without an assertion per frame: some tests send hundreds of thousands.
+      if (!send.frame || send.frame->size() < proto::frame_header_bytes)
+        FAIL("the core sent an empty frame");
+      const std::string_view body = std::string_view(*send.frame).substr(4);
+      if (proto::read_frame_length(reinterpret_cast<const unsigned char*>(send.frame->data())) !=
+          body.size())
+        FAIL("frame length does not match its body");
+      auto decoded = proto::decode_server(body);
+      if (!decoded.message) FAIL("the core sent a frame that does not decode: " << decoded.error);
+      inbox_[send.to].push_back(std::move(*decoded.message));
+    }
+    auto jobs = std::move(out.hashes);
+    auto finished = std::move(out.ends);
+    for (auto& job : jobs) {
+      if (hold_hashes)
+        held.push_back(std::move(job));
+      else
+        run(job);
+    }
+    for (auto& end : finished) {
+      ends.push_back(end);
+      if (disconnect_ended) disconnect(end.session);
+    }
+  }
+
+  hash_done compute(const hash_job& job) {
+    hash_done done{job.session, job.ticket, false, {}};
+    if (job.what == hash_job::kind::verify) {
+      done.ok = auth::verify_password(job.stored_hash, job.password);
+    } else if (auto hash = auth::hash_password(job.password, auth::hash_cost::test)) {
+      done.ok = true;
+      done.hash = *hash;
+    }
+    return done;
+  }
+
+  void run(const hash_job& job) { finish_hash(compute(job)); }
+
+  void finish_hash(const hash_done& done) {
+    effects out;
+    registry().on_hash_done(done, now, out);
+    apply(out);
+  }
+
+  void run_held() {
+    while (!held.empty()) {
+      auto job = std::move(held.front());
+      held.pop_front();
+      run(job);
+    }
+  }
+
+  // ---------------------------------------------------------------- a peer's part
+
+  time_point now = start_time();
+
+  session_id open(const std::string& address = "127.0.0.1") {
+    const session_id id = next_id_++;
+    effects out;
+    registry().on_connect(id, address, now, out);
+    apply(out);
+    return id;
+  }
+
+  void send(session_id id, const proto::client_message& message) {
+    // Only what the codec would let through reaches the core.
+    REQUIRE(proto::validate(message).empty());
+    effects out;
+    registry().on_message(id, message, now, out);
+    apply(out);
+  }
+
+  void disconnect(session_id id) {
+    effects out;
+    registry().on_disconnect(id, now, out);
+    apply(out);
+  }
+
+  void advance(std::chrono::milliseconds by) { now += by; }
+
+  void tick() {
+    effects out;
+    registry().on_tick(now, out);
+    apply(out);
+  }
+
+  void shutdown() {
+    effects out;
+    registry().on_shutdown(now, out);
+    apply(out);
+  }
+
+  // A connection that has said hello; its server_hello is consumed.
+  session_id hello() {
+    const session_id id = open();
+    send(id, proto::client_hello{proto::protocol_version, "test"});
+    REQUIRE(take(id) == messages{proto::server_hello{}});
+    return id;
+  }
+
+  // A logged-in session (new or known account); the welcome and any offline messages stay in
+  // its inbox unless `keep_inbox` is false.
+  session_id login_as(const std::string& name, const std::string& password,
+                      bool keep_inbox = false) {
+    const session_id id = hello();
+    send(id, proto::login_name{name});
+    const auto asked = take(id);
+    REQUIRE(asked.size() == 1);
+    send(id, proto::login_password{password});
+    if (!keep_inbox) {
+      const auto got = take(id);
+      REQUIRE(!got.empty());
+      REQUIRE(got.front() == login(proto::login_result::welcome));
+    }
+    return id;
+  }
+
+  // Everything the session received since the last take, in order.
+  messages take(session_id id) {
+    auto it = inbox_.find(id);
+    if (it == inbox_.end()) return {};
+    messages got = std::move(it->second);
+    inbox_.erase(it);
+    return got;
+  }
+
+  // Drops what every session has received so far.
+  void clear_inboxes() { inbox_.clear(); }
+
+  std::optional<end_cause> end_of(session_id id) const {
+    for (const auto& e : ends)
+      if (e.session == id) return e.cause;
+    return std::nullopt;
+  }
+
+ private:
+  core_config config_;
+  std::unique_ptr<sqlite_store> store_;
+  std::unique_ptr<core> core_;
+  session_id next_id_ = 1;
+  std::map<session_id, messages> inbox_;
+};
+
+}  // namespace parley::registry::testing
+
+namespace doctest {
+template <>
+struct StringMaker<parley::registry::time_point> {
+  static String convert(parley::registry::time_point t) {
+    return ("unix_ms " + std::to_string(parley::registry::to_unix_ms(t))).c_str();
+  }
+};
+template <>
+struct StringMaker<std::optional<parley::registry::time_point>> {
+  static String convert(const std::optional<parley::registry::time_point>& t) {
+    return t ? StringMaker<parley::registry::time_point>::convert(*t) : String("nullopt");
+  }
+};
+template <>
+struct StringMaker<std::optional<parley::registry::end_cause>> {
+  static String convert(const std::optional<parley::registry::end_cause>& cause) {
+    return cause ? String(parley::registry::describe(*cause)) : String("not ended");
+  }
+};
+template <>
+struct StringMaker<parley::proto::server_message> {
+  static String convert(const parley::proto::server_message& m) {
+    return parley::registry::testing::to_text(m).c_str();
+  }
+};
+template <>
+struct StringMaker<parley::registry::testing::messages> {
+  static String convert(const parley::registry::testing::messages& list) {
+    std::string text = "{";
+    for (const auto& m : list) text += parley::registry::testing::to_text(m) + "; ";
+    return (text + "}").c_str();
+  }
+};
+}  // namespace doctest
