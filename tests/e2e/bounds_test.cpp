@@ -20,7 +20,7 @@ constexpr std::uint32_t one_gibibyte = 1u << 30;
 
 }  // namespace
 
-TEST_CASE("bounds: a 1 GiB length header is refused before the body, and the registry goes on") {
+TEST_CASE("bounds: a 1 GiB length header is refused before the body and the registry goes on") {
   registry_fixture registry;
   auto yoda = logged_in_peer(registry, "yoda");
 

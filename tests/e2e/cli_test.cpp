@@ -90,7 +90,7 @@ void make_foreign_database(const std::filesystem::path& path) {
 
 }  // namespace
 
-TEST_CASE("cli: the registry refuses bad arguments with one line and the usage, exit 2") {
+TEST_CASE("cli: the registry refuses bad arguments with one line and the usage and exits 2") {
   check_refused({registry_binary}, "server_port", registry_usage);
   check_refused({registry_binary, "80", "10", "30"}, "'80'", registry_usage);
   check_refused({registry_binary, "65536", "10", "30"}, "'65536'", registry_usage);
@@ -105,7 +105,7 @@ TEST_CASE("cli: the registry refuses bad arguments with one line and the usage, 
                 registry_usage);
 }
 
-TEST_CASE("cli: the peer refuses bad arguments with one line and the usage, exit 2") {
+TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and exits 2") {
   check_refused({peer_binary}, "server_port", peer_usage);
   check_refused({peer_binary, "1023"}, "'1023'", peer_usage);
   check_refused({peer_binary, "port"}, "'port'", peer_usage);

@@ -13,7 +13,7 @@ lines one(std::string_view line) { return lines{std::string(line)}; }
 
 }  // namespace
 
-TEST_CASE("commands: message, broadcast, whoelse(since) errors") {
+TEST_CASE("commands: errors of message and broadcast and whoelse and whoelsesince") {
   registry_fixture registry;
   auto yoda = logged_in_peer(registry, "yoda");
   auto luke = logged_in_peer(registry, "luke");
@@ -66,6 +66,7 @@ TEST_CASE("commands: private chat commands without an open chat") {
   registry_fixture registry;
   auto yoda = logged_in_peer(registry, "yoda");
   auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
 
   CHECK(answer_to(*yoda, "private luke Psst") ==
         lines{"Error. Private messaging to luke not enabled"});
@@ -100,7 +101,7 @@ TEST_CASE("commands: an account created at run time is a valid user at once") {
   log_out(*yoda);
 }
 
-TEST_CASE("commands: a body over 4096 bytes is refused, 4096 bytes go through") {
+TEST_CASE("commands: a body over 4096 bytes is refused and one of 4096 bytes goes through") {
   registry_fixture registry;
   auto luke = logged_in_peer(registry, "luke");
   const std::string longest(proto::max_text_bytes, 'x');

@@ -6,7 +6,7 @@
 
 namespace parley::e2e {
 
-TEST_CASE("durability: offline messages, blocks and accounts survive a restart") {
+TEST_CASE("durability: offline messages and blocks and accounts survive a restart") {
   registry_fixture registry;
   {
     auto luke = logged_in_peer(registry, "luke");

@@ -363,3 +363,11 @@ bool raw_client::wait_closed(milliseconds timeout) {
 }
 
 }  // namespace parley::e2e
+
+doctest::String doctest::StringMaker<std::vector<std::string>>::convert(
+    const std::vector<std::string>& lines) {
+  std::string out = "{";
+  for (const auto& line : lines) out += "\n  \"" + line + "\"";
+  out += lines.empty() ? "}" : "\n}";
+  return out.c_str();
+}

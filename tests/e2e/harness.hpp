@@ -6,6 +6,8 @@
 #include "shared/proto/messages.hpp"
 #include "tests/e2e/child_process.hpp"
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -202,3 +204,9 @@ T raw_client::expect(milliseconds timeout, std::source_location where) {
 }
 
 }  // namespace parley::e2e
+
+// Lines in failure messages: shown one per line, quoted, instead of doctest's `{?}`.
+template <>
+struct doctest::StringMaker<std::vector<std::string>> {
+  static doctest::String convert(const std::vector<std::string>& lines);
+};

@@ -20,7 +20,7 @@ void answer_prompts(child_process& peer, std::string_view user, std::string_view
 
 }  // namespace
 
-TEST_CASE("login: a new user is created, persisted, and logs in again after a restart") {
+TEST_CASE("login: a new user is created and persisted and logs in again after a restart") {
   registry_fixture registry;
   const auto credentials_before = read_file(registry.credentials_path());
   // Distinctive, so that finding it in a file cannot be a coincidence.
@@ -59,7 +59,7 @@ TEST_CASE("login: a new user is created, persisted, and logs in again after a re
     CHECK(read_file(registry.log_path()).find(" " + account.password) == std::string::npos);
 }
 
-TEST_CASE("login: three wrong passwords lock the account; while locked even the right one fails") {
+TEST_CASE("login: three wrong passwords lock the account and then even the right one fails") {
   registry_fixture registry;
 
   auto first = start_peer(registry);
@@ -157,7 +157,7 @@ TEST_CASE("login: the lockout ends after block_duration") {
   CHECK(std::chrono::steady_clock::now() - locked_at >= std::chrono::seconds(block_seconds - 1));
 }
 
-TEST_CASE("login: a user already logged in elsewhere is refused, and the peer asks again") {
+TEST_CASE("login: a user already logged in elsewhere is refused and the peer asks again") {
   registry_fixture registry;
   auto luke = logged_in_peer(registry, "luke");
 

@@ -7,7 +7,7 @@ namespace parley::e2e {
 
 using lines = std::vector<std::string>;
 
-TEST_CASE("sample session: presence, online and offline messages, broadcast, logout") {
+TEST_CASE("sample session: presence and online and offline messages and broadcast and logout") {
   registry_fixture registry;
 
   auto yoda = logged_in_peer(registry, "yoda");
@@ -50,7 +50,7 @@ TEST_CASE("sample session: presence, online and offline messages, broadcast, log
   log_out(*yoda);
 }
 
-TEST_CASE("sample session: block refuses messages and hides presence; unblock undoes it") {
+TEST_CASE("sample session: block refuses messages and hides presence and unblock undoes it") {
   registry_fixture registry;
   auto yoda = logged_in_peer(registry, "yoda");
   auto luke = logged_in_peer(registry, "luke");

@@ -62,7 +62,7 @@ TEST_CASE("terminal: end of input (Ctrl-D) logs out") {
   log_out(*yoda);
 }
 
-TEST_CASE("scripted: plain lines in, plain lines out, no escape codes") {
+TEST_CASE("scripted: plain lines in and plain lines out without escape codes") {
   registry_fixture registry;
   auto luke = logged_in_peer(registry, "luke");
 
