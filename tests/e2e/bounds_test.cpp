@@ -102,3 +102,31 @@ TEST_CASE("bounds: a connection that does not log in within 30 s is closed") {
 }
 
 }  // namespace parley::e2e
+
+namespace parley::e2e {
+
+TEST_CASE("bounds: a peer facing a registry that breaks the protocol exits 1") {
+  const temp_dir home;
+  listener fake_registry;
+  // The first bytes a fake registry sends, each enough to end the session.
+  const std::string garbage = "\xff\xfe\xfd\xfc\x1b[2J not a message";
+  const std::vector<std::string> attacks = {
+      frame_header(one_gibibyte),
+      frame_header(static_cast<std::uint32_t>(garbage.size())) + garbage,
+  };
+  for (const auto& attack : attacks) {
+    auto peer = start_peer(fake_registry.port(), home.path());
+    auto connection = fake_registry.accept();
+    // The peer introduces itself first.
+    REQUIRE(connection.receive_body().has_value());
+    connection.send_bytes(attack);
+    peer->expect("Error. ");
+    CHECK(peer->wait_exit() == 1);
+    CHECK(connection.wait_closed());
+    // Nothing of what the fake registry sent reached the terminal.
+    CHECK(peer->raw_output().find("not a message") == std::string::npos);
+    CHECK(peer->raw_output().find("\x1b[2J") == std::string::npos);
+  }
+}
+
+}  // namespace parley::e2e

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 namespace parley::e2e {
 
 namespace {
@@ -32,6 +34,18 @@ TEST_CASE("commands: errors of message and broadcast and whoelse and whoelsesinc
   CHECK(answer_to(*yoda, "whoelsesince 10 20") == one(text::invalid_command));
   CHECK(answer_to(*yoda, "logout now") == one(text::invalid_command));
   CHECK(answer_to(*yoda, "hello there") == one(text::invalid_command));
+  // A number too large to represent means since ever.
+  CHECK(answer_to(*yoda, "whoelsesince 123456789012345678901234567890") == lines{"luke"});
+  // help is answered by the peer: one line per command.
+  const auto help = answer_to(*yoda, "help");
+  CHECK(help.size() >= 10);
+  for (const auto* command : {"message", "broadcast", "whoelse", "whoelsesince", "block", "unblock",
+                              "logout", "startprivate", "private", "stopprivate"}) {
+    INFO(command);
+    CHECK(std::any_of(help.begin(), help.end(), [&](const std::string& line) {
+      return line.find(command) != std::string::npos;
+    }));
+  }
 
   // None of that was sent to luke, and a valid message still goes through.
   CHECK(answer_to(*yoda, "message luke Still here") == lines{});

@@ -123,12 +123,16 @@ const std::string& password_of(std::string_view user) {
 
 // ------------------------------------------------------------------------- registry_fixture
 
-registry_fixture::registry_fixture(registry_settings settings, std::source_location where)
-    : settings_(settings) {
+std::string sample_credentials() {
   std::string credentials;
   for (const auto& account : sample_users())
     credentials += account.name + " " + account.password + "\n";
-  write_file(credentials_path(), credentials);
+  return credentials;
+}
+
+registry_fixture::registry_fixture(registry_settings settings, std::source_location where)
+    : settings_(std::move(settings)) {
+  if (settings_.credentials) write_file(credentials_path(), *settings_.credentials);
   start(where);
 }
 
@@ -212,10 +216,18 @@ std::vector<std::pair<std::string, std::string>> peer_environment(
 }
 
 peer_ptr start_peer(registry_fixture& registry) {
+  return start_peer(registry, registry.new_home());
+}
+
+peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& home) {
+  return start_peer(registry.port(), home);
+}
+
+peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home) {
   launch_options options;
-  options.argv = {peer_binary, std::to_string(registry.port())};
+  options.argv = {peer_binary, std::to_string(port)};
   options.mode = io_mode::terminal;
-  options.environment = peer_environment(registry.new_home());
+  options.environment = peer_environment(home);
   return std::make_unique<child_process>(options);
 }
 
@@ -348,6 +360,17 @@ void raw_client::log_in(std::string_view user, std::string_view password,
     fail_at(where, "raw client: expected the welcome for " + std::string(user));
 }
 
+std::optional<std::string> raw_client::receive_body(milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  unsigned char header[proto::frame_header_bytes];
+  if (!read_exactly(reinterpret_cast<char*>(header), sizeof header, deadline)) return std::nullopt;
+  const auto length = proto::read_frame_length(header);
+  if (length > proto::max_frame_body) return std::nullopt;
+  std::string body(length, '\0');
+  if (!read_exactly(body.data(), body.size(), deadline)) return std::nullopt;
+  return body;
+}
+
 bool raw_client::wait_closed(milliseconds timeout) {
   const auto deadline = steady::now() + timeout;
   char buffer[4096];
@@ -360,6 +383,27 @@ bool raw_client::wait_closed(milliseconds timeout) {
     // End of stream, or a reset: either way the registry closed it.
     if (got <= 0) return true;
   }
+}
+
+// ------------------------------------------------------------------------- listener
+
+listener::listener() : socket_(tcp_socket()) {
+  auto address = loopback(0);
+  if (::bind(socket_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(socket_.get(), SOMAXCONN) != 0)
+    throw std::runtime_error("listen failed: " + std::string(strerror(errno)));
+  socklen_t length = sizeof address;
+  ::getsockname(socket_.get(), reinterpret_cast<sockaddr*>(&address), &length);
+  port_ = ntohs(address.sin_port);
+}
+
+raw_client listener::accept(milliseconds timeout, std::source_location where) {
+  pollfd ready{socket_.get(), POLLIN, 0};
+  if (::poll(&ready, 1, static_cast<int>(timeout.count())) <= 0)
+    fail_at(where, "listener: no connection within " + std::to_string(timeout.count()) + " ms");
+  unique_fd connection(::accept4(socket_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!connection) fail_at(where, "listener: accept failed: " + std::string(strerror(errno)));
+  return raw_client(std::move(connection));
 }
 
 }  // namespace parley::e2e

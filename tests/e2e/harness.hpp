@@ -59,9 +59,14 @@ struct user_account {
 const std::vector<user_account>& sample_users();
 const std::string& password_of(std::string_view user);
 
+// The content of a credentials file holding sample_users().
+std::string sample_credentials();
+
 struct registry_settings {
   int block_seconds = 60;
   int timeout_seconds = 600;
+  // What the credentials file holds; nothing: there is no credentials file.
+  std::optional<std::string> credentials = sample_credentials();
 };
 
 // A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.
@@ -111,6 +116,10 @@ std::vector<std::pair<std::string, std::string>> peer_environment(
 
 // A peer on a terminal, as a user runs it, connected to the registry; it shows `Username: `.
 peer_ptr start_peer(registry_fixture& registry);
+// The same, with a given HOME (to share the history between runs, say).
+peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& home);
+// A peer on a terminal, connected to whatever listens on 127.0.0.1:port.
+peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home);
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the login prompts of a terminal peer and waits for the welcome line.
@@ -159,11 +168,13 @@ inline constexpr std::string_view login_timed_out = "Error. Login timed out";
 inline constexpr std::string_view command_prompt = "> ";
 }  // namespace text
 
-// A TCP connection to the registry that speaks the protocol frame by frame, or not at all.
+// A TCP connection that speaks the protocol frame by frame, or not at all: a client of the
+// registry, or (accepted by a listener) a fake registry facing a peer.
 class raw_client {
  public:
   explicit raw_client(std::uint16_t port,
                       std::source_location where = std::source_location::current());
+  explicit raw_client(unique_fd connected) : socket_(std::move(connected)) {}
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
 
@@ -182,14 +193,30 @@ class raw_client {
   // Hello, name, password: a logged-in session.
   void log_in(std::string_view user, std::string_view password,
               std::source_location where = std::source_location::current());
-  // Reads and drops everything until the registry closes the connection; false on timeout.
+  // Reads and drops everything until the other side closes the connection; false on timeout.
   bool wait_closed(milliseconds timeout = default_timeout);
+  // The next frame's body, undecoded (what a peer sends to a fake registry).
+  std::optional<std::string> receive_body(milliseconds timeout = default_timeout);
 
  private:
   // Reads exactly `size` bytes; false on end of stream, error or timeout.
   bool read_exactly(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline);
 
   unique_fd socket_;
+};
+
+// A listening socket on 127.0.0.1, to stand in for the registry.
+class listener {
+ public:
+  listener();
+  std::uint16_t port() const { return port_; }
+  // The next connection, or a failure after the timeout.
+  raw_client accept(milliseconds timeout = default_timeout,
+                    std::source_location where = std::source_location::current());
+
+ private:
+  unique_fd socket_;
+  std::uint16_t port_ = 0;
 };
 
 template <class T>

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 namespace parley::e2e {
 
 TEST_CASE("terminal: control characters in a received message are shown escaped") {
@@ -82,6 +84,75 @@ TEST_CASE("scripted: plain lines in and plain lines out without escape codes") {
   luke->expect_line("hans: Bye");
   luke->expect_line("hans logged out");
   log_out(*luke);
+}
+
+}  // namespace parley::e2e
+
+namespace parley::e2e {
+
+TEST_CASE("terminal: the history keeps commands between runs and never a password") {
+  registry_fixture registry;
+  const auto home = registry.new_home();
+  {
+    auto yoda = start_peer(registry, home);
+    log_in(*yoda, "yoda", password_of("yoda"));
+    yoda->send_line("whoelsesince 60");
+    yoda->expect_line(text::no_other_users);
+    // Ctrl-D: logs out without another line in the history.
+    yoda->close_input();
+    CHECK(yoda->wait_exit() == 0);
+  }
+  const auto history = read_file(home / ".local" / "state" / "parley" / "history");
+  CHECK(history.find("whoelsesince 60") != std::string::npos);
+  CHECK(history.find(password_of("yoda")) == std::string::npos);
+
+  // Up arrow at the prompt of the next run brings the command back.
+  auto yoda = start_peer(registry, home);
+  log_in(*yoda, "yoda", password_of("yoda"));
+  yoda->send_raw("\x1b[A");
+  yoda->expect(std::string(text::command_prompt) + "whoelsesince 60");
+  yoda->send_line("");
+  yoda->expect_line(text::no_other_users);
+  log_out(*yoda);
+}
+
+TEST_CASE("terminal: Tab completes command names and user names") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  yoda->send_raw("whoel\t");
+  yoda->expect(std::string(text::command_prompt) + "whoelse");
+  yoda->send_line("");
+  yoda->expect_line("luke");
+
+  // luke's name was seen in his presence and in the whoelse answer.
+  yoda->send_raw("message lu\t");
+  yoda->expect(std::string(text::command_prompt) + "message luke ");
+  yoda->send_line("Completed");
+  luke->expect_line("yoda: Completed");
+  log_out(*yoda);
+  log_out(*luke);
+}
+
+TEST_CASE("terminal: Ctrl-C and SIGTERM log out like logout") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+  auto hans = logged_in_peer(registry, "hans");
+  yoda->expect_line("hans logged in");
+
+  // Ctrl-C on luke's terminal.
+  luke->send_raw("\x03");
+  CHECK(luke->wait_exit() == 0);
+  yoda->expect_line("luke logged out");
+
+  hans->signal(SIGTERM);
+  CHECK(hans->wait_exit() == 0);
+  yoda->expect_line("hans logged out");
+  log_out(*yoda);
 }
 
 }  // namespace parley::e2e
