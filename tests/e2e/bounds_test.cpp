@@ -120,7 +120,7 @@ TEST_CASE("bounds: a peer facing a registry that breaks the protocol exits 1") {
     // The peer introduces itself first.
     REQUIRE(connection.receive_body().has_value());
     connection.send_bytes(attack);
-    peer->expect("Error. ");
+    peer->expect_line("Error. Lost connection to the registry");
     CHECK(peer->wait_exit() == 1);
     CHECK(connection.wait_closed());
     // Nothing of what the fake registry sent reached the terminal.

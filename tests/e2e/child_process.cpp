@@ -24,8 +24,8 @@ using steady = std::chrono::steady_clock;
 
 // How much of the output a failure message shows.
 constexpr std::size_t failure_tail_bytes = 1500;
-// How often wait_exit looks at the child when it has no output to wait on.
-constexpr milliseconds exit_poll_interval = 10ms;
+// How often a wait looks at the child again when there is no output to wait on.
+constexpr milliseconds poll_interval = 10ms;
 // How long, after the child has exited, its remaining output is read.
 constexpr milliseconds exit_drain_bound = 1000ms;
 constexpr char end_of_transmission = '\x04';  // Ctrl-D
@@ -146,6 +146,7 @@ child_process::child_process(const launch_options& options)
   ::close(stdout_pipe[1]);
   input_.reset(stdin_pipe[1]);
   output_.reset(stdout_pipe[0]);
+  set_flags(input_.get(), 0, O_NONBLOCK);
   set_flags(output_.get(), 0, O_NONBLOCK);
   if (stderr_pipe[0] >= 0) {
     errors_.reset(stderr_pipe[0]);
@@ -163,12 +164,31 @@ child_process::~child_process() {
 }
 
 void child_process::send_raw(std::string_view bytes, std::source_location where) {
+  const auto deadline = steady::now() + default_timeout;
   while (!bytes.empty()) {
     const auto written = ::write(input_.get(), bytes.data(), bytes.size());
+    if (written > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(written));
+      continue;
+    }
     if (written < 0 && errno == EINTR) continue;
-    if (written <= 0)
-      fail("cannot write to the child's input: " + std::string(strerror(errno)), where);
-    bytes.remove_prefix(static_cast<std::size_t>(written));
+    const bool full = written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    if (full && steady::now() >= deadline)
+      fail("the child did not read its input within " + std::to_string(default_timeout.count()) +
+               " ms",
+           where);
+    if (full) {
+      // The child is not reading yet: keep reading its output meanwhile, or a child blocked on
+      // a full output pipe would never read its input.
+      pollfd fds[3] = {{input_.get(), POLLOUT, 0}};
+      nfds_t count = 1;
+      for (const auto* fd : {&output_, &errors_})
+        if (*fd) fds[count++] = pollfd{fd->get(), POLLIN, 0};
+      ::poll(fds, count, static_cast<int>(poll_interval.count()));
+      drain();
+      continue;
+    }
+    fail("cannot write to the child's input: " + std::string(strerror(errno)), where);
   }
 }
 
@@ -271,7 +291,7 @@ std::optional<int> child_process::poll_exit() {
     // What the child wrote before it exited is still readable; a grandchild holding the pipe
     // open must not hang the test, hence the bound.
     const auto until = steady::now() + exit_drain_bound;
-    while (drain() && steady::now() < until) read_output(exit_poll_interval);
+    while (drain() && steady::now() < until) read_output(poll_interval);
   }
   return exit_status_;
 }
@@ -284,9 +304,9 @@ int child_process::wait_exit(milliseconds timeout, std::source_location where) {
       fail("expected the process to exit within " + std::to_string(timeout.count()) + " ms", where);
     // Keep reading: a child blocked on a full pipe would never exit.
     if (output_ || errors_) {
-      read_output(exit_poll_interval);
+      read_output(poll_interval);
     } else {
-      pause(exit_poll_interval);
+      pause(poll_interval);
     }
   }
 }

@@ -121,15 +121,19 @@ TEST_CASE("commands: a body over 4096 bytes is refused and one of 4096 bytes goe
   const std::string longest(proto::max_text_bytes, 'x');
   const std::string too_long(proto::max_text_bytes + 1, 'y');
 
-  auto yoda =
-      start_scripted_peer(registry, "yoda\nwise\nmessage luke " + too_long + "\nbroadcast " +
-                                        too_long + "\nmessage luke " + longest + "\nlogout\n");
+  // A line over the peer's own input bound (16 KiB) is refused as well, and skipped up to its
+  // newline; blank lines are skipped silently.
+  const std::string over_line_bound = "message luke " + std::string(20 * 1024, 'z');
+  auto yoda = start_scripted_peer(registry, "yoda\nwise\nmessage luke " + too_long +
+                                                "\nbroadcast " + too_long + "\n" + over_line_bound +
+                                                "\n\n   \nmessage luke " + longest + "\nlogout\n");
   CHECK(yoda->wait_exit() == 0);
-  CHECK(yoda->raw_output() == scripted_welcome() + std::string(text::message_too_long) + "\n" +
-                                  std::string(text::message_too_long) + "\n");
+  const auto refused = std::string(text::message_too_long) + "\n";
+  CHECK(yoda->raw_output() == scripted_welcome() + refused + refused + refused);
   luke->expect_line("yoda: " + longest);
   // Nothing of the refused bodies reached luke.
   CHECK(luke->output().text().find("yyyyyyyy") == std::string::npos);
+  CHECK(luke->output().text().find("zzzzzzzz") == std::string::npos);
   log_out(*luke);
 }
 

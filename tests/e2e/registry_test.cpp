@@ -62,3 +62,26 @@ TEST_CASE("registry: SIGINT stops it with 0 like SIGTERM") {
 }
 
 }  // namespace parley::e2e
+
+namespace parley::e2e {
+
+TEST_CASE("registry: what peers sent while it was stopped (SIGSTOP) is handled once it continues") {
+  registry_fixture registry;
+  auto yoda = logged_in_peer(registry, "yoda");
+  auto luke = logged_in_peer(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  registry.process().signal(SIGSTOP);
+  yoda->send_line("message luke Sent while the registry slept");
+  yoda->send_line("whoelse");
+  // A short look for something that must not happen: nothing moves while the registry sleeps.
+  CHECK_FALSE(luke->wait_for("Sent while", 300ms));
+  registry.process().signal(SIGCONT);
+  luke->expect_line("yoda: Sent while the registry slept");
+  yoda->expect_line("luke");
+  log_out(*luke);
+  yoda->expect_line("luke logged out");
+  log_out(*yoda);
+}
+
+}  // namespace parley::e2e

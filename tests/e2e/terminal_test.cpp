@@ -102,7 +102,11 @@ TEST_CASE("terminal: the history keeps commands between runs and never a passwor
     yoda->close_input();
     CHECK(yoda->wait_exit() == 0);
   }
-  const auto history = read_file(home / ".local" / "state" / "parley" / "history");
+  const auto history_file = home / ".local" / "state" / "parley" / "history";
+  const auto history = read_file(history_file);
+  // Only its owner may read it.
+  CHECK((std::filesystem::status(history_file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   CHECK(history.find("whoelsesince 60") != std::string::npos);
   CHECK(history.find(password_of("yoda")) == std::string::npos);
 
