@@ -1,0 +1,412 @@
+// The `registry` executable: the command line, logging, start-up (database, credentials import,
+// core), then the server on one io_context until SIGINT or SIGTERM.
+#include "registry/auth/password_hash.hpp"
+#include "registry/core/registry_core.hpp"
+#include "registry/net/account_import.hpp"
+#include "registry/net/hash_pool.hpp"
+#include "registry/net/server.hpp"
+#include "registry/store/sqlite_store.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace {
+
+using namespace parley::registry;
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+
+constexpr std::string_view usage_line =
+    "Usage: registry <server_port> <block_duration> <timeout> [options]";
+
+constexpr int exit_clean_shutdown = 0;
+constexpr int exit_startup_failure = 1;
+constexpr int exit_bad_arguments = 2;
+
+constexpr std::uint64_t min_port = 1024;
+constexpr std::uint64_t max_port = 65535;
+// Durations are added to wall-clock time points counted in nanoseconds: ten years keeps every
+// sum far from overflow and is longer than any sensible lockout or timeout.
+constexpr std::uint64_t max_duration_seconds = 10ULL * 365 * 24 * 60 * 60;
+constexpr std::uint64_t max_connections_bound = 1'000'000;
+// Descriptors needed beyond one per connection: listener, database and WAL files, epoll, the
+// signal pipe, the log.
+constexpr rlim_t reserved_descriptors = 64;
+
+constexpr std::array log_levels{
+    std::pair{"trace", spdlog::level::trace}, std::pair{"debug", spdlog::level::debug},
+    std::pair{"info", spdlog::level::info},   std::pair{"warn", spdlog::level::warn},
+    std::pair{"error", spdlog::level::err},   std::pair{"off", spdlog::level::off}};
+
+struct options {
+  std::uint16_t port = 0;
+  std::chrono::seconds block_duration{};
+  std::chrono::seconds timeout{};
+  std::string host = "127.0.0.1";
+  std::optional<std::string> credentials;
+  std::optional<std::string> database;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  auth::hash_cost hash_cost = auth::hash_cost::interactive;
+  std::size_t hash_threads = hash_pool::default_threads();
+  std::size_t max_connections = 20000;
+};
+
+// ---------------------------------------------------------------- command line
+
+// CLI11's own usage line lists [OPTIONS] first; ours is the one SPEC 1 gives.
+class usage_formatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App*, std::string) const override {
+    return std::string(usage_line) + "\n";
+  }
+};
+
+int bad_arguments(const std::string& message) {
+  std::cerr << "registry: " << message << '\n' << usage_line << '\n';
+  return exit_bad_arguments;
+}
+
+// A whole decimal number in [low, high]: no sign, no spaces, nothing after it.
+std::optional<std::uint64_t> parse_whole(std::string_view text, std::uint64_t low,
+                                         std::uint64_t high) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || stop != end || value < low || value > high) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string join_quoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
+  return out;
+}
+
+// The parsed options, or the exit code when there is nothing to run (help, version, errors).
+std::variant<options, int> parse_command_line(int argc, char** argv) {
+  options result;
+  std::string port_text, block_text, timeout_text;
+  std::string log_level_text = "info";
+  std::string hash_cost_text = auth::to_string(result.hash_cost);
+  std::string hash_threads_text = std::to_string(result.hash_threads);
+  std::string max_connections_text = std::to_string(result.max_connections);
+  std::string credentials_text, database_text;
+
+  CLI::App app{
+      "Parley registry: logs users in, relays their messages and presence, and introduces "
+      "peers to each other for private chats.",
+      "registry"};
+  app.formatter(std::make_shared<usage_formatter>());
+  // Unknown options and extra arguments are reported by us, in one line, with the usage.
+  app.allow_extras();
+  // As in most tools, an option given twice keeps its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_version_flag("--version", std::string("registry ") + PARLEY_VERSION);
+  // Values are taken as text and checked below, so each error names its argument our way.
+  app.add_option("server_port", port_text, "TCP port to listen on, 1024 to 65535")->type_name("");
+  app.add_option("block_duration", block_text,
+                 "seconds an account stays locked after 3 consecutive wrong passwords")
+      ->type_name("");
+  app.add_option("timeout", timeout_text,
+                 "seconds without a command after which a user is logged out")
+      ->type_name("");
+  app.add_option("--host", result.host, "address to listen on (default: 127.0.0.1)")
+      ->type_name("ADDR");
+  app.add_option("--credentials", credentials_text,
+                 "users to import at start-up (default: ./credentials.txt if present, else "
+                 "./data/credentials.txt)")
+      ->type_name("PATH");
+  app.add_option("--db", database_text,
+                 "the SQLite database (default: registry.db beside the credentials file; "
+                 ":memory: keeps nothing)")
+      ->type_name("PATH");
+  app.add_option("--log-level", log_level_text,
+                 "trace, debug, info, warn, error or off (default: info)")
+      ->type_name("LEVEL");
+  app.add_option("--hash-cost", hash_cost_text,
+                 "Argon2id cost of new password hashes: interactive (default), moderate, or "
+                 "test (for tests and benchmarks only: not secure)")
+      ->type_name("COST");
+  app.add_option("--hash-threads", hash_threads_text,
+                 "threads that hash passwords (default: one fewer than the cores, at least 1; "
+                 "here " +
+                     hash_threads_text + ")")
+      ->type_name("N");
+  app.add_option("--max-connections", max_connections_text,
+                 "connections over this are accepted and closed at once (default: " +
+                     max_connections_text + ")")
+      ->type_name("N");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // The only mismatch left with TakeLast: an option at the end of the line without its value.
+    const std::string what = e.what();
+    return bad_arguments("option " + what.substr(0, what.find(':')) + " needs a value");
+  } catch (const CLI::ParseError& e) {
+    return bad_arguments(e.what());
+  }
+
+  const auto extras = app.remaining();
+  std::vector<std::string> unknown_options, extra_arguments;
+  for (const auto& extra : extras) {
+    (extra.starts_with('-') ? unknown_options : extra_arguments).push_back(extra);
+  }
+  if (!unknown_options.empty()) {
+    return bad_arguments(
+        std::string(unknown_options.size() == 1 ? "unknown option " : "unknown options ") +
+        join_quoted(unknown_options));
+  }
+  if (!extra_arguments.empty()) {
+    return bad_arguments(std::string(extra_arguments.size() == 1 ? "unexpected argument "
+                                                                 : "unexpected arguments ") +
+                         join_quoted(extra_arguments));
+  }
+
+  if (port_text.empty()) return bad_arguments("missing argument <server_port>");
+  if (block_text.empty()) return bad_arguments("missing argument <block_duration>");
+  if (timeout_text.empty()) return bad_arguments("missing argument <timeout>");
+
+  const auto port = parse_whole(port_text, min_port, max_port);
+  if (!port) {
+    return bad_arguments("invalid server_port '" + port_text +
+                         "': must be a whole number from 1024 to 65535");
+  }
+  result.port = static_cast<std::uint16_t>(*port);
+  // Each duration: a whole number of seconds, at least one, at most max_duration_seconds.
+  for (auto [name, text, target] :
+       {std::tuple{"block_duration", &block_text, &result.block_duration},
+        std::tuple{"timeout", &timeout_text, &result.timeout}}) {
+    const auto seconds = parse_whole(*text, 1, max_duration_seconds);
+    if (!seconds) {
+      // Digits only and not all zeros: a whole number greater than 0, but too large.
+      const bool too_large = !text->empty() &&
+                             text->find_first_not_of("0123456789") == std::string::npos &&
+                             text->find_first_not_of('0') != std::string::npos;
+      return bad_arguments(std::string("invalid ") + name + " '" + *text + "': " +
+                           (too_large ? "must be at most " + std::to_string(max_duration_seconds) +
+                                            " seconds (10 years)"
+                                      : "must be a whole number of seconds greater than 0"));
+    }
+    *target = std::chrono::seconds(*seconds);
+  }
+
+  if (result.host.empty()) return bad_arguments("invalid --host '': must be an address");
+  if (app.count("--credentials")) {
+    if (credentials_text.empty()) return bad_arguments("invalid --credentials '': must be a path");
+    result.credentials = credentials_text;
+  }
+  if (app.count("--db")) {
+    if (database_text.empty()) return bad_arguments("invalid --db '': must be a path");
+    result.database = database_text;
+  }
+
+  const auto* level = std::find_if(log_levels.begin(), log_levels.end(), [&](const auto& entry) {
+    return log_level_text == entry.first;
+  });
+  if (level == log_levels.end()) {
+    return bad_arguments("invalid --log-level '" + log_level_text +
+                         "': must be one of trace, debug, info, warn, error, off");
+  }
+  result.log_level = level->second;
+
+  const auto cost = auth::parse_hash_cost(hash_cost_text);
+  if (!cost) {
+    return bad_arguments("invalid --hash-cost '" + hash_cost_text +
+                         "': must be one of interactive, moderate, test");
+  }
+  result.hash_cost = *cost;
+
+  const auto threads = parse_whole(hash_threads_text, 1, hash_pool::max_threads);
+  if (!threads) {
+    return bad_arguments("invalid --hash-threads '" + hash_threads_text +
+                         "': must be a whole number from 1 to " +
+                         std::to_string(hash_pool::max_threads));
+  }
+  result.hash_threads = *threads;
+
+  const auto connections = parse_whole(max_connections_text, 1, max_connections_bound);
+  if (!connections) {
+    return bad_arguments("invalid --max-connections '" + max_connections_text +
+                         "': must be a whole number from 1 to " +
+                         std::to_string(max_connections_bound));
+  }
+  result.max_connections = *connections;
+  return result;
+}
+
+// ---------------------------------------------------------------- process set-up
+
+void set_up_logging(spdlog::level::level_enum level) {
+  // https://no-color.org: any non-empty NO_COLOR turns colour off; so does a non-terminal.
+  const char* no_color = std::getenv("NO_COLOR");
+  const bool color = (no_color == nullptr || *no_color == '\0') && ::isatty(STDERR_FILENO) == 1;
+  auto logger = color ? spdlog::stderr_color_mt("registry") : spdlog::stderr_logger_mt("registry");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(level);
+  spdlog::set_default_logger(std::move(logger));
+}
+
+// Each connection holds a descriptor, and the usual soft limit (1024) is far below what the
+// hard limit allows: take all of it.
+void raise_open_file_limit(std::size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot read the open-file limit: {}", std::strerror(errno));
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
+    } else {
+      spdlog::debug("cannot raise the open-file limit to {}: {}", limit.rlim_max,
+                    std::strerror(errno));
+    }
+  }
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + reserved_descriptors;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    spdlog::warn(
+        "the open-file limit is {}, too low for --max-connections {} (which needs about {}): "
+        "connections fail past it; raise `ulimit -n` or lower --max-connections",
+        limit.rlim_cur, max_connections, needed);
+  }
+}
+
+fs::path default_credentials_path() {
+  std::error_code ignored;
+  const fs::path local = "credentials.txt";
+  return fs::exists(local, ignored) ? local : fs::path("data") / "credentials.txt";
+}
+
+std::optional<tcp::endpoint> listen_endpoint(asio::io_context& io, const options& opts) {
+  std::error_code ec;
+  const auto address = asio::ip::make_address(opts.host, ec);
+  if (!ec) return tcp::endpoint(address, opts.port);
+  // Not an address literal: a host name such as localhost, resolved once.
+  tcp::resolver resolver(io);
+  const auto results =
+      resolver.resolve(opts.host, std::to_string(opts.port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    spdlog::error("cannot resolve --host {}: {}", opts.host,
+                  ec ? ec.message() : std::string("no address"));
+    return std::nullopt;
+  }
+  return results.begin()->endpoint();
+}
+
+int run(const options& opts) {
+  if (!auth::initialize()) {
+    spdlog::error("libsodium could not be initialised");
+    return exit_startup_failure;
+  }
+  raise_open_file_limit(opts.max_connections);
+
+  const fs::path credentials =
+      opts.credentials ? fs::path(*opts.credentials) : default_credentials_path();
+  const std::string database =
+      opts.database ? *opts.database : (credentials.parent_path() / "registry.db").string();
+  if (!opts.database) {
+    // The default database sits beside the credentials file, whose folder may not exist yet
+    // on a first run without one.
+    std::error_code ec;
+    const auto folder = credentials.parent_path();
+    if (!folder.empty() && !fs::exists(folder, ec) && fs::create_directories(folder, ec)) {
+      spdlog::info("created the folder {} for the database", folder.string());
+    }
+  }
+
+  auto opened = sqlite_store::open(database);
+  if (!opened.store) {
+    spdlog::error("{}", opened.error);
+    return exit_startup_failure;
+  }
+  sqlite_store& store = *opened.store;
+  store.close_dangling_logins(clock::now());
+
+  // One io_context, run on this thread only: the core, every session and every timer live on it.
+  // The hash pool's threads only post to it.
+  asio::io_context io{1};
+  // The port is claimed before the slow part of start-up (hashing imported users), so a port in
+  // use is reported at once; connections wait in the backlog until the server starts.
+  const auto endpoint = listen_endpoint(io, opts);
+  if (!endpoint) return exit_startup_failure;
+  tcp::acceptor acceptor(io);
+  if (const auto ec = listen_on(acceptor, *endpoint)) {
+    spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());
+    return exit_startup_failure;
+  }
+
+  hash_pool pool(io, opts.hash_threads, opts.hash_cost);
+  import_accounts(credentials, store, pool, clock::now());
+
+  core_config config;
+  config.block_duration = opts.block_duration;
+  config.idle_timeout = opts.timeout;
+  core registry_core(config, store);
+
+  server_options server_config;
+  server_config.max_connections = opts.max_connections;
+  server registry_server(io, std::move(acceptor), registry_core, pool, server_config);
+  spdlog::info(
+      "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
+      "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {})",
+      to_string(registry_server.local_endpoint()), credentials.string(), database,
+      config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
+      auth::to_string(pool.cost()), pool.threads(), opts.max_connections);
+
+  registry_server.start();
+  io.run();
+  return exit_clean_shutdown;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = parse_command_line(argc, argv);
+  if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
+  const auto& opts = std::get<options>(parsed);
+
+  set_up_logging(opts.log_level);
+  try {
+    const int code = run(opts);
+    // Here the server, the core and the database have all been closed.
+    if (code == exit_clean_shutdown) spdlog::info("stopped");
+    return code;
+  } catch (const std::exception& e) {
+    spdlog::critical("stopping on an unexpected error: {}", e.what());
+    return exit_startup_failure;
+  }
+}

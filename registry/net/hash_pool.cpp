@@ -1,0 +1,90 @@
+#include "registry/net/hash_pool.hpp"
+
+#include <sodium.h>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <latch>
+#include <memory>
+#include <thread>
+#include <utility>
+
+namespace parley::registry {
+namespace {
+
+// A job as the pool holds it: on the heap, so moving it between queues never copies the
+// password, and wiped however it ends (run, or dropped unstarted when the pool stops).
+struct pending_job {
+  hash_job job;
+  ~pending_job() { wipe(job.password); }
+};
+
+hash_done run_job(const hash_job& job, auth::hash_cost cost) {
+  hash_done result;
+  result.session = job.session;
+  result.ticket = job.ticket;
+  if (job.what == hash_job::kind::verify) {
+    result.ok = auth::verify_password(job.stored_hash, job.password);
+  } else if (auto hash = auth::hash_password(job.password, cost)) {
+    result.ok = true;
+    result.hash = std::move(*hash);
+  }
+  return result;
+}
+
+}  // namespace
+
+void wipe(std::string& secret) {
+  // Growing to the capacity makes the whole buffer addressable (no reallocation), including
+  // bytes a shorter earlier value left behind.
+  secret.resize(secret.capacity());
+  sodium_memzero(secret.data(), secret.size());
+  secret.clear();
+}
+
+std::size_t hash_pool::default_threads() {
+  const std::size_t cores = std::thread::hardware_concurrency();
+  return std::clamp<std::size_t>(cores > 1 ? cores - 1 : 1, 1, max_threads);
+}
+
+hash_pool::hash_pool(asio::io_context& io, std::size_t threads, auth::hash_cost cost)
+    : io_(io),
+      threads_(std::clamp<std::size_t>(threads, 1, max_threads)),
+      cost_(cost),
+      pool_(threads_) {}
+
+hash_pool::~hash_pool() {
+  pool_.stop();
+  pool_.join();
+}
+
+void hash_pool::submit(hash_job&& job, completion done) {
+  auto pending = std::make_unique<pending_job>();
+  pending->job = std::move(job);
+  wipe(job.password);
+  asio::post(pool_, [this, pending = std::move(pending), done = std::move(done)]() mutable {
+    auto result = run_job(pending->job, cost_);
+    // Wipe now rather than when the lambda is destroyed: the answer may wait in the io queue.
+    pending.reset();
+    asio::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
+  });
+}
+
+std::vector<std::optional<std::string>> hash_pool::hash_all(std::vector<std::string>& passwords) {
+  std::vector<std::optional<std::string>> hashes(passwords.size());
+  std::latch finished(static_cast<std::ptrdiff_t>(passwords.size()));
+  for (std::size_t i = 0; i < passwords.size(); ++i) {
+    // Each job writes only its own slot, and the latch orders those writes before the wait ends.
+    asio::post(pool_, [this, &passwords, &hashes, &finished, i] {
+      hashes[i] = auth::hash_password(passwords[i], cost_);
+      finished.count_down();
+    });
+  }
+  finished.wait();
+  for (auto& password : passwords) wipe(password);
+  return hashes;
+}
+
+}  // namespace parley::registry

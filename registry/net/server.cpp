@@ -1,0 +1,324 @@
+#include "registry/net/server.hpp"
+
+#include "shared/proto/codec.hpp"
+
+#include <spdlog/spdlog.h>
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <exception>
+#include <utility>
+#include <variant>
+
+namespace parley::registry {
+namespace {
+
+using asio::ip::tcp;
+
+// The core's deadlines are wall-clock times but the timer waits on the steady clock: waking at
+// least this often bounds how late a deadline can be met if the wall clock is changed meanwhile.
+constexpr std::chrono::seconds max_tick_wait{60};
+// After an accept failure for want of descriptors or memory, wait this long before the next
+// attempt, so that closing sessions can free some instead of the loop spinning on the error.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+// Connections refused over --max-connections are logged at most this often.
+constexpr std::chrono::seconds refusal_log_interval{1};
+
+// The address the core hands to other peers for private chats: an IPv4 client reaching an IPv6
+// listener shows up as ::ffff:a.b.c.d, which is given back in its IPv4 form.
+std::string peer_address(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+bool is_resource_shortage(const std::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == std::errc::too_many_files_open_in_system ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+// Ordinary ends are debug noise; ends that say something about a user or a peer are not.
+spdlog::level::level_enum log_level_for(end_cause cause) {
+  switch (cause) {
+    case end_cause::logged_out:
+    case end_cause::shutdown: return spdlog::level::debug;
+    case end_cause::inactivity:
+    case end_cause::locked_out:
+    case end_cause::login_timeout: return spdlog::level::info;
+    case end_cause::protocol_error: return spdlog::level::warn;
+  }
+  return spdlog::level::info;
+}
+
+// A peer that breaks the frame bound is worth a warning; the other ways a connection ends are
+// ordinary (the slow-reader drop was already logged when it happened).
+spdlog::level::level_enum log_level_for(parley::net::close_cause cause) {
+  return cause == parley::net::close_cause::frame_too_large ? spdlog::level::warn
+                                                            : spdlog::level::debug;
+}
+
+}  // namespace
+
+std::string to_string(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const auto port = std::to_string(endpoint.port());
+  return address.is_v6() ? "[" + address.to_string() + "]:" + port
+                         : address.to_string() + ":" + port;
+}
+
+std::error_code listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  std::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return ec;
+  // A restart must not wait for the previous run's connections to leave TIME_WAIT.
+  acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(tcp::socket::max_listen_connections, ec);
+  if (ec) {
+    std::error_code ignored;
+    acceptor.close(ignored);
+  }
+  return ec;
+}
+
+server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_pool& pool,
+               server_options options)
+    : io_(io),
+      core_(core),
+      pool_(pool),
+      options_(options),
+      acceptor_(std::move(acceptor)),
+      signals_(io, SIGINT, SIGTERM),
+      tick_timer_(io),
+      grace_timer_(io) {}
+
+tcp::endpoint server::local_endpoint() const {
+  std::error_code ignored;
+  return acceptor_.local_endpoint(ignored);
+}
+
+void server::start() {
+  // An exception escaping the accept loop is a bug: it is rethrown out of io_context::run() so
+  // that main reports it, instead of the registry silently no longer accepting.
+  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr error) {
+    if (error) std::rethrow_exception(error);
+  });
+  wait_for_signal();
+  arm_tick_timer();
+}
+
+asio::awaitable<void> server::accept_loop() {
+  asio::steady_timer retry_timer(io_);
+  while (!stopping_) {
+    std::error_code ec;
+    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      if (!is_resource_shortage(ec)) {
+        // The client gave up before we took its connection (ECONNABORTED and the like).
+        spdlog::debug("accept failed: {}", ec.message());
+        continue;
+      }
+      spdlog::warn("accept failed: {}; retrying in {} ms", ec.message(),
+                   accept_retry_delay.count());
+      retry_timer.expires_after(accept_retry_delay);
+      co_await retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (sessions_.size() >= options_.max_connections) {
+      refuse(std::move(socket));
+    } else {
+      on_accept(std::move(socket));
+    }
+  }
+}
+
+void server::refuse(tcp::socket socket) {
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  socket.close(ec);
+  ++refused_unlogged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ < refusal_log_interval) return;
+  spdlog::warn("refused a connection from {}: {} connections open, the --max-connections bound{}",
+               to_string(remote), sessions_.size(),
+               refused_unlogged_ > 1
+                   ? " (" + std::to_string(refused_unlogged_ - 1) + " more since the last report)"
+                   : std::string());
+  refused_unlogged_ = 0;
+  last_refusal_log_ = now;
+}
+
+void server::on_accept(tcp::socket socket) {
+  const session_id id = next_session_id_++;
+  auto connection =
+      parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
+  const auto remote = connection->remote_endpoint();
+  auto& entry = sessions_[id];
+  entry.connection = connection;
+  entry.label = "session " + std::to_string(id) + " (" + to_string(remote) + ")";
+  spdlog::debug("{} connected", entry.label);
+
+  const auto address = peer_address(remote.address());
+  call_core([&](time_point now, effects& out) { core_.on_connect(id, address, now, out); });
+  // The handlers capture the id, not the connection: the map owns the connection, and a late
+  // event for a session that has gone finds nothing.
+  connection->start([this, id](std::string_view body) { on_frame(id, body); },
+                    [this, id](parley::net::close_cause cause, const std::string& detail) {
+                      on_close(id, cause, detail);
+                    });
+}
+
+void server::on_frame(session_id id, std::string_view body) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto decoded = proto::decode_client(body);
+  if (!decoded.message) {
+    // The core is told through on_close, like for any other lost connection.
+    spdlog::warn("{}: {}; closing the connection", it->second.label, decoded.error);
+    it->second.connection->close(parley::net::close_cause::closed_locally,
+                                 "undecodable frame: " + decoded.error);
+    return;
+  }
+  call_core(
+      [&](time_point now, effects& out) { core_.on_message(id, *decoded.message, now, out); });
+  if (auto* password = std::get_if<proto::login_password>(&*decoded.message)) {
+    wipe(password->password.value);
+  }
+}
+
+void server::on_close(session_id id, parley::net::close_cause cause, const std::string& detail) {
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  // A closed_locally detail already says why (the decode error, the shutdown).
+  const std::string why = detail.empty() ? parley::net::describe(cause)
+                          : cause == parley::net::close_cause::closed_locally
+                              ? detail
+                              : std::string(parley::net::describe(cause)) + ": " + detail;
+  spdlog::log(log_level_for(cause), "{} closed: {}", it->second.label, why);
+  sessions_.erase(it);
+  call_core([&](time_point now, effects& out) { core_.on_disconnect(id, now, out); });
+  if (stopping_ && sessions_.empty()) finish_shutdown();
+}
+
+void server::on_hash_done(hash_done result) {
+  // While stopping, every session has already been told session_end: a late answer goes nowhere.
+  if (stopping_) return;
+  call_core([&](time_point now, effects& out) { core_.on_hash_done(result, now, out); });
+}
+
+void server::on_tick() {
+  tick_armed_for_.reset();
+  if (stopping_) return;
+  call_core([&](time_point now, effects& out) { core_.on_tick(now, out); });
+}
+
+template <class Call>
+void server::call_core(Call&& call) {
+  effects_.clear();
+  std::forward<Call>(call)(clock::now(), effects_);
+  apply_effects();
+  if (!stopping_) arm_tick_timer();
+}
+
+void server::apply_effects() {
+  // Nothing here calls back into the core: framed_connection reports closes asynchronously and
+  // the hash pool answers through the io_context's queue.
+  for (auto& send : effects_.sends) {
+    const auto it = sessions_.find(send.to);
+    // Gone, or closing after its session_end: nothing more is sent to it.
+    if (it == sessions_.end() || !it->second.connection->is_open()) continue;
+    if (!it->second.connection->send(std::move(send.frame))) {
+      spdlog::warn("{}: dropped: its outgoing queue passed its bound (slow reader)",
+                   it->second.label);
+    }
+  }
+  for (const auto& end : effects_.ends) {
+    const auto it = sessions_.find(end.session);
+    if (it == sessions_.end()) continue;
+    const std::string_view cause = describe(end.cause);
+    const bool say_detail = !end.detail.empty() && end.detail != cause;
+    spdlog::log(log_level_for(end.cause), "{} ended: {}{}{}", it->second.label, cause,
+                say_detail ? ": " : "", say_detail ? std::string_view(end.detail) : "");
+    it->second.connection->close_after_flush();
+  }
+  for (auto& job : effects_.hashes) {
+    pool_.submit(std::move(job), [this](hash_done result) { on_hash_done(std::move(result)); });
+  }
+  effects_.clear();
+}
+
+void server::arm_tick_timer() {
+  const auto deadline = core_.next_deadline();
+  // Re-arming only for an earlier deadline keeps this cheap after every call; a timer that
+  // fires for a deadline that has since moved later finds nothing due and re-arms.
+  if (!deadline || (tick_armed_for_ && *deadline >= *tick_armed_for_)) return;
+  tick_armed_for_ = deadline;
+  const auto delay =
+      std::clamp<clock::duration>(*deadline - clock::now(), clock::duration::zero(), max_tick_wait);
+  tick_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
+  tick_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) on_tick();
+  });
+}
+
+void server::wait_for_signal() {
+  signals_.async_wait([this](std::error_code ec, int number) {
+    if (ec) return;
+    spdlog::info("received {}", number == SIGINT ? "SIGINT" : "SIGTERM");
+    stop();
+    // A second signal while sessions are still flushing closes them at once.
+    if (!finished_) wait_for_signal();
+  });
+}
+
+void server::stop() {
+  if (finished_) return;
+  if (stopping_) {
+    close_all("asked to stop again");
+    return;
+  }
+  stopping_ = true;
+  spdlog::info("shutting down: no longer accepting; ending {} sessions", sessions_.size());
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  tick_timer_.cancel();
+  tick_armed_for_.reset();
+  call_core([&](time_point now, effects& out) { core_.on_shutdown(now, out); });
+  if (sessions_.empty()) {
+    finish_shutdown();
+    return;
+  }
+  grace_timer_.expires_after(options_.shutdown_grace);
+  grace_timer_.async_wait([this](std::error_code ec) {
+    if (!ec) close_all("still open after the shutdown grace period");
+  });
+}
+
+void server::close_all(const char* why) {
+  if (sessions_.empty()) return;
+  spdlog::warn("closing {} connections now: {}", sessions_.size(), why);
+  // close() never calls on_close from inside itself, so the map does not change under the loop.
+  for (auto& [id, entry] : sessions_) {
+    entry.connection->close(parley::net::close_cause::closed_locally, "registry shutting down");
+  }
+}
+
+void server::finish_shutdown() {
+  if (finished_) return;
+  finished_ = true;
+  grace_timer_.cancel();
+  tick_timer_.cancel();
+  std::error_code ignored;
+  signals_.cancel(ignored);
+  spdlog::debug("every connection is closed");
+  // A password hash still running on the pool has no one left to answer: stop waiting for it.
+  io_.stop();
+}
+
+}  // namespace parley::registry

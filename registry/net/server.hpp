@@ -1,0 +1,112 @@
+// The registry's imperative shell: sockets, timers and signals around the core. It accepts
+// connections, decodes their frames, hands each event to the core with the current time, and
+// applies the effects the core returns (send frames, end sessions, hash passwords).
+//
+// Everything here runs on the io_context's one thread: the core, the session map and the reused
+// effects object are touched from no other thread. Only the hash pool has threads of its own, and
+// it reaches the core by posting back to the io_context.
+#pragma once
+
+#include "registry/core/registry_core.hpp"
+#include "registry/net/hash_pool.hpp"
+#include "shared/net/framed_connection.hpp"
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+
+namespace parley::registry {
+
+// "127.0.0.1:3331", "[::1]:3331": for the log.
+std::string to_string(const asio::ip::tcp::endpoint& endpoint);
+
+struct server_options {
+  // Connections over this bound are accepted and closed at once.
+  std::size_t max_connections = 20000;
+  // After SIGINT/SIGTERM, how long sessions get to flush their session_end and close.
+  std::chrono::milliseconds shutdown_grace{2000};
+  parley::net::connection_limits connection_limits{};
+};
+
+// Opens, binds and listens; an error (address in use, no such address) is returned, not thrown.
+// Separate from the server so that main can claim the port before the slow start-up work.
+std::error_code listen_on(asio::ip::tcp::acceptor& acceptor,
+                          const asio::ip::tcp::endpoint& endpoint);
+
+class server {
+ public:
+  // `acceptor` is listening already (listen_on); nothing is accepted before start().
+  server(asio::io_context& io, asio::ip::tcp::acceptor acceptor, core& core, hash_pool& pool,
+         server_options options);
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Starts accepting and watching SIGINT/SIGTERM. The caller then runs the io_context, which
+  // returns once a shutdown has finished.
+  void start();
+
+  // A graceful shutdown: stop accepting, let the core end every session, wait until every
+  // connection has closed or the grace period has passed, then stop the io_context. A second
+  // call closes the remaining connections at once.
+  void stop();
+
+ private:
+  struct session {
+    std::shared_ptr<parley::net::framed_connection> connection;
+    std::string label;  // "session 7 (127.0.0.1:50312)", for the log
+  };
+
+  asio::awaitable<void> accept_loop();
+  void on_accept(asio::ip::tcp::socket socket);
+  void refuse(asio::ip::tcp::socket socket);
+  void on_frame(session_id id, std::string_view body);
+  void on_close(session_id id, parley::net::close_cause cause, const std::string& detail);
+  void on_hash_done(hash_done result);
+  void on_tick();
+  void wait_for_signal();
+
+  // Calls into the core with the current time and the reused effects object, then applies the
+  // effects and re-arms the tick timer.
+  template <class Call>
+  void call_core(Call&& call);
+  void apply_effects();
+  void arm_tick_timer();
+  void close_all(const char* why);
+  void finish_shutdown();
+
+  asio::io_context& io_;
+  core& core_;
+  hash_pool& pool_;
+  server_options options_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  // One timer for every deadline the core keeps (login deadlines, inactivity): armed at
+  // core.next_deadline().
+  asio::steady_timer tick_timer_;
+  std::optional<time_point> tick_armed_for_;
+  asio::steady_timer grace_timer_;
+  std::unordered_map<session_id, session> sessions_;
+  // Session ids are never reused, so a late event can never reach a newer session.
+  session_id next_session_id_ = 1;
+  effects effects_;
+  bool stopping_ = false;
+  bool finished_ = false;
+  // Refused connections are logged at most once per refusal_log_interval, with a count.
+  std::size_t refused_unlogged_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
+};
+
+}  // namespace parley::registry
