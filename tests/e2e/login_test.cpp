@@ -10,7 +10,7 @@ namespace {
 // Between two login attempts while waiting for a lockout to end.
 constexpr milliseconds retry_interval = 250ms;
 
-// Types a username and a password and waits for the reply the password gets.
+// Answers the username and password prompts; the reply is the caller's to expect.
 void answer_prompts(child_process& peer, std::string_view user, std::string_view password) {
   peer.expect(text::username_prompt);
   peer.send_line(user);

@@ -118,12 +118,12 @@ void screen::apply_csi(char final_byte) {
     case '@':  // insert blanks
       if (column_ < current_.size()) current_.insert(column_, first_parameter(csi_params_, 1), ' ');
       break;
-    case 'X':  // erase characters in place
-      if (column_ < current_.size())
-        current_.replace(column_,
-                         std::min(first_parameter(csi_params_, 1), current_.size() - column_),
-                         std::min(first_parameter(csi_params_, 1), current_.size() - column_), ' ');
+    case 'X': {  // erase characters in place
+      const auto count = std::min(first_parameter(csi_params_, 1),
+                                  current_.size() - std::min(column_, current_.size()));
+      current_.replace(std::min(column_, current_.size()), count, count, ' ');
       break;
+    }
     default: break;  // colours, modes, vertical moves: nothing a line shows
   }
 }
