@@ -159,8 +159,16 @@ void registry_fixture::start(std::source_location where) {
     options.stderr_file = log_path();
     process_ = std::make_unique<child_process>(options);
 
+    // Ready once this run has logged its start-up line and accepts connections. The line tells
+    // this registry apart from another process that may have taken the port meanwhile (this
+    // registry then fails to bind, and exits).
+    const auto startup_line = "listening on 127.0.0.1:" + std::to_string(port_);
+    const auto ready = [&] {
+      return log().find(startup_line, log_before) != std::string::npos &&
+             accepts_connections(port_);
+    };
     const auto deadline = steady::now() + registry_start_timeout;
-    while (!accepts_connections(port_)) {
+    while (!ready()) {
       if (!process_->running()) break;
       if (steady::now() >= deadline)
         fail_at(where,
