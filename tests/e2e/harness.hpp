@@ -78,8 +78,9 @@ class registry_fixture {
   registry_fixture(const registry_fixture&) = delete;
   registry_fixture& operator=(const registry_fixture&) = delete;
 
-  // Starts the registry on a free port, on the same files, and waits until it accepts
-  // connections. The port changes at every start.
+  // Starts the registry on a free port, on the same files, and waits until it has logged its
+  // start-up line (`listening on 127.0.0.1:<port> ...`) and accepts connections. The port
+  // changes at every start.
   void start(std::source_location where = std::source_location::current());
   // SIGTERM; the registry must exit 0.
   void stop(std::source_location where = std::source_location::current());
