@@ -360,11 +360,11 @@ int run(const options& opts) {
   // The hash pool's threads only post to it.
   asio::io_context io{1};
   // The port is claimed before the slow part of start-up (hashing imported users), so a port in
-  // use is reported at once; connections wait in the backlog until the server starts.
+  // use is reported at once; connections are refused until the server listens.
   const auto endpoint = listen_endpoint(io, opts);
   if (!endpoint) return exit_startup_failure;
   tcp::acceptor acceptor(io);
-  if (const auto ec = listen_on(acceptor, *endpoint)) {
+  if (const auto ec = bind_to(acceptor, *endpoint)) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());
     return exit_startup_failure;
   }
@@ -380,6 +380,7 @@ int run(const options& opts) {
   server_options server_config;
   server_config.max_connections = opts.max_connections;
   server registry_server(io, std::move(acceptor), registry_core, pool, server_config);
+  // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
       "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {})",
@@ -387,7 +388,11 @@ int run(const options& opts) {
       config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
       auth::to_string(pool.cost()), pool.threads(), opts.max_connections);
 
-  registry_server.start();
+  if (const auto ec = registry_server.start()) {
+    spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());
+    return exit_startup_failure;
+  }
+
   io.run();
   return exit_clean_shutdown;
 }

@@ -71,14 +71,13 @@ std::string to_string(const tcp::endpoint& endpoint) {
                          : address.to_string() + ":" + port;
 }
 
-std::error_code listen_on(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+std::error_code bind_to(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
   std::error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return ec;
   // A restart must not wait for the previous run's connections to leave TIME_WAIT.
   acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(tcp::socket::max_listen_connections, ec);
   if (ec) {
     std::error_code ignored;
     acceptor.close(ignored);
@@ -102,7 +101,10 @@ tcp::endpoint server::local_endpoint() const {
   return acceptor_.local_endpoint(ignored);
 }
 
-void server::start() {
+std::error_code server::start() {
+  std::error_code ec;
+  acceptor_.listen(tcp::socket::max_listen_connections, ec);
+  if (ec) return ec;
   // An exception escaping the accept loop is a bug: it is rethrown out of io_context::run() so
   // that main reports it, instead of the registry silently no longer accepting.
   asio::co_spawn(io_, accept_loop(), [](std::exception_ptr error) {
@@ -110,6 +112,7 @@ void server::start() {
   });
   wait_for_signal();
   arm_tick_timer();
+  return ec;
 }
 
 asio::awaitable<void> server::accept_loop() {

@@ -39,14 +39,14 @@ struct server_options {
   parley::net::connection_limits connection_limits{};
 };
 
-// Opens, binds and listens; an error (address in use, no such address) is returned, not thrown.
-// Separate from the server so that main can claim the port before the slow start-up work.
-std::error_code listen_on(asio::ip::tcp::acceptor& acceptor,
-                          const asio::ip::tcp::endpoint& endpoint);
+// Opens and binds; an error (address in use, no such address) is returned, not thrown. Separate
+// from the server so that main can claim the port before the slow start-up work, while
+// connections are still refused (nothing listens until server::start).
+std::error_code bind_to(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint);
 
 class server {
  public:
-  // `acceptor` is listening already (listen_on); nothing is accepted before start().
+  // `acceptor` is bound already (bind_to).
   server(asio::io_context& io, asio::ip::tcp::acceptor acceptor, core& core, hash_pool& pool,
          server_options options);
   server(const server&) = delete;
@@ -54,9 +54,9 @@ class server {
 
   asio::ip::tcp::endpoint local_endpoint() const;
 
-  // Starts accepting and watching SIGINT/SIGTERM. The caller then runs the io_context, which
-  // returns once a shutdown has finished.
-  void start();
+  // Listens, starts accepting and watching SIGINT/SIGTERM; a listen error is returned. The
+  // caller then runs the io_context, which returns once a shutdown has finished.
+  std::error_code start();
 
   // A graceful shutdown: stop accepting, let the core end every session, wait until every
   // connection has closed or the grace period has passed, then stop the io_context. A second
