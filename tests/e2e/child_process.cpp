@@ -163,7 +163,7 @@ child_process::~child_process() {
   }
 }
 
-void child_process::send_raw(std::string_view bytes, std::source_location where) {
+void child_process::send_raw(std::string_view bytes, call_site where) {
   const auto deadline = steady::now() + default_timeout;
   while (!bytes.empty()) {
     const auto written = ::write(input_.get(), bytes.data(), bytes.size());
@@ -192,7 +192,7 @@ void child_process::send_raw(std::string_view bytes, std::source_location where)
   }
 }
 
-void child_process::send_line(std::string_view line, std::source_location where) {
+void child_process::send_line(std::string_view line, call_site where) {
   send_raw(std::string(line) + (mode_ == io_mode::terminal ? '\r' : '\n'), where);
 }
 
@@ -259,16 +259,14 @@ std::optional<std::size_t> child_process::wait_for_any(
   }
 }
 
-void child_process::expect(std::string_view text, milliseconds timeout,
-                           std::source_location where) {
+void child_process::expect(std::string_view text, milliseconds timeout, call_site where) {
   if (!wait_for(text, timeout))
     fail("expected output \"" + std::string(text) + "\" within " + std::to_string(timeout.count()) +
              " ms",
          where);
 }
 
-void child_process::expect_line(std::string_view line, milliseconds timeout,
-                                std::source_location where) {
+void child_process::expect_line(std::string_view line, milliseconds timeout, call_site where) {
   const auto deadline = steady::now() + timeout;
   while (true) {
     drain();
@@ -296,7 +294,7 @@ std::optional<int> child_process::poll_exit() {
   return exit_status_;
 }
 
-int child_process::wait_exit(milliseconds timeout, std::source_location where) {
+int child_process::wait_exit(milliseconds timeout, call_site where) {
   const auto deadline = steady::now() + timeout;
   while (true) {
     if (const auto status = poll_exit()) return *status;
@@ -324,14 +322,14 @@ std::string child_process::describe_output() const {
   return out;
 }
 
-void child_process::fail(const std::string& what, std::source_location where) const {
+void child_process::fail(const std::string& what, call_site where) const {
   fail_at(where, what + "\n" + describe_output());
 }
 
 void pause(milliseconds duration) { ::poll(nullptr, 0, static_cast<int>(duration.count())); }
 
-void fail_at(std::source_location where, const std::string& what) {
-  ADD_FAIL_AT(where.file_name(), static_cast<int>(where.line()), what);
+void fail_at(call_site where, const std::string& what) {
+  ADD_FAIL_AT(where.file, where.line, what);
   // ADD_FAIL_AT throws inside a test; outside one, do not carry on either.
   throw std::runtime_error(what);
 }

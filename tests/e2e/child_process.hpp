@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <initializer_list>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,8 +29,20 @@ inline constexpr milliseconds default_timeout = 5000ms;
 // Waits for nothing but time: only to pace retries, never to let something happen.
 void pause(milliseconds duration);
 
+// Where a harness function was called from, so that a failure points at the test's line.
+// (std::source_location would do, but clang 14 cannot compile libstdc++'s.)
+struct call_site {
+  const char* file = "";
+  int line = 0;
+  // Used as a default argument, gives the caller's file and line, like source_location.
+  static constexpr call_site here(const char* file = __builtin_FILE(),
+                                  int line = __builtin_LINE()) {
+    return {file, line};
+  }
+};
+
 // Reports a failure of the running test at `where`, and does not return.
-[[noreturn]] void fail_at(std::source_location where, const std::string& what);
+[[noreturn]] void fail_at(call_site where, const std::string& what);
 
 enum class io_mode {
   terminal,  // stdin, stdout and stderr on a pseudo-terminal, as a user would run it
@@ -82,20 +93,18 @@ class child_process {
   pid_t pid() const { return pid_; }
 
   // Input. A line ends the way the Enter key ends it: '\r' on a terminal, '\n' on a pipe.
-  void send_raw(std::string_view bytes,
-                std::source_location where = std::source_location::current());
-  void send_line(std::string_view line,
-                 std::source_location where = std::source_location::current());
+  void send_raw(std::string_view bytes, call_site where = call_site::here());
+  void send_line(std::string_view line, call_site where = call_site::here());
   // End of input: Ctrl-D on a terminal, closing the pipe otherwise.
   void close_input();
 
   // Waits until `text` appears in the output after the read mark, and moves the mark past it.
   void expect(std::string_view text, milliseconds timeout = default_timeout,
-              std::source_location where = std::source_location::current());
+              call_site where = call_site::here());
   // Waits until a whole line equal to `line` appears after the read mark, and moves the mark to
   // the line after it.
   void expect_line(std::string_view line, milliseconds timeout = default_timeout,
-                   std::source_location where = std::source_location::current());
+                   call_site where = call_site::here());
   // As expect, without failing: whether the text appeared in time.
   bool wait_for(std::string_view text, milliseconds timeout = default_timeout);
   // Waits until one of `texts` appears after the read mark; returns the index of the first, in
@@ -114,8 +123,7 @@ class child_process {
 
   // Waits for the child to exit, reading its output meanwhile; returns its exit code, or
   // 128 + the signal number if a signal ended it (as a shell reports it).
-  int wait_exit(milliseconds timeout = default_timeout,
-                std::source_location where = std::source_location::current());
+  int wait_exit(milliseconds timeout = default_timeout, call_site where = call_site::here());
   // The exit status if the child has exited, without waiting.
   std::optional<int> poll_exit();
   bool running() { return !poll_exit().has_value(); }
@@ -129,7 +137,7 @@ class child_process {
  private:
   // Reads ready output from every open descriptor; false once all of them are at end of file.
   bool drain();
-  [[noreturn]] void fail(const std::string& what, std::source_location where) const;
+  [[noreturn]] void fail(const std::string& what, call_site where) const;
 
   io_mode mode_;
   std::string program_;

@@ -20,7 +20,7 @@ struct run_result {
 };
 
 run_result run(std::vector<std::string> argv, milliseconds timeout = default_timeout,
-               std::source_location where = std::source_location::current()) {
+               call_site where = call_site::here()) {
   launch_options options;
   options.argv = std::move(argv);
   options.environment = {{"NO_COLOR", "1"}};

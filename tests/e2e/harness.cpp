@@ -130,7 +130,7 @@ std::string sample_credentials() {
   return credentials;
 }
 
-registry_fixture::registry_fixture(registry_settings settings, std::source_location where)
+registry_fixture::registry_fixture(registry_settings settings, call_site where)
     : settings_(std::move(settings)) {
   if (settings_.credentials) write_file(credentials_path(), *settings_.credentials);
   start(where);
@@ -138,7 +138,7 @@ registry_fixture::registry_fixture(registry_settings settings, std::source_locat
 
 registry_fixture::~registry_fixture() = default;
 
-void registry_fixture::start(std::source_location where) {
+void registry_fixture::start(call_site where) {
   for (int attempt = 1; attempt <= max_start_attempts; ++attempt) {
     port_ = unused_port();
     const auto log_before = log().size();
@@ -186,7 +186,7 @@ void registry_fixture::start(std::source_location where) {
   fail_at(where, "the registry found no free port; its log:\n" + log_tail(log()));
 }
 
-void registry_fixture::stop(std::source_location where) {
+void registry_fixture::stop(call_site where) {
   process_->signal(SIGTERM);
   const int code = process_->wait_exit(registry_stop_timeout, where);
   if (code != 0)
@@ -194,7 +194,7 @@ void registry_fixture::stop(std::source_location where) {
                        " after SIGTERM (expected 0); its log:\n" + log_tail(log()));
 }
 
-void registry_fixture::restart(std::source_location where) {
+void registry_fixture::restart(call_site where) {
   stop(where);
   start(where);
 }
@@ -251,7 +251,7 @@ peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script
 }
 
 void log_in(child_process& peer, std::string_view user, std::string_view password,
-            std::source_location where) {
+            call_site where) {
   peer.expect(text::username_prompt, default_timeout, where);
   peer.send_line(user, where);
   peer.expect(text::password_prompt, default_timeout, where);
@@ -259,15 +259,13 @@ void log_in(child_process& peer, std::string_view user, std::string_view passwor
   peer.expect_line(text::welcome, default_timeout, where);
 }
 
-peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
-                        std::source_location where) {
+peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user, call_site where) {
   auto peer = start_peer(registry);
   log_in(*peer, user, password_of(user), where);
   return peer;
 }
 
-std::vector<std::string> answer_to(child_process& peer, std::string_view command,
-                                   std::source_location where) {
+std::vector<std::string> answer_to(child_process& peer, std::string_view command, call_site where) {
   // A command the peer answers on its own, with a line no other command prints: stopping a
   // private chat that is not open.
   constexpr std::string_view marker_user = "e2e-marker";
@@ -295,7 +293,7 @@ std::string scripted_welcome() {
          std::string(text::welcome) + "\n";
 }
 
-void log_out(child_process& peer, std::source_location where) {
+void log_out(child_process& peer, call_site where) {
   peer.send_line("logout", where);
   const int code = peer.wait_exit(default_timeout, where);
   if (code != 0)
@@ -305,7 +303,7 @@ void log_out(child_process& peer, std::source_location where) {
 
 // ------------------------------------------------------------------------- raw_client
 
-raw_client::raw_client(std::uint16_t port, std::source_location where) : socket_(tcp_socket()) {
+raw_client::raw_client(std::uint16_t port, call_site where) : socket_(tcp_socket()) {
   const auto address = loopback(port);
   if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
     fail_at(where,
@@ -322,7 +320,7 @@ bool raw_client::send_bytes(std::string_view bytes) {
   return true;
 }
 
-void raw_client::send(const proto::client_message& message, std::source_location where) {
+void raw_client::send(const proto::client_message& message, call_site where) {
   if (!send_bytes(proto::encode_frame(message)))
     fail_at(where, "raw client: the registry closed the connection");
 }
@@ -341,8 +339,7 @@ bool raw_client::read_exactly(char* data, std::size_t size, steady::time_point d
   return true;
 }
 
-std::optional<proto::server_message> raw_client::receive(milliseconds timeout,
-                                                         std::source_location where) {
+std::optional<proto::server_message> raw_client::receive(milliseconds timeout, call_site where) {
   const auto deadline = steady::now() + timeout;
   unsigned char header[proto::frame_header_bytes];
   if (!read_exactly(reinterpret_cast<char*>(header), sizeof header, deadline)) return std::nullopt;
@@ -356,8 +353,7 @@ std::optional<proto::server_message> raw_client::receive(milliseconds timeout,
   return std::move(decoded.message);
 }
 
-void raw_client::log_in(std::string_view user, std::string_view password,
-                        std::source_location where) {
+void raw_client::log_in(std::string_view user, std::string_view password, call_site where) {
   send(proto::client_hello{proto::protocol_version, {"parley-e2e"}}, where);
   send(proto::login_name{{std::string(user)}}, where);
   if (expect<proto::login_reply>(default_timeout, where).result !=
@@ -405,7 +401,7 @@ listener::listener() : socket_(tcp_socket()) {
   port_ = ntohs(address.sin_port);
 }
 
-raw_client listener::accept(milliseconds timeout, std::source_location where) {
+raw_client listener::accept(milliseconds timeout, call_site where) {
   pollfd ready{socket_.get(), POLLIN, 0};
   if (::poll(&ready, 1, static_cast<int>(timeout.count())) <= 0)
     fail_at(where, "listener: no connection within " + std::to_string(timeout.count()) + " ms");

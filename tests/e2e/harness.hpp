@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -72,8 +71,7 @@ struct registry_settings {
 // A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.
 class registry_fixture {
  public:
-  explicit registry_fixture(registry_settings settings = {},
-                            std::source_location where = std::source_location::current());
+  explicit registry_fixture(registry_settings settings = {}, call_site where = call_site::here());
   ~registry_fixture();
   registry_fixture(const registry_fixture&) = delete;
   registry_fixture& operator=(const registry_fixture&) = delete;
@@ -81,10 +79,10 @@ class registry_fixture {
   // Starts the registry on a free port, on the same files, and waits until it has logged its
   // start-up line (`listening on 127.0.0.1:<port> ...`) and accepts connections. The port
   // changes at every start.
-  void start(std::source_location where = std::source_location::current());
+  void start(call_site where = call_site::here());
   // SIGTERM; the registry must exit 0.
-  void stop(std::source_location where = std::source_location::current());
-  void restart(std::source_location where = std::source_location::current());
+  void stop(call_site where = call_site::here());
+  void restart(call_site where = call_site::here());
   // SIGKILL, as a crash: no chance to commit or close anything.
   void kill9();
 
@@ -125,19 +123,19 @@ peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home);
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the login prompts of a terminal peer and waits for the welcome line.
 void log_in(child_process& peer, std::string_view user, std::string_view password,
-            std::source_location where = std::source_location::current());
+            call_site where = call_site::here());
 // A terminal peer, logged in as `user` with the password of the credentials file.
 peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
-                        std::source_location where = std::source_location::current());
+                        call_site where = call_site::here());
 // The whole answer to one command: sends `command`, then a command the peer answers on its own,
 // and returns the lines printed in between, echoes and prompts left out. Input is handled in
 // order, so the second answer comes only after the first.
 std::vector<std::string> answer_to(child_process& peer, std::string_view command,
-                                   std::source_location where = std::source_location::current());
+                                   call_site where = call_site::here());
 // What a scripted peer prints for a successful login: prompts are not followed by a newline.
 std::string scripted_welcome();
 // Logs out and expects exit code 0.
-void log_out(child_process& peer, std::source_location where = std::source_location::current());
+void log_out(child_process& peer, call_site where = call_site::here());
 
 // The texts the tests match (SPEC; fixed byte for byte).
 namespace text {
@@ -173,27 +171,23 @@ inline constexpr std::string_view command_prompt = "> ";
 // registry, or (accepted by a listener) a fake registry facing a peer.
 class raw_client {
  public:
-  explicit raw_client(std::uint16_t port,
-                      std::source_location where = std::source_location::current());
+  explicit raw_client(std::uint16_t port, call_site where = call_site::here());
   explicit raw_client(unique_fd connected) : socket_(std::move(connected)) {}
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
 
   // Whatever bytes; false if the connection refused them (it was closed).
   bool send_bytes(std::string_view bytes);
-  void send(const proto::client_message& message,
-            std::source_location where = std::source_location::current());
+  void send(const proto::client_message& message, call_site where = call_site::here());
   // The next frame, decoded; nothing if the connection closed or the timeout passed.
-  std::optional<proto::server_message> receive(
-      milliseconds timeout = default_timeout,
-      std::source_location where = std::source_location::current());
+  std::optional<proto::server_message> receive(milliseconds timeout = default_timeout,
+                                               call_site where = call_site::here());
   // Skips frames until one of type T arrives.
   template <class T>
-  T expect(milliseconds timeout = default_timeout,
-           std::source_location where = std::source_location::current());
+  T expect(milliseconds timeout = default_timeout, call_site where = call_site::here());
   // Hello, name, password: a logged-in session.
   void log_in(std::string_view user, std::string_view password,
-              std::source_location where = std::source_location::current());
+              call_site where = call_site::here());
   // Reads and drops everything until the other side closes the connection; false on timeout.
   bool wait_closed(milliseconds timeout = default_timeout);
   // The next frame's body, undecoded (what a peer sends to a fake registry).
@@ -212,8 +206,7 @@ class listener {
   listener();
   std::uint16_t port() const { return port_; }
   // The next connection, or a failure after the timeout.
-  raw_client accept(milliseconds timeout = default_timeout,
-                    std::source_location where = std::source_location::current());
+  raw_client accept(milliseconds timeout = default_timeout, call_site where = call_site::here());
 
  private:
   unique_fd socket_;
@@ -221,7 +214,7 @@ class listener {
 };
 
 template <class T>
-T raw_client::expect(milliseconds timeout, std::source_location where) {
+T raw_client::expect(milliseconds timeout, call_site where) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
