@@ -75,7 +75,7 @@ struct options {
   spdlog::level::level_enum log_level = spdlog::level::info;
   auth::hash_cost hash_cost = auth::hash_cost::interactive;
   std::size_t hash_threads = hash_pool::default_threads();
-  std::size_t max_connections = 20000;
+  std::size_t max_connections = 16384;
 };
 
 // ---------------------------------------------------------------- command line

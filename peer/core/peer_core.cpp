@@ -366,7 +366,7 @@ void peer_core::request(proto::client_message message, awaiting what, effects& o
 }
 
 void peer_core::log_out(effects& out) {
-  out.sends.push_back(proto::logout_request{});
+  out.sends.emplace_back(std::in_place_type<proto::logout_request>);
   awaiting_ = awaiting::session_end;
 }
 

@@ -33,7 +33,7 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
 struct server_options {
   // Connections over this bound are accepted and closed at once.
-  std::size_t max_connections = 20000;
+  std::size_t max_connections = 16384;
   // After SIGINT/SIGTERM, how long sessions get to flush their session_end and close.
   std::chrono::milliseconds shutdown_grace{2000};
   parley::net::connection_limits connection_limits{};

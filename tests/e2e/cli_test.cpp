@@ -4,8 +4,6 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
-#include <dlfcn.h>
-
 #include <random>
 
 namespace parley::e2e {
@@ -69,23 +67,15 @@ void check_database_refused(const std::filesystem::path& db) {
   CHECK(read_file(db) == before);
 }
 
-// The e2e binary does not link SQLite; the few calls that make a foreign database file are
-// looked up in the library the registry itself uses.
+// Another application's database: a valid SQLite file with a table of its own.
 void make_foreign_database(const std::filesystem::path& path) {
-  void* library = ::dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
-  REQUIRE_MESSAGE(library != nullptr, "cannot load libsqlite3.so.0");
-  const auto open = reinterpret_cast<decltype(&sqlite3_open)>(::dlsym(library, "sqlite3_open"));
-  const auto exec = reinterpret_cast<decltype(&sqlite3_exec)>(::dlsym(library, "sqlite3_exec"));
-  const auto close = reinterpret_cast<decltype(&sqlite3_close)>(::dlsym(library, "sqlite3_close"));
-  REQUIRE((open != nullptr && exec != nullptr && close != nullptr));
   sqlite3* db = nullptr;
-  REQUIRE(open(path.c_str(), &db) == SQLITE_OK);
-  CHECK(exec(db,
-             "CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
-             "INSERT INTO recipes (name) VALUES ('bantha stew'), ('blue milk');",
-             nullptr, nullptr, nullptr) == SQLITE_OK);
-  close(db);
-  ::dlclose(library);
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db,
+                     "CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+                     "INSERT INTO recipes (name) VALUES ('bantha stew'), ('blue milk');",
+                     nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
 }
 
 }  // namespace
