@@ -5,6 +5,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/variant.hpp>
 
+#include <cctype>
 #include <istream>
 #include <ostream>
 #include <stdexcept>
@@ -107,6 +108,15 @@ bool in_range(Enum value) {
 
 bool is_flag(std::uint8_t value) { return value <= 1; }
 
+// A textual IPv4 or IPv6 address (with an optional %scope): hex digits, '.', ':', '%' and the
+// letters and digits of a scope name.
+bool is_address(std::string_view text) {
+  if (text.empty() || text.size() > max_address_bytes) return false;
+  for (unsigned char c : text)
+    if (!(std::isalnum(c) || c == '.' || c == ':' || c == '%')) return false;
+  return true;
+}
+
 std::string check_name(const name_string& name, const char* field) {
   return is_valid_name(name.value) ? std::string() : std::string(field) + ": not a valid user name";
 }
@@ -142,6 +152,16 @@ struct client_validator {
   std::string operator()(const unblock_user& m) const { return check_name(m.name, "unblock_user"); }
   std::string operator()(const logout_request&) const { return {}; }
   std::string operator()(const activity&) const { return {}; }
+  std::string operator()(const private_listen& m) const {
+    return m.port != 0 ? std::string() : "private_listen: port 0";
+  }
+  std::string operator()(const private_request& m) const {
+    return check_name(m.to, "private_request.to");
+  }
+  std::string operator()(const private_answer& m) const {
+    if (!is_flag(m.accept)) return "private_answer: accept is not 0 or 1";
+    return check_name(m.requester, "private_answer.requester");
+  }
 };
 
 struct server_validator {
@@ -174,6 +194,32 @@ struct server_validator {
   std::string operator()(const session_end& m) const {
     return in_range(m.reason) ? std::string() : "session_end: unknown reason";
   }
+  std::string operator()(const private_offer& m) const {
+    return check_name(m.from, "private_offer.from");
+  }
+  std::string operator()(const private_expect& m) const {
+    if (!is_valid_token(m.token.value)) return "private_expect: bad token";
+    return check_name(m.peer, "private_expect.peer");
+  }
+  std::string operator()(const private_granted& m) const {
+    if (!is_valid_token(m.token.value)) return "private_granted: bad token";
+    if (m.port == 0) return "private_granted: port 0";
+    if (!is_address(m.address.value)) return "private_granted: bad address";
+    return check_name(m.peer, "private_granted.peer");
+  }
+  std::string operator()(const private_declined& m) const {
+    return check_name(m.peer, "private_declined.peer");
+  }
+};
+
+struct p2p_validator {
+  std::string operator()(const p2p_hello& m) const {
+    if (!is_valid_token(m.token.value)) return "p2p_hello: bad token";
+    return check_name(m.from, "p2p_hello.from");
+  }
+  std::string operator()(const p2p_accept&) const { return {}; }
+  std::string operator()(const p2p_text& m) const { return check_text(m.text); }
+  std::string operator()(const p2p_stop&) const { return {}; }
 };
 
 }  // namespace
@@ -184,9 +230,11 @@ std::string validate(const client_message& message) {
 std::string validate(const server_message& message) {
   return std::visit(server_validator{}, message);
 }
+std::string validate(const p2p_message& message) { return std::visit(p2p_validator{}, message); }
 
 std::string encode_frame(const client_message& message) { return encode_any(message); }
 std::string encode_frame(const server_message& message) { return encode_any(message); }
+std::string encode_frame(const p2p_message& message) { return encode_any(message); }
 frame_ptr make_frame(const server_message& message) {
   return std::make_shared<const std::string>(encode_any(message));
 }
@@ -197,5 +245,6 @@ decoded<client_message> decode_client(std::string_view body) {
 decoded<server_message> decode_server(std::string_view body) {
   return decode_any<server_message>(body);
 }
+decoded<p2p_message> decode_p2p(std::string_view body) { return decode_any<p2p_message>(body); }
 
 }  // namespace parley::proto

@@ -22,16 +22,19 @@ struct decoded {
 // encoding it throws std::invalid_argument.
 std::string encode_frame(const client_message& message);
 std::string encode_frame(const server_message& message);
+std::string encode_frame(const p2p_message& message);
 frame_ptr make_frame(const server_message& message);
 
 // Decode one frame body. Never throws: a truncated body, a size tag past its bound, an unknown
 // tag, trailing bytes or a message that fails validate() all come back as an error.
 decoded<client_message> decode_client(std::string_view body);
 decoded<server_message> decode_server(std::string_view body);
+decoded<p2p_message> decode_p2p(std::string_view body);
 
 // Per-message validation beyond the size bounds (name syntax, UTF-8, enum ranges).
 // Returns an empty string when the message is valid, else the reason.
 std::string validate(const client_message& message);
 std::string validate(const server_message& message);
+std::string validate(const p2p_message& message);
 
 }  // namespace parley::proto

@@ -24,10 +24,18 @@ inline constexpr std::size_t max_agent_bytes = 64;
 // 1024 names of at most 32 bytes (plus 8-byte size tags) stay well inside one frame.
 inline constexpr std::size_t max_names_per_list = 1024;
 
+// Private chats (SPEC 8): a token is 128 random bits written as 32 lowercase hex digits, valid
+// for this long after the registry issues it, and used once.
+inline constexpr std::size_t private_token_chars = 32;
+inline constexpr std::size_t max_address_bytes = 64;  // a textual IPv4 or IPv6 address
+inline constexpr unsigned private_token_lifetime_seconds = 60;
+
 using name_string = bounded_string<max_name_bytes>;
 using password_string = bounded_string<max_password_bytes>;
 using text_string = bounded_string<max_text_bytes>;
 using agent_string = bounded_string<max_agent_bytes>;
+using token_string = bounded_string<private_token_chars>;
+using address_string = bounded_string<max_address_bytes>;
 
 // Wire enums travel as one byte; validate() rejects values outside the enum. (No `bool` on the
 // wire: loading a byte other than 0/1 into a bool is undefined behaviour.)
@@ -138,9 +146,33 @@ struct activity {
   bool operator==(const activity&) const = default;
 };
 
+// Sent once after `welcome`: the port this peer accepts private chats on. The registry pairs it
+// with the address it saw the peer connect from, never an address a peer claims.
+struct private_listen {
+  std::uint16_t port = 0;  // 1..65535
+  template <class A> void serialize(A& ar) { ar(port); }
+  bool operator==(const private_listen&) const = default;
+};
+
+// `startprivate <user>`
+struct private_request {
+  name_string to;
+  template <class A> void serialize(A& ar) { ar(to); }
+  bool operator==(const private_request&) const = default;
+};
+
+// The y/n answer to a private_offer. Activity; the registry sends no reply to it.
+struct private_answer {
+  name_string requester;
+  std::uint8_t accept = 0;  // 0 or 1
+  template <class A> void serialize(A& ar) { ar(requester, accept); }
+  bool operator==(const private_answer&) const = default;
+};
+
 using client_message =
     std::variant<client_hello, login_name, login_password, direct_message, broadcast_message,
-                 who_else, who_else_since, block_user, unblock_user, logout_request, activity>;
+                 who_else, who_else_since, block_user, unblock_user, logout_request, activity,
+                 private_listen, private_request, private_answer>;
 
 // ---------------------------------------------------------------- registry -> peer
 
@@ -218,7 +250,15 @@ enum class outcome : std::uint8_t {
   no_other_users,         // `No other users` (whoelsesince)
   store_failed,           // the registry could not commit; nothing was stored
   mailbox_full,           // the offline recipient has too many stored messages
-  last = mailbox_full,
+  // startprivate (SPEC 8.1); the registry passes a valid request on and answers at once:
+  private_requested,    // silent: the target is being asked
+  cannot_private_self,  // `Error. Cannot start private messaging with self`
+  user_offline,         // `Error. <subject> is offline`
+  private_blocked,      // `Error. Cannot start private messaging as <subject> has blocked you`
+  private_pending,      // a request to <subject> is already waiting for an answer
+  private_busy,         // <subject> has too many requests waiting
+  private_unavailable,  // <subject> announced no private-chat port
+  last = private_unavailable,
 };
 
 struct command_reply {
@@ -264,7 +304,94 @@ struct session_end {
   bool operator==(const session_end&) const = default;
 };
 
-using server_message = std::variant<server_hello, login_reply, delivery, presence, command_reply,
-                                    user_list, session_end>;
+// To the target of a startprivate: `<from> would like to private message, enter y or n: `.
+struct private_offer {
+  name_string from;
+  template <class A>
+  void serialize(A& ar) {
+    ar(from);
+  }
+  bool operator==(const private_offer&) const = default;
+};
+
+// To the target who answered y: accept one connection from `peer` presenting `token`, within
+// private_token_lifetime_seconds. Sent before the requester gets its private_granted.
+struct private_expect {
+  name_string peer;
+  token_string token;
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer, token);
+  }
+  bool operator==(const private_expect&) const = default;
+};
+
+// To the requester: connect to `address`:`port` (where the registry saw the target) and present
+// `token`.
+struct private_granted {
+  name_string peer;
+  address_string address;
+  std::uint16_t port = 0;
+  token_string token;
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer, address, port, token);
+  }
+  bool operator==(const private_granted&) const = default;
+};
+
+// To the requester: `<peer> declined private messaging` (n, or the target left before answering).
+struct private_declined {
+  name_string peer;
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer);
+  }
+  bool operator==(const private_declined&) const = default;
+};
+
+using server_message =
+    std::variant<server_hello, login_reply, delivery, presence, command_reply, user_list,
+                 session_end, private_offer, private_expect, private_granted, private_declined>;
+
+// ---------------------------------------------------------------- peer <-> peer (private chat)
+
+// The dialer's first frame: who it is and the token the registry issued for this chat.
+struct p2p_hello {
+  std::uint16_t version = protocol_version;
+  name_string from;
+  token_string token;
+  template <class A>
+  void serialize(A& ar) {
+    ar(version, from, token);
+  }
+  bool operator==(const p2p_hello&) const = default;
+};
+
+// The listener's answer to a hello with a live token issued for that user. Anything else closes.
+struct p2p_accept {
+  template <class A>
+  void serialize(A&) {}
+  bool operator==(const p2p_accept&) const = default;
+};
+
+// `private <user> <text>`: shown as `<from>(private): <text>`.
+struct p2p_text {
+  text_string text;
+  template <class A>
+  void serialize(A& ar) {
+    ar(text);
+  }
+  bool operator==(const p2p_text&) const = default;
+};
+
+// `stopprivate <user>`: the other side shows `<from> stopped private messaging`.
+struct p2p_stop {
+  template <class A>
+  void serialize(A&) {}
+  bool operator==(const p2p_stop&) const = default;
+};
+
+using p2p_message = std::variant<p2p_hello, p2p_accept, p2p_text, p2p_stop>;
 
 }  // namespace parley::proto

@@ -66,6 +66,13 @@ bool is_valid_new_password(std::string_view password) {
   return true;
 }
 
+bool is_valid_token(std::string_view token) {
+  if (token.size() != private_token_chars) return false;
+  for (char c : token)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
 bool is_valid_utf8(std::string_view text) {
   char32_t cp = 0;
   for (std::size_t i = 0; i < text.size();) {

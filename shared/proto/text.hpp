@@ -13,6 +13,9 @@ bool is_valid_name(std::string_view name);
 // 1..max visible ASCII characters: what a password stored by the registry may be.
 bool is_valid_new_password(std::string_view password);
 
+// A private-chat token: exactly private_token_chars lowercase hex digits.
+bool is_valid_token(std::string_view token);
+
 // Well-formed UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF).
 bool is_valid_utf8(std::string_view text);
 
