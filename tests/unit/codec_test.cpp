@@ -17,6 +17,9 @@ namespace proto = parley::proto;
 
 namespace {
 
+// A well-formed private-chat token: 32 lowercase hex digits.
+constexpr const char* sample_token = "0123456789abcdef0123456789abcdef";
+
 // One valid instance of every client message, in variant order.
 std::vector<proto::client_message> sample_client_messages() {
   return {
@@ -31,6 +34,9 @@ std::vector<proto::client_message> sample_client_messages() {
       proto::unblock_user{"vader"},
       proto::logout_request{},
       proto::activity{},
+      proto::private_listen{40123},
+      proto::private_request{"luke"},
+      proto::private_answer{"yoda", 1},
   };
 }
 
@@ -48,6 +54,20 @@ std::vector<proto::server_message> sample_server_messages() {
       proto::command_reply{proto::outcome::already_blocked, "vader"},
       list,
       proto::session_end{proto::end_reason::inactivity},
+      proto::private_offer{"yoda"},
+      proto::private_expect{"yoda", sample_token},
+      proto::private_granted{"luke", "127.0.0.1", 40123, sample_token},
+      proto::private_declined{"luke"},
+  };
+}
+
+// One valid instance of every peer-to-peer message, in variant order.
+std::vector<proto::p2p_message> sample_p2p_messages() {
+  return {
+      proto::p2p_hello{proto::protocol_version, "yoda", sample_token},
+      proto::p2p_accept{},
+      proto::p2p_text{"Do or do not ✓"},
+      proto::p2p_stop{},
   };
 }
 
@@ -95,6 +115,15 @@ constexpr std::int32_t tag_presence = 3;
 constexpr std::int32_t tag_command_reply = 4;
 constexpr std::int32_t tag_user_list = 5;
 constexpr std::int32_t tag_session_end = 6;
+constexpr std::int32_t tag_private_listen = 11;
+constexpr std::int32_t tag_private_request = 12;
+constexpr std::int32_t tag_private_answer = 13;
+constexpr std::int32_t tag_private_offer = 7;
+constexpr std::int32_t tag_private_expect = 8;
+constexpr std::int32_t tag_private_granted = 9;
+constexpr std::int32_t tag_private_declined = 10;
+constexpr std::int32_t tag_p2p_hello = 0;
+constexpr std::int32_t tag_p2p_text = 2;
 
 std::string client_error(std::string_view body) {
   const auto result = proto::decode_client(body);
@@ -103,6 +132,11 @@ std::string client_error(std::string_view body) {
 
 std::string server_error(std::string_view body) {
   const auto result = proto::decode_server(body);
+  return result.message ? std::string() : result.error;
+}
+
+std::string p2p_error(std::string_view body) {
+  const auto result = proto::decode_p2p(body);
   return result.message ? std::string() : result.error;
 }
 
@@ -120,8 +154,11 @@ TEST_CASE("the samples cover every message of both variants") {
   std::set<std::size_t> client_tags, server_tags;
   for (const auto& m : sample_client_messages()) client_tags.insert(m.index());
   for (const auto& m : sample_server_messages()) server_tags.insert(m.index());
+  std::set<std::size_t> p2p_tags;
+  for (const auto& m : sample_p2p_messages()) p2p_tags.insert(m.index());
   CHECK(client_tags.size() == std::variant_size_v<proto::client_message>);
   CHECK(server_tags.size() == std::variant_size_v<proto::server_message>);
+  CHECK(p2p_tags.size() == std::variant_size_v<proto::p2p_message>);
 }
 
 TEST_CASE("every client message round-trips") {
@@ -472,4 +509,145 @@ TEST_CASE("frame length helpers are big-endian and inverse") {
   CHECK(std::string_view(header, sizeof header) == std::string_view("\x01\x02\x03\x04", 4));
   const unsigned char max_body[] = {0x00, 0x01, 0x00, 0x00};
   CHECK(proto::read_frame_length(max_body) == proto::max_frame_body);
+}
+
+// ---------------------------------------------------------------- private chats (SPEC 8)
+
+TEST_CASE("every peer-to-peer message round-trips") {
+  for (const auto& message : sample_p2p_messages()) {
+    CAPTURE(message.index());
+    const auto frame = proto::encode_frame(message);
+    const auto decoded = proto::decode_p2p(body_of(frame));
+    REQUIRE_MESSAGE(decoded.message.has_value(), decoded.error);
+    CHECK(*decoded.message == message);
+  }
+}
+
+TEST_CASE("the wire format is pinned: p2p_hello") {
+  // [flag 1][i32 LE tag 0][u16 LE version][u64 LE size 4]["yoda"][u64 LE size 32][token]
+  const auto expected =
+      body_writer(tag_p2p_hello).u16(proto::protocol_version).str("yoda").str(sample_token);
+  CHECK(body_of(proto::encode_frame(proto::p2p_message{
+            proto::p2p_hello{proto::protocol_version, "yoda", sample_token}})) == expected.bytes());
+}
+
+TEST_CASE("peer-to-peer bodies: truncation, trailing bytes and unknown tags are refused") {
+  for (const auto& message : sample_p2p_messages()) {
+    const auto body = body_of(proto::encode_frame(message));
+    CAPTURE(message.index());
+    for (std::size_t cut = 0; cut < body.size(); ++cut) {
+      CAPTURE(cut);
+      proto::decoded<proto::p2p_message> result;
+      CHECK_NOTHROW(result = proto::decode_p2p(std::string_view(body).substr(0, cut)));
+      CHECK_FALSE(result.message.has_value());
+      CHECK_FALSE(result.error.empty());
+    }
+    CHECK(contains(p2p_error(body + '\0'), "trailing"));
+  }
+  const auto p2p_size = static_cast<std::int32_t>(std::variant_size_v<proto::p2p_message>);
+  for (const std::int32_t tag : {p2p_size, -1, std::numeric_limits<std::int32_t>::max()}) {
+    CAPTURE(tag);
+    CHECK_FALSE(p2p_error(body_writer(tag).bytes()).empty());
+  }
+  CHECK_FALSE(p2p_error("").empty());
+  CHECK(contains(p2p_error(body_writer(tag_p2p_text, 2).str("hi").bytes()), "header"));
+}
+
+TEST_CASE("a hello must carry a well-formed token and user name") {
+  const auto hello = [](std::string_view from, std::string_view token) {
+    return p2p_error(body_writer(tag_p2p_hello).u16(1).str(from).str(token).bytes());
+  };
+  CHECK(hello("yoda", sample_token).empty());
+  const std::vector<std::string> bad_tokens = {
+      "",                                  // none
+      "0123456789abcdef0123456789abcde",   // 31 digits
+      "0123456789ABCDEF0123456789ABCDEF",  // upper case
+      "0123456789abcdef0123456789abcdeg",  // not hex
+      "0123456789abcdef 123456789abcdef",  // a space
+      std::string("0123456789abcdef\0"
+                  "123456789abcdef",
+                  32),  // a NUL
+  };
+  for (const auto& token : bad_tokens) {
+    CAPTURE(token);
+    CHECK(contains(hello("yoda", token), "token"));
+  }
+  // 33 digits: past the token's bound, refused by its size tag.
+  CHECK(contains(hello("yoda", std::string(33, 'a')), "bound"));
+  CHECK(contains(hello("luke skywalker", sample_token), "not a valid user name"));
+  CHECK(contains(hello("", sample_token), "not a valid user name"));
+}
+
+TEST_CASE("peer-to-peer size tags past their bound are refused before allocating") {
+  for (const std::uint64_t size : {std::uint64_t{proto::max_text_bytes + 1}, one_gib, max_u64}) {
+    CAPTURE(size);
+    CHECK(contains(p2p_error(body_writer(tag_p2p_text).u64(size).bytes()), "bound"));
+    CHECK(contains(p2p_error(body_writer(tag_p2p_hello).u16(1).str("yoda").u64(size).bytes()),
+                   "bound"));
+    CHECK(contains(p2p_error(body_writer(tag_p2p_hello).u16(1).u64(size).bytes()), "bound"));
+  }
+}
+
+TEST_CASE("a private text must be non-empty, well-formed UTF-8") {
+  CHECK(contains(p2p_error(body_writer(tag_p2p_text).str("").bytes()), "text"));
+  CHECK(contains(p2p_error(body_writer(tag_p2p_text).str("\xc0\xaf").bytes()), "text"));
+  CHECK(contains(p2p_error(body_writer(tag_p2p_text).str("abc\xe2\x9c").bytes()), "text"));
+  // Control characters travel; the receiving peer escapes them when printing.
+  CHECK(p2p_error(body_writer(tag_p2p_text).str("a\x1b[2Jb").bytes()).empty());
+}
+
+TEST_CASE("private-chat messages to and from the registry are validated") {
+  // private_listen: port 0 is no port.
+  CHECK(client_error(body_writer(tag_private_listen).u16(0).bytes()) != "");
+  CHECK(client_error(body_writer(tag_private_listen).u16(65535).bytes()).empty());
+  // private_request and private_answer name a user; the answer is a flag.
+  CHECK(contains(client_error(body_writer(tag_private_request).str("a b").bytes()),
+                 "not a valid user name"));
+  CHECK(client_error(body_writer(tag_private_answer).str("yoda").u8(0).bytes()).empty());
+  CHECK_FALSE(client_error(body_writer(tag_private_answer).str("yoda").u8(2).bytes()).empty());
+  CHECK(contains(client_error(body_writer(tag_private_answer).str("").u8(1).bytes()),
+                 "not a valid user name"));
+
+  CHECK(contains(server_error(body_writer(tag_private_offer).str("lu ke").bytes()),
+                 "not a valid user name"));
+  CHECK(contains(server_error(body_writer(tag_private_declined).str("").bytes()),
+                 "not a valid user name"));
+  CHECK(contains(server_error(body_writer(tag_private_expect).str("yoda").str("ABC").bytes()),
+                 "token"));
+  CHECK(
+      server_error(body_writer(tag_private_expect).str("yoda").str(sample_token).bytes()).empty());
+
+  const auto granted = [](std::string_view address, std::uint16_t port, std::string_view token) {
+    return server_error(
+        body_writer(tag_private_granted).str("luke").str(address).u16(port).str(token).bytes());
+  };
+  CHECK(granted("127.0.0.1", 40123, sample_token).empty());
+  CHECK(granted("::1", 40123, sample_token).empty());
+  CHECK(granted("fe80::1%eth0", 40123, sample_token).empty());
+  CHECK(contains(granted("127.0.0.1", 0, sample_token), "port"));
+  CHECK(contains(granted("", 40123, sample_token), "address"));
+  CHECK(contains(granted("127.0.0.1 ; rm -rf", 40123, sample_token), "address"));
+  CHECK(contains(granted("\x1b[2J", 40123, sample_token), "address"));
+  CHECK(contains(granted(std::string(proto::max_address_bytes + 1, '1'), 40123, sample_token),
+                 "bound"));
+  CHECK(contains(granted("127.0.0.1", 40123, "not-a-token"), "token"));
+}
+
+TEST_CASE("encode refuses private-chat messages that break their own rules") {
+  using client = proto::client_message;
+  using server = proto::server_message;
+  using p2p = proto::p2p_message;
+  CHECK_THROWS_AS(proto::encode_frame(client{proto::private_listen{0}}), std::invalid_argument);
+  CHECK_THROWS_AS(proto::encode_frame(client{proto::private_answer{"yoda", 7}}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(proto::encode_frame(server{proto::private_expect{"yoda", "short"}}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      proto::encode_frame(server{proto::private_granted{"luke", "127.0.0.1", 0, sample_token}}),
+      std::invalid_argument);
+  CHECK_THROWS_AS(proto::encode_frame(p2p{proto::p2p_hello{1, "yoda", ""}}), std::invalid_argument);
+  CHECK_THROWS_AS(proto::encode_frame(p2p{proto::p2p_text{""}}), std::invalid_argument);
+  CHECK_THROWS_AS(
+      proto::encode_frame(p2p{proto::p2p_text{std::string(proto::max_text_bytes + 1, 'x')}}),
+      std::invalid_argument);
 }
