@@ -1,9 +1,11 @@
-// Writes the decode fuzzer's seed corpus: one valid body of every message of both directions,
-// made by the real encoder, plus hand-made hostile bodies that start the fuzzer next to the
-// decoder's edges. Run it after a protocol change and commit the output:
-//   build/parley_fuzz_seed_gen tests/fuzz/corpus/decode
+// Writes the seed corpora of the fuzz targets: for each link (decode/: the registry link, both
+// directions; p2p/: the private-chat link), one valid body of every message, made by the real
+// encoder, plus hand-made hostile bodies that start the fuzzer next to the decoder's edges. Run it
+// after a protocol change and commit the output:
+//   build/parley_fuzz_seed_gen tests/fuzz/corpus
 #include "shared/proto/codec.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace proto = parley::proto;
@@ -29,6 +32,7 @@ class body_writer {
     little_endian(static_cast<std::uint32_t>(variant_index), 4);
   }
   body_writer& u8(std::uint8_t v) { return little_endian(v, 1); }
+  body_writer& u16(std::uint16_t v) { return little_endian(v, 2); }
   body_writer& u64(std::uint64_t v) { return little_endian(v, 8); }
   body_writer& str(std::string_view v) {
     u64(v.size());
@@ -44,6 +48,13 @@ class body_writer {
   }
   std::string bytes_;
 };
+
+// A well-formed private-chat token: 32 lowercase hex digits.
+constexpr const char* sample_token = "0123456789abcdef0123456789abcdef";
+
+// A tag past the end of both registry-link variants.
+constexpr auto registry_tag_past_end = static_cast<std::int32_t>(std::max(
+    std::variant_size_v<proto::client_message>, std::variant_size_v<proto::server_message>));
 
 std::vector<seed> valid_seeds() {
   proto::user_list list;
@@ -62,6 +73,9 @@ std::vector<seed> valid_seeds() {
       {"unblock_user", proto::unblock_user{"vader"}},
       {"logout_request", proto::logout_request{}},
       {"activity", proto::activity{}},
+      {"private_listen", proto::private_listen{40123}},
+      {"private_request", proto::private_request{"luke"}},
+      {"private_answer", proto::private_answer{"yoda", 1}},
   };
   const std::vector<std::pair<std::string, proto::server_message>> server = {
       {"server_hello", proto::server_hello{}},
@@ -71,6 +85,10 @@ std::vector<seed> valid_seeds() {
       {"command_reply", proto::command_reply{proto::outcome::blocked, "vader"}},
       {"user_list", list},
       {"session_end", proto::session_end{proto::end_reason::inactivity}},
+      {"private_offer", proto::private_offer{"yoda"}},
+      {"private_expect", proto::private_expect{"yoda", sample_token}},
+      {"private_granted", proto::private_granted{"luke", "127.0.0.1", 40123, sample_token}},
+      {"private_declined", proto::private_declined{"luke"}},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : client)
@@ -96,7 +114,7 @@ std::vector<seed> hostile_seeds() {
       {"hostile-big-endian",
        std::string("\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x04yoda", 17)},
       {"hostile-negative-tag", body_writer(-1).bytes()},
-      {"hostile-tag-past-end", body_writer(11).bytes()},
+      {"hostile-tag-past-end", body_writer(registry_tag_past_end).bytes()},
       {"hostile-text-claims-1gib",
        body_writer(tag_direct_message).str("luke").u64(one_gib).bytes()},
       {"hostile-size-tag-max", body_writer(tag_login_name).u64(~std::uint64_t{0}).bytes()},
@@ -108,25 +126,77 @@ std::vector<seed> hostile_seeds() {
   };
 }
 
+std::vector<seed> p2p_valid_seeds() {
+  const std::vector<std::pair<std::string, proto::p2p_message>> messages = {
+      {"p2p_hello", proto::p2p_hello{proto::protocol_version, "yoda", sample_token}},
+      {"p2p_accept", proto::p2p_accept{}},
+      {"p2p_text", proto::p2p_text{"do or do not \xe2\x9c\x93"}},
+      {"p2p_stop", proto::p2p_stop{}},
+  };
+  std::vector<seed> seeds;
+  for (const auto& [name, message] : messages)
+    seeds.emplace_back("p2p-" + std::to_string(message.index()) + "-" + name,
+                       body_of(proto::encode_frame(message)));
+  return seeds;
+}
+
+// What a stranger dialing a peer's private-chat port might send first.
+std::vector<seed> p2p_hostile_seeds() {
+  constexpr std::uint64_t one_gib = std::uint64_t{1} << 30;
+  constexpr std::int32_t tag_hello = 0;
+  constexpr std::int32_t tag_text = 2;
+  constexpr auto tag_past_end = static_cast<std::int32_t>(std::variant_size_v<proto::p2p_message>);
+  const auto hello = [](std::string_view from, std::string_view token) {
+    return body_writer(tag_hello).u16(proto::protocol_version).str(from).str(token).bytes();
+  };
+  const auto valid_hello = hello("yoda", sample_token);
+  return {
+      {"hostile-hello-truncated", valid_hello.substr(0, valid_hello.size() - 1)},
+      {"hostile-hello-trailing-byte", valid_hello + "!"},
+      {"hostile-hello-token-upper-case", hello("yoda", "0123456789ABCDEF0123456789ABCDEF")},
+      {"hostile-hello-token-short", hello("yoda", "0123456789abcdef")},
+      {"hostile-hello-token-33-digits", hello("yoda", std::string(33, 'a'))},
+      {"hostile-hello-token-claims-1gib",
+       body_writer(tag_hello).u16(proto::protocol_version).str("yoda").u64(one_gib).bytes()},
+      {"hostile-hello-name-with-space", hello("luke skywalker", sample_token)},
+      {"hostile-hello-empty-name", hello("", sample_token)},
+      {"hostile-text-claims-1gib", body_writer(tag_text).u64(one_gib).bytes()},
+      {"hostile-text-empty", body_writer(tag_text).str("").bytes()},
+      {"hostile-text-overlong-utf8", body_writer(tag_text).str("\xc0\xaf").bytes()},
+      {"hostile-tag-past-end", body_writer(tag_past_end).bytes()},
+      {"hostile-negative-tag", body_writer(-1).bytes()},
+      {"hostile-bad-endianness-flag", body_writer(tag_text, 2).str("hi").bytes()},
+  };
+}
+
+// Writes `seeds` into `folder`; false (with a message) if a file cannot be written.
+bool write_seeds(const std::filesystem::path& folder, const std::vector<seed>& seeds) {
+  std::filesystem::create_directories(folder);
+  for (const auto& [name, body] : seeds) {
+    std::ofstream file(folder / name, std::ios::binary | std::ios::trunc);
+    file.write(body.data(), static_cast<std::streamsize>(body.size()));
+    if (!file) {
+      std::fprintf(stderr, "cannot write %s\n", (folder / name).c_str());
+      return false;
+    }
+  }
+  std::printf("wrote %zu seeds to %s\n", seeds.size(), folder.c_str());
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s OUTPUT_DIR\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s CORPUS_ROOT   (writes CORPUS_ROOT/decode and CORPUS_ROOT/p2p)\n",
+                 argv[0]);
     return 2;
   }
-  const std::filesystem::path out = argv[1];
-  std::filesystem::create_directories(out);
-  auto seeds = valid_seeds();
-  for (auto& s : hostile_seeds()) seeds.push_back(std::move(s));
-  for (const auto& [name, body] : seeds) {
-    std::ofstream file(out / name, std::ios::binary | std::ios::trunc);
-    file.write(body.data(), static_cast<std::streamsize>(body.size()));
-    if (!file) {
-      std::fprintf(stderr, "cannot write %s\n", (out / name).c_str());
-      return 1;
-    }
-  }
-  std::printf("wrote %zu seeds to %s\n", seeds.size(), out.c_str());
-  return 0;
+  const std::filesystem::path root = argv[1];
+  auto decode = valid_seeds();
+  for (auto& s : hostile_seeds()) decode.push_back(std::move(s));
+  auto p2p = p2p_valid_seeds();
+  for (auto& s : p2p_hostile_seeds()) p2p.push_back(std::move(s));
+  return write_seeds(root / "decode", decode) && write_seeds(root / "p2p", p2p) ? 0 : 1;
 }
