@@ -1,6 +1,7 @@
 // The `registry` executable: the command line, logging, start-up (database, credentials import,
 // core), then the server on one io_context until SIGINT or SIGTERM.
 #include "registry/auth/password_hash.hpp"
+#include "registry/auth/token.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/net/account_import.hpp"
 #include "registry/net/hash_pool.hpp"
@@ -377,6 +378,7 @@ int run(const options& opts) {
   core_config config;
   config.block_duration = opts.block_duration;
   config.idle_timeout = opts.timeout;
+  config.new_token = auth::random_token;
   core registry_core(config, store);
 
   server_options server_config;

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -61,8 +62,9 @@ const char* describe(phase at) {
 
 // Indexed by the wire tag of proto::client_message, for protocol-error details.
 constexpr std::array<const char*, std::variant_size_v<proto::client_message>> message_names{
-    "client_hello",   "login_name", "login_password", "direct_message", "broadcast", "who_else",
-    "who_else_since", "block_user", "unblock_user",   "logout",         "activity"};
+    "client_hello", "login_name",     "login_password",  "direct_message", "broadcast",
+    "who_else",     "who_else_since", "block_user",      "unblock_user",   "logout",
+    "activity",     "private_listen", "private_request", "private_answer"};
 
 bool accepts(phase at, const proto::client_message& message) {
   return std::visit(
@@ -80,6 +82,11 @@ bool accepts(phase at, const proto::client_message& message) {
       message);
 }
 
+// std::less<> makes lookups by string_view allocation-free.
+using name_set = std::set<std::string, std::less<>>;
+template <class Value>
+using by_name = std::map<std::string, Value, std::less<>>;
+
 struct session {
   std::string address;
   phase at = phase::awaiting_hello;
@@ -87,6 +94,11 @@ struct session {
   time_point last_activity{};  // meaningful once online
   std::string name;            // the name being logged in, from awaiting_*password on
   std::uint64_t ticket = 0;    // of the hash_job in flight
+  // Private chats (SPEC 8), meaningful once online. Every name in `offers` and `asked` is an
+  // online user: whoever leaves settles both sides first (core::state::settle_private).
+  std::uint16_t private_port = 0;   // as announced by private_listen; 0: none yet
+  std::vector<std::string> offers;  // requesters waiting for this user's y/n, oldest first
+  name_set asked;                   // users whose y/n this user's requests wait for
 };
 
 struct account {
@@ -95,11 +107,6 @@ struct account {
   time_point locked_until{};  // epoch: not locked
   std::optional<time_point> last_logout;
 };
-
-// std::less<> makes lookups by string_view allocation-free.
-using name_set = std::set<std::string, std::less<>>;
-template <class Value>
-using by_name = std::map<std::string, Value, std::less<>>;
 
 template <class Enum>
 constexpr std::size_t enum_count() {
@@ -121,7 +128,8 @@ bool within_last(time_point t, time_point now, std::uint64_t seconds) {
 }  // namespace
 
 struct core::state {
-  state(core_config c, storage& s) : config(c), store(s) {
+  state(core_config c, storage& s) : config(std::move(c)), store(s) {
+    if (!config.new_token) throw std::invalid_argument("core_config::new_token is required");
     for (std::size_t i = 0; i < login_frames.size(); ++i)
       login_frames[i] = proto::make_frame(proto::login_reply{static_cast<proto::login_result>(i)});
     for (std::size_t i = 0; i < outcome_frames.size(); ++i)
@@ -236,6 +244,7 @@ struct core::state {
 
   // The user is no longer online. `tell_others` is false only at shutdown, when everyone goes.
   void leave(session& s, time_point now, bool tell_others, effects& out) {
+    settle_private(s, out);
     online.erase(s.name);
     if (tell_others) announce(s.name, false, out);
     // Login history is best effort: whoelsesince reads the in-memory time below.
@@ -496,6 +505,103 @@ struct core::state {
   // The clock was reset before dispatch; that is all activity does.
   void handle(session_id, session&, const proto::activity&, time_point, effects&) {}
 
+  // ------------------------------------------------------------------ private chats (SPEC 8)
+
+  // Paired with the address this session was seen connecting from when a chat is granted.
+  // The latest announcement wins: a peer that reopens its listener says so again. Not activity:
+  // the peer announces on its own, the user typed nothing.
+  void handle(session_id, session& s, const proto::private_listen& m, time_point, effects&) {
+    s.private_port = m.port;
+  }
+
+  // Checked in this order; the first that applies is the one answer. A request that passes
+  // them is passed on to the target, and the requester's reply says only that.
+  void handle(session_id id, session& s, const proto::private_request& m, time_point,
+              effects& out) {
+    const std::string& to = m.to.value;
+    if (!is_account(to)) return reply(out, id, proto::outcome::invalid_user, to);
+    if (to == s.name) return reply(out, id, proto::outcome::cannot_private_self);
+    const auto target_entry = online.find(to);
+    if (target_entry == online.end()) return reply(out, id, proto::outcome::user_offline, to);
+    // SPEC 8.1: a target who has blocked the requester is not even asked.
+    if (has_blocked(to, s.name)) return reply(out, id, proto::outcome::private_blocked, to);
+    const session_id target_id = target_entry->second;
+    session& target = sessions.at(target_id);
+    if (target.private_port == 0) return reply(out, id, proto::outcome::private_unavailable, to);
+    if (std::ranges::find(target.offers, s.name) != target.offers.end())
+      return reply(out, id, proto::outcome::private_pending, to);
+    if (target.offers.size() >= config.max_private_offers)
+      return reply(out, id, proto::outcome::private_busy, to);
+
+    target.offers.push_back(s.name);
+    s.asked.insert(to);
+    send(out, target_id, proto::make_frame(proto::private_offer{s.name}));
+    reply(out, id, proto::outcome::private_requested);
+  }
+
+  // No reply: the answer only moves the requester on. An answer for nobody waiting (the
+  // requester left meanwhile, or never asked) changes nothing.
+  void handle(session_id id, session& s, const proto::private_answer& m, time_point, effects& out) {
+    const auto offer = std::ranges::find(s.offers, m.requester.value);
+    if (offer == s.offers.end()) return;
+    s.offers.erase(offer);
+    const auto requester_entry = online.find(m.requester.value);
+    // Cannot happen while settle_private keeps its promise; an answer to nobody, then.
+    if (requester_entry == online.end()) return;
+    const session_id requester_id = requester_entry->second;
+    session& requester = sessions.at(requester_id);
+    requester.asked.erase(s.name);
+
+    if (m.accept == 0)
+      return send(out, requester_id, proto::make_frame(proto::private_declined{s.name}));
+    grant(id, s, requester_id, requester, out);
+  }
+
+  // One fresh token for both sides. The address is where the registry saw the target connect
+  // from: a peer never gets to say where others should dial.
+  void grant(session_id target_id, const session& target, session_id requester_id,
+             const session& requester, effects& out) {
+    const std::string token = config.new_token();
+    const proto::server_message expect = proto::private_expect{requester.name, token};
+    const proto::server_message granted =
+        proto::private_granted{target.name, target.address, target.private_port, token};
+    // A frame that does not validate would end the receiver's registry session as a protocol
+    // error; a broken token source or an address that is not one costs only this chat.
+    if (!proto::validate(expect).empty() || !proto::validate(granted).empty())
+      return send(out, requester_id, proto::make_frame(proto::private_declined{target.name}));
+    // The target first, so that its expectation is on the way before the requester can dial.
+    send(out, target_id, proto::make_frame(expect));
+    send(out, requester_id, proto::make_frame(granted));
+  }
+
+  // Everyone waiting for this user's answer is told no (SPEC 8.3), oldest request first.
+  void decline_waiting(session& s, effects& out) {
+    proto::frame_ptr frame;
+    for (const std::string& requester : s.offers) {
+      const auto entry = online.find(requester);
+      if (entry == online.end()) continue;
+      sessions.at(entry->second).asked.erase(s.name);
+      // Encoded once, for however many are waiting.
+      if (!frame) frame = proto::make_frame(proto::private_declined{s.name});
+      send(out, entry->second, frame);
+    }
+    s.offers.clear();
+  }
+
+  // The user leaves: requests waiting for its answer are declined, and its own requests are
+  // withdrawn, so a later answer to one of them finds nobody waiting.
+  void settle_private(session& s, effects& out) {
+    decline_waiting(s, out);
+    for (const std::string& target : s.asked) {
+      const auto entry = online.find(target);
+      if (entry == online.end()) continue;
+      auto& offers = sessions.at(entry->second).offers;
+      if (const auto offer = std::ranges::find(offers, s.name); offer != offers.end())
+        offers.erase(offer);
+    }
+    s.asked.clear();
+  }
+
   // ------------------------------------------------------------------ deadlines
 
   void expire(session_id id, time_point now, effects& out) {
@@ -517,16 +623,21 @@ struct core::state {
   }
 };
 
-core::core(core_config config, storage& store) : state_(std::make_unique<state>(config, store)) {}
+core::core(core_config config, storage& store)
+    : state_(std::make_unique<state>(std::move(config), store)) {}
 
 core::~core() = default;
 
 void core::on_connect(session_id id, const std::string& address, time_point now,
                       effects& /*out: nothing to say before the peer's hello*/) {
-  const auto [it, inserted] =
-      state_->sessions.try_emplace(id, session{address, phase::awaiting_hello, now, now, {}, 0});
+  const auto [it, inserted] = state_->sessions.try_emplace(id);
   // The shell never reuses a live id; if it did, the first session keeps its state.
-  if (inserted) state_->deadlines.push(state_->deadline_of(it->second), id);
+  if (!inserted) return;
+  session& s = it->second;
+  s.address = address;
+  s.connected_at = now;
+  s.last_activity = now;
+  state_->deadlines.push(state_->deadline_of(s), id);
 }
 
 void core::on_message(session_id id, const proto::client_message& message, time_point now,
@@ -543,8 +654,10 @@ void core::on_message(session_id id, const proto::client_message& message, time_
         now, out);
     return;
   }
-  // Every well-formed command of a logged-in user is activity (SPEC 5).
-  if (s.at == phase::online) s.last_activity = now;
+  // Every well-formed command of a logged-in user is activity (SPEC 5); the port announcement
+  // is the peer's own doing, not a command.
+  if (s.at == phase::online && !std::holds_alternative<proto::private_listen>(message))
+    s.last_activity = now;
   std::visit([&](const auto& m) { state_->handle(id, s, m, now, out); }, message);
 }
 
@@ -583,6 +696,12 @@ void core::on_shutdown(time_point now, effects& out) {
   for (const auto& [id, s] : state_->sessions)
     if (s.at != phase::closing) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
+  // Every waiting requester hears no before any session_end, which must be a session's last
+  // frame.
+  for (const session_id id : ids) {
+    session& s = state_->sessions.at(id);
+    if (s.at == phase::online) state_->decline_waiting(s, out);
+  }
   for (const session_id id : ids)
     state_->end_with(id, state_->sessions.at(id), proto::end_reason::shutdown, end_cause::shutdown,
                      "registry shutting down", now, out);

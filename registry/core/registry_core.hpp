@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,12 @@ struct core_config {
   std::chrono::seconds login_deadline{30};
   int max_failed_attempts = 3;
   std::size_t max_offline_per_recipient = 1000;
+  // SPEC 8: startprivate requests that may wait for one user's answer; more are refused.
+  std::size_t max_private_offers = 16;
+  // The secret of an accepted private chat: proto::private_token_chars lowercase hex digits,
+  // unpredictable. Required; injected so that the core stays free of any source of randomness
+  // (the registry passes auth::random_token). It never reaches a log.
+  std::function<std::string()> new_token;
 };
 
 // Work for the password-hashing pool: Argon2id runs off the io thread. The shell hands the
@@ -81,6 +88,7 @@ struct effects {
 
 class core {
  public:
+  // Throws std::invalid_argument when config.new_token is missing.
   core(core_config config, storage& store);
   ~core();
   core(const core&) = delete;
