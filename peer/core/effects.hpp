@@ -4,6 +4,7 @@
 
 #include "shared/proto/messages.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -38,9 +39,35 @@ struct show_prompt {
 
 using display_item = std::variant<print_line, show_prompt>;
 
+// Private chats (SPEC 8): what the core asks of the peer-to-peer network.
+// Connect to `address`:`port` and present `token` as `from`; the shell reports the outcome back.
+struct dial_chat {
+  std::string from;
+  std::string user;
+  std::string address;
+  std::uint16_t port = 0;
+  std::string token;
+  bool operator==(const dial_chat&) const = default;
+};
+// Send one message on the open chat with `user`.
+struct send_on_chat {
+  std::string user;
+  proto::p2p_message message;
+  bool operator==(const send_on_chat&) const = default;
+};
+// Close the chat with `user`: after what is queued has gone out (a stop), or at once.
+struct close_chat {
+  std::string user;
+  bool flush = false;
+  bool operator==(const close_chat&) const = default;
+};
+
+using chat_action = std::variant<dial_chat, send_on_chat, close_chat>;
+
 struct effects {
   std::vector<display_item> display;         // in order
   std::vector<proto::client_message> sends;  // to the registry, in order
+  std::vector<chat_action> chats;            // to the private-chat network, in order
   std::optional<int> exit_code;              // set once: the program ends with this code
 
   void print(std::string text) { display.emplace_back(print_line{std::move(text)}); }
@@ -49,6 +76,7 @@ struct effects {
   void clear() {
     display.clear();
     sends.clear();
+    chats.clear();
     exit_code.reset();
   }
 };

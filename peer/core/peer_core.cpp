@@ -44,7 +44,15 @@ bool peer_core::busy() const {
 }
 
 bool peer_core::ready_for_input() const {
-  return phase_ != phase::done && !busy() && queue_.empty() && !input_closed_;
+  if (phase_ == phase::done || input_closed_) return false;
+  if (!busy() && queue_.empty()) return true;
+  // The consent prompt takes the next line, whatever waits.
+  if (phase_ == phase::logged_in && private_chats_.asking()) return true;
+  // While a command's reply is awaited a script is read a little ahead, so a private line for
+  // an open chat can pass the wait (SPEC 8.6); the rest keeps its place in the queue.
+  return phase_ == phase::logged_in &&
+         (awaiting_ == awaiting::reply || awaiting_ == awaiting::user_list) &&
+         queue_.size() < max_read_ahead_lines;
 }
 
 // ---------------------------------------------------------------- input
@@ -62,6 +70,7 @@ void peer_core::accept(input item, effects& out) {
   // After logout is sent nothing more can be done in this session.
   if (awaiting_ == awaiting::session_end) return;
   if (item.line.size() > max_line_bytes) item = input{{}, true};
+  if (handle_out_of_turn(item, out)) return;
   if (busy() || !queue_.empty()) {
     if (queue_.size() >= max_pending_lines) {
       out.print(texts::too_many_pending);
@@ -72,6 +81,39 @@ void peer_core::accept(input item, effects& out) {
   }
   handle(std::move(item), out);
   drain(out);
+}
+
+bool peer_core::handle_out_of_turn(const input& item, effects& out) {
+  if (phase_ != phase::logged_in) return false;
+  // Typed after the consent prompt showed, so it is the answer (lines typed before it are
+  // already in the queue).
+  if (private_chats_.asking()) {
+    answer_offer(item, out);
+    return true;
+  }
+  if (item.too_long) return false;
+  const auto parsed = parse_command(item.line);
+  const auto* cmd = std::get_if<command>(&parsed);
+  if (!cmd) return false;
+  // Only a line for a chat that is open: its error text, if any, keeps its place in line (the
+  // e2e harness relies on `stopprivate` of no chat being answered in order).
+  const bool for_open_chat = (std::holds_alternative<private_command>(*cmd) &&
+                              private_chats_.is_open(std::get<private_command>(*cmd).to)) ||
+                             (std::holds_alternative<stopprivate_command>(*cmd) &&
+                              private_chats_.is_open(std::get<stopprivate_command>(*cmd).user));
+  if (!for_open_chat) return false;
+  execute(*cmd, out);
+  if (phase_ != phase::done && !busy() && queue_.empty()) ask(phase::logged_in, out);
+  return true;
+}
+
+void peer_core::answer_offer(const input& item, effects& out) {
+  if (item.too_long || !private_chats_.answer(strip_carriage_return(item.line), out)) {
+    // Anything but y or n asks again.
+    out.display.emplace_back(show_prompt{prompt_});
+    return;
+  }
+  ask(phase::logged_in, out);
 }
 
 void peer_core::on_input_closed(effects& out) {
@@ -167,7 +209,24 @@ void peer_core::handle_command(const input& item, effects& out) {
   if (!busy() && phase_ != phase::done) ask(phase::logged_in, out);
 }
 
+bool peer_core::refuse_without_registry(effects& out) {
+  if (!registry_lost_) return false;
+  out.print(texts::not_connected);
+  return true;
+}
+
+void peer_core::report_activity(effects& out) {
+  // The registry only learns that the user is active: private traffic never goes through it,
+  // and nothing waits for an answer.
+  if (!registry_lost_) out.sends.emplace_back(std::in_place_type<proto::activity>);
+}
+
 void peer_core::execute(const command& cmd, effects& out) {
+  const bool local = std::holds_alternative<private_command>(cmd) ||
+                     std::holds_alternative<stopprivate_command>(cmd) ||
+                     std::holds_alternative<help_command>(cmd) ||
+                     std::holds_alternative<logout_command>(cmd);
+  if (!local && refuse_without_registry(out)) return;
   std::visit(
       overloaded{
           [&](const message_command& c) {
@@ -189,9 +248,18 @@ void peer_core::execute(const command& cmd, effects& out) {
             request(proto::unblock_user{proto::name_string(c.user)}, awaiting::reply, out);
           },
           [&](const logout_command&) { log_out(out); },
-          [&](const startprivate_command& c) { private_chats_.start(c.user, out); },
-          [&](const private_command& c) { private_chats_.send(c.to, c.text, out); },
-          [&](const stopprivate_command& c) { private_chats_.stop(c.user, out); },
+          [&](const startprivate_command& c) {
+            if (private_chats_.may_request(c.user, out))
+              request(proto::private_request{proto::name_string(c.user)}, awaiting::reply, out);
+          },
+          [&](const private_command& c) {
+            if (private_chats_.send(c.to, c.text, out)) report_activity(out);
+          },
+          [&](const stopprivate_command& c) {
+            if (!private_chats_.stop(c.user, out)) return;
+            report_activity(out);
+            check_last_chat(out);
+          },
           [&](const help_command&) {
             for (const auto& info : command_table()) out.print(help_line(info));
           },
@@ -201,7 +269,7 @@ void peer_core::execute(const command& cmd, effects& out) {
 
 // ---------------------------------------------------------------- registry messages
 
-void peer_core::on_message(const proto::server_message& message, effects& out) {
+void peer_core::on_message(const proto::server_message& message, time_point now, effects& out) {
   if (phase_ == phase::done) return;
   std::visit(
       overloaded{
@@ -215,10 +283,19 @@ void peer_core::on_message(const proto::server_message& message, effects& out) {
           [&](const proto::presence& m) {
             remember_name(m.user.value);
             out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+            // Its connection may not have broken yet (a frozen process, a lost route).
+            if (!m.online) private_chats_.on_user_offline(m.user.value, out);
           },
           [&](const proto::command_reply& m) { on_command_reply(m, out); },
           [&](const proto::user_list& m) { on_user_list(m, out); },
           [&](const proto::session_end& m) { on_session_end(m, out); },
+          [&](const proto::private_offer& m) { on_offer(m, out); },
+          [&](const proto::private_expect& m) { private_chats_.on_expect(m, now); },
+          [&](const proto::private_granted& m) {
+            remember_name(m.peer.value);
+            private_chats_.on_granted(m, out);
+          },
+          [&](const proto::private_declined& m) { private_chats_.on_declined(m.peer.value, out); },
       },
       message);
 }
@@ -236,6 +313,9 @@ void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
       break;
     case login_result::welcome:
       out.print(texts::welcome);
+      // From now on others may ask for a private chat: tell the registry where to send them.
+      if (private_port_ != 0) out.sends.emplace_back(proto::private_listen{private_port_});
+      private_chats_.set_own_name(username_);
       ask(phase::logged_in, out);
       break;
     case login_result::invalid_password:
@@ -285,6 +365,13 @@ void peer_core::on_command_reply(const proto::command_reply& reply, effects& out
     case outcome::no_other_users: out.print(texts::no_other_users); break;
     case outcome::store_failed: out.print(texts::store_failed); break;
     case outcome::mailbox_full: out.print(texts::mailbox_full(subject)); break;
+    case outcome::private_requested: break;
+    case outcome::cannot_private_self: out.print(texts::cannot_private_self); break;
+    case outcome::user_offline: out.print(texts::user_offline(subject)); break;
+    case outcome::private_blocked: out.print(texts::private_blocked(subject)); break;
+    case outcome::private_pending: out.print(texts::private_pending(subject)); break;
+    case outcome::private_busy: out.print(texts::private_busy(subject)); break;
+    case outcome::private_unavailable: out.print(texts::private_unavailable(subject)); break;
   }
   pending_target_.clear();
   // Every command's one answer is a command_reply, or a user list ended by its final chunk or
@@ -327,11 +414,59 @@ void peer_core::on_session_end(const proto::session_end& end, effects& out) {
 }
 
 void peer_core::on_disconnected(effects& out) {
-  if (phase_ == phase::done) return;
+  if (phase_ == phase::done || registry_lost_) return;
   // The user asked to leave and the registry has closed: that is the logout, confirmed or not.
   if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
   out.print(texts::lost_connection);
-  finish(exit_failure, out);
+  if (phase_ != phase::logged_in || private_chats_.active_count() == 0)
+    return finish(exit_failure, out);
+  // Private chats need no registry (SPEC 8.6): they go on, and so does the peer, until the last
+  // one ends. Nothing the registry was asked will be answered now.
+  out.print(texts::chats_go_on);
+  registry_lost_ = true;
+  awaiting_ = awaiting::nothing;
+  pending_target_.clear();
+  private_chats_.drop_offers();
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+// ---------------------------------------------------------------- private chats
+
+void peer_core::on_offer(const proto::private_offer& offer, effects& out) {
+  if (phase_ != phase::logged_in) return;
+  remember_name(offer.from.value);
+  // The prompt changes only when this offer is the one asked now; the others wait their turn.
+  if (private_chats_.on_offer(offer.from.value, out)) ask(phase::logged_in, out);
+}
+
+hello_verdict peer_core::on_private_hello(const proto::p2p_hello& hello, time_point now,
+                                          effects& out) {
+  if (phase_ != phase::logged_in) return hello_verdict::refused;
+  return private_chats_.on_hello(hello, now, out);
+}
+
+void peer_core::on_private_dialed(std::string_view user, bool accepted, effects& out) {
+  if (phase_ == phase::done) return;
+  private_chats_.on_dialed(user, accepted, out);
+  check_last_chat(out);
+}
+
+void peer_core::on_private_message(std::string_view user, const proto::p2p_message& message,
+                                   effects& out) {
+  if (phase_ == phase::done) return;
+  private_chats_.on_chat_message(user, message, out);
+  check_last_chat(out);
+}
+
+void peer_core::on_private_closed(std::string_view user, effects& out) {
+  if (phase_ == phase::done) return;
+  private_chats_.on_chat_closed(user, out);
+  check_last_chat(out);
+}
+
+void peer_core::check_last_chat(effects& out) {
+  if (registry_lost_ && private_chats_.active_count() == 0) finish(exit_failure, out);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -349,7 +484,17 @@ void peer_core::ask(phase next, effects& out) {
     // Between a login answer and its reply nothing is shown, and type-ahead is hidden: the next
     // line is most likely a password.
     case phase::login_step: prompt_ = prompt{"", true, false}; break;
-    case phase::logged_in: prompt_ = prompt{config_.command_prompt, false, true}; break;
+    case phase::logged_in:
+      // A consent request takes the prompt until it is answered; answers never go to history.
+      if (private_chats_.asking()) {
+        auto consent = prompt{private_chats_.consent_prompt(), false, false};
+        // Lines handled from the queue while it is shown do not repeat it.
+        if (consent == prompt_) return;
+        prompt_ = std::move(consent);
+      } else {
+        prompt_ = prompt{config_.command_prompt, false, true};
+      }
+      break;
     case phase::done: prompt_ = prompt{}; return;
   }
   out.display.emplace_back(show_prompt{prompt_});
@@ -366,6 +511,8 @@ void peer_core::request(proto::client_message message, awaiting what, effects& o
 }
 
 void peer_core::log_out(effects& out) {
+  // With the registry gone there is nobody to tell; the chats close as the peer ends.
+  if (registry_lost_) return finish(exit_failure, out);
   out.sends.emplace_back(std::in_place_type<proto::logout_request>);
   awaiting_ = awaiting::session_end;
 }

@@ -5,6 +5,9 @@
 // Input is handled strictly in order, one registry request at a time: while a login step or a
 // command waits for its reply, further lines wait in a bounded queue. So a script's output is
 // the same on every run, and a reply is always printed after the command that asked for it.
+// Two kinds of line never wait behind a registry reply (SPEC 8.6): the answer to a consent
+// prompt, and `private` / `stopprivate` for a chat that is open. Their effects are local or go
+// straight to the other peer, so handling them early changes no reply's place in the output.
 #pragma once
 
 #include "peer/core/command.hpp"
@@ -12,7 +15,9 @@
 #include "peer/core/private_chats.hpp"
 #include "shared/proto/messages.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <set>
 #include <string>
@@ -27,6 +32,9 @@ inline constexpr std::size_t max_pending_lines = 1024;
 inline constexpr std::size_t max_line_bytes = 16 * 1024;
 // User names remembered for Tab completion.
 inline constexpr std::size_t max_known_names = 4096;
+// Script lines read ahead while a reply is awaited, so that a private line further on can pass
+// the wait; reading pauses at this many (the queue stays far below max_pending_lines).
+inline constexpr std::size_t max_read_ahead_lines = 64;
 
 struct core_config {
   // The command prompt: `> ` on a terminal, empty for a script (texts::command_prompt).
@@ -35,7 +43,12 @@ struct core_config {
 
 class peer_core {
  public:
+  using time_point = std::chrono::steady_clock::time_point;
+
   explicit peer_core(core_config config);
+
+  // The port this peer accepts private chats on; announced to the registry after `welcome`.
+  void set_private_port(std::uint16_t port) { private_port_ = port; }
 
   // The registry link is up: prompt for the user name.
   void on_connected(effects& out);
@@ -50,10 +63,23 @@ class peer_core {
   // SIGINT / SIGTERM: log out now if logged in (a second one quits at once), else quit.
   void on_interrupt(effects& out);
 
-  // One decoded message from the registry.
-  void on_message(const proto::server_message& message, effects& out);
-  // The registry connection ended (closed, reset, or a frame that did not decode).
+  // One decoded message from the registry; `now` dates a private_expect's token.
+  void on_message(const proto::server_message& message, time_point now, effects& out);
+  // The registry connection ended (closed, reset, or a frame that did not decode). With private
+  // chats open the peer goes on for them alone; otherwise it ends.
   void on_disconnected(effects& out);
+
+  // ------------------------------------------------ private chats (the shell's network)
+  // The first frame of an incoming private-chat connection. On `accepted` the shell keeps the
+  // connection as the chat with hello.from and sends p2p_accept; on `unknown` it may ask again
+  // (after the next registry message) until its handshake deadline, then closes.
+  hello_verdict on_private_hello(const proto::p2p_hello& hello, time_point now, effects& out);
+  // A dial asked for by dial_chat ended: accepted by the other peer, or failed.
+  void on_private_dialed(std::string_view user, bool accepted, effects& out);
+  // A message on the open chat with `user`.
+  void on_private_message(std::string_view user, const proto::p2p_message& message, effects& out);
+  // The chat connection with `user` ended without a p2p_stop.
+  void on_private_closed(std::string_view user, effects& out);
 
   // The prompt to show now.
   const prompt& current_prompt() const { return prompt_; }
@@ -62,6 +88,8 @@ class peer_core {
   bool ready_for_input() const;
   bool finished() const { return phase_ == phase::done; }
   bool logged_in() const;
+  // The registry is gone but private chats go on.
+  bool registry_lost() const { return registry_lost_; }
 
   // Tab completion: `before` is the line up to the word being completed. Command names at the
   // start of the line, known user names as a command's <user> argument.
@@ -91,6 +119,9 @@ class peer_core {
   void handle_password(const input& item, effects& out);
   void handle_new_password(const input& item, effects& out);
   void handle_command(const input& item, effects& out);
+  // A consent answer, or a private line for an open chat: handled at once, queue or not.
+  bool handle_out_of_turn(const input& item, effects& out);
+  void answer_offer(const input& item, effects& out);
   void execute(const command& cmd, effects& out);
   // Handles queued lines while nothing is awaited; then a closed input ends the session.
   void drain(effects& out);
@@ -100,6 +131,12 @@ class peer_core {
   void on_command_reply(const proto::command_reply& reply, effects& out);
   void on_user_list(const proto::user_list& list, effects& out);
   void on_session_end(const proto::session_end& end, effects& out);
+  void on_offer(const proto::private_offer& offer, effects& out);
+  // After a chat ends: with the registry gone, the last chat takes the peer with it.
+  void check_last_chat(effects& out);
+  // A command the registry must handle, while it is gone.
+  bool refuse_without_registry(effects& out);
+  void report_activity(effects& out);
   void reply_done(effects& out);
 
   void ask(phase next, effects& out);
@@ -120,6 +157,8 @@ class peer_core {
   std::string pending_target_;
   std::set<std::string, std::less<>> known_names_;
   private_chats private_chats_;
+  std::uint16_t private_port_ = 0;
+  bool registry_lost_ = false;
 };
 
 }  // namespace parley::peer

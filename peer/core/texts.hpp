@@ -69,10 +69,59 @@ inline std::string logged_in(std::string_view user) { return std::string(user) +
 inline std::string logged_out(std::string_view user) { return std::string(user) + " logged out"; }
 
 // ---------------------------------------------------------------- private chats (SPEC 8)
-inline constexpr std::string_view private_not_available =
-    "Error. Private messaging is not available yet";
 inline std::string private_not_enabled(std::string_view user) {
   return "Error. Private messaging to " + std::string(user) + " not enabled";
+}
+inline std::string private_already_enabled(std::string_view user) {
+  return "Error. Private messaging with " + std::string(user) + " already enabled";
+}
+inline constexpr std::string_view cannot_private_self =
+    "Error. Cannot start private messaging with self";
+inline std::string user_offline(std::string_view user) {
+  return "Error. " + std::string(user) + " is offline";
+}
+inline std::string private_blocked(std::string_view user) {
+  return "Error. Cannot start private messaging as " + std::string(user) + " has blocked you";
+}
+// Ours (SPEC is silent): the registry refused to pass the request on.
+inline std::string private_pending(std::string_view user) {
+  return "Error. A private messaging request to " + std::string(user) + " is already waiting";
+}
+inline std::string private_busy(std::string_view user) {
+  return "Error. " + std::string(user) + " has too many private messaging requests waiting";
+}
+inline std::string private_unavailable(std::string_view user) {
+  return "Error. " + std::string(user) + " cannot accept private messaging";
+}
+inline constexpr std::string_view too_many_private_chats = "Error. Too many private chats";
+// The consent prompt; the next line answers it.
+inline std::string consent_prompt(std::string_view from) {
+  return std::string(from) + " would like to private message, enter y or n: ";
+}
+inline std::string private_declined(std::string_view user) {
+  return std::string(user) + " declined private messaging";
+}
+inline std::string private_accepts(std::string_view user) {
+  return std::string(user) + " accepts private messaging";
+}
+inline std::string private_started(std::string_view user) {
+  return "Start private messaging with " + std::string(user);
+}
+// Ours: the dial or the handshake to the target failed.
+inline std::string private_unreachable(std::string_view user) {
+  return "Error. Could not connect to " + std::string(user) + " for private messaging";
+}
+inline std::string private_delivery(std::string_view from, std::string_view escaped_text) {
+  return std::string(from) + "(private): " + std::string(escaped_text);
+}
+inline std::string private_stopped(std::string_view user) {
+  return "Private messaging with " + std::string(user) + " stopped";
+}
+inline std::string private_stopped_by(std::string_view user) {
+  return std::string(user) + " stopped private messaging";
+}
+inline std::string private_ended(std::string_view user) {
+  return "Private messaging with " + std::string(user) + " ended";
 }
 
 // ---------------------------------------------------------------- endings
@@ -83,6 +132,10 @@ inline constexpr std::string_view login_timed_out = "Error. Login timed out";
 inline constexpr std::string_view registry_protocol_error =
     "Error. The registry closed the connection (protocol error)";
 inline constexpr std::string_view lost_connection = "Error. Lost connection to the registry";
+// Ours: after lost_connection, when private chats are still open.
+inline constexpr std::string_view chats_go_on =
+    "Private chats go on; other commands need the registry";
+inline constexpr std::string_view not_connected = "Error. Not connected to the registry";
 inline std::string cannot_connect(std::string_view host, unsigned port, std::string_view reason) {
   return "Error. Cannot connect to the registry at " + std::string(host) + ":" +
          std::to_string(port) + ": " + std::string(reason);

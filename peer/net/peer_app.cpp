@@ -7,6 +7,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <type_traits>
@@ -35,6 +36,7 @@ peer_app::peer_app(asio::io_context& io, app_options options)
       terminal_(io.get_executor(), max_line_bytes),
       core_(make_core_config(terminal_.interactive())),
       link_(io.get_executor()),
+      network_(io.get_executor()),
       stop_signals_(io, SIGINT, SIGTERM) {}
 
 void peer_app::start() {
@@ -45,8 +47,10 @@ void peer_app::start() {
 asio::awaitable<void> peer_app::run() {
   registry_link::handlers link_handlers{
       [this](const proto::server_message& message) {
-        core_.on_message(message, effects_);
+        core_.on_message(message, std::chrono::steady_clock::now(), effects_);
         apply();
+        // A hello may have arrived before the private_expect that vouches for it.
+        if (std::holds_alternative<proto::private_expect>(message)) network_.retry_waiting();
       },
       [this] {
         core_.on_disconnected(effects_);
@@ -64,6 +68,7 @@ asio::awaitable<void> peer_app::run() {
     co_return;
   }
   connected_ = true;
+  start_private_network();
 
   terminal::handlers input_handlers{
       [this](std::string line) {
@@ -87,6 +92,31 @@ asio::awaitable<void> peer_app::run() {
   apply();
 }
 
+void peer_app::start_private_network() {
+  using clock = std::chrono::steady_clock;
+  network_.set_handlers(private_network::handlers{
+      [this](const proto::p2p_hello& hello) {
+        return core_.on_private_hello(hello, clock::now(), effects_);
+      },
+      [this](const std::string&) { apply(); },
+      [this](const std::string& user, bool accepted) {
+        core_.on_private_dialed(user, accepted, effects_);
+        apply();
+      },
+      [this](const std::string& user, const proto::p2p_message& message) {
+        core_.on_private_message(user, message, effects_);
+        apply();
+      },
+      [this](const std::string& user) {
+        core_.on_private_closed(user, effects_);
+        apply();
+      },
+  });
+  // Without a listener the registry tells whoever asks that this user cannot take private
+  // chats; everything else works.
+  if (!network_.listen(link_.local_address())) core_.set_private_port(network_.port());
+}
+
 asio::awaitable<void> peer_app::watch_signals() {
   for (;;) {
     std::error_code ec;
@@ -107,17 +137,26 @@ void peer_app::apply() {
     effects_.clear();
     return;
   }
-  for (const auto& item : effects_.display) {
+  // What is applied here may lead back into the core: it then fills effects_ anew.
+  const auto work = std::move(effects_);
+  effects_.clear();
+  for (const auto& item : work.display) {
     std::visit(overloaded{
                    [&](const print_line& line) { terminal_.print(line.text); },
                    [&](const show_prompt& shown) { terminal_.set_prompt(shown.prompt); },
                },
                item);
   }
-  for (const auto& message : effects_.sends) link_.send(message);
-  const auto code = effects_.exit_code;
-  effects_.clear();
-  if (code) return finish(*code);
+  for (const auto& message : work.sends) link_.send(message);
+  for (const auto& action : work.chats) {
+    std::visit(overloaded{
+                   [&](const dial_chat& dial) { network_.dial(dial); },
+                   [&](const send_on_chat& send) { network_.send(send.user, send.message); },
+                   [&](const close_chat& close) { network_.close(close.user, close.flush); },
+               },
+               action);
+  }
+  if (work.exit_code) return finish(*work.exit_code);
   terminal_.set_input_wanted(core_.ready_for_input());
 }
 
@@ -127,6 +166,7 @@ void peer_app::finish(int code) {
   // Closing everything lets io.run() return: no exit() from inside a handler.
   terminal_.stop();
   link_.close();
+  network_.close_all();
   std::error_code ignored;
   stop_signals_.cancel(ignored);
 }

@@ -1,11 +1,12 @@
-// The peer's imperative shell: wires the terminal, the registry link and SIGINT/SIGTERM to the
-// pure core (peer/core), and applies the core's effects in order.
+// The peer's imperative shell: wires the terminal, the registry link, the private-chat network
+// and SIGINT/SIGTERM to the pure core (peer/core), and applies the core's effects in order.
 //
 // One io_context, one thread: every handler here runs on it, so nothing is locked.
 #pragma once
 
 #include "peer/core/effects.hpp"
 #include "peer/core/peer_core.hpp"
+#include "peer/net/private_network.hpp"
 #include "peer/net/registry_link.hpp"
 #include "peer/tui/terminal.hpp"
 
@@ -40,6 +41,8 @@ class peer_app {
  private:
   asio::awaitable<void> run();
   asio::awaitable<void> watch_signals();
+  // Opens the private-chat listener beside the registry link and wires it to the core.
+  void start_private_network();
   // Applies what the core asked for, then clears it.
   void apply();
   void finish(int code);
@@ -49,6 +52,7 @@ class peer_app {
   terminal terminal_;
   peer_core core_;
   registry_link link_;
+  private_network network_;
   asio::signal_set stop_signals_;
   effects effects_;
   bool connected_ = false;

@@ -63,6 +63,13 @@ bool registry_link::send(const proto::client_message& message) {
   return connection_->send(proto::encode_frame(message));
 }
 
+asio::ip::address registry_link::local_address() const {
+  if (!connection_) return {};
+  std::error_code ec;
+  const auto endpoint = connection_->socket().local_endpoint(ec);
+  return ec ? asio::ip::address{} : endpoint.address();
+}
+
 void registry_link::close() {
   if (connection_) {
     connection_->close();

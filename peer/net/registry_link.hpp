@@ -54,6 +54,10 @@ class registry_link {
   // Ends the link now (or abandons a connect in progress).
   void close();
 
+  // The local address of the connected link: private chats are listened for there, so that
+  // others reach this peer the way the registry does. Unspecified before connect() succeeds.
+  asio::ip::address local_address() const;
+
   // Why the link ended, for the curious (tests, logs).
   const std::string& close_reason() const { return close_reason_; }
 

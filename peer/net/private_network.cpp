@@ -1,0 +1,324 @@
+#include "peer/net/private_network.hpp"
+
+#include "shared/proto/codec.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <optional>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace parley::peer {
+namespace {
+
+// After a failed accept (out of descriptors, say) the listener pauses this long rather than spin.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+
+}  // namespace
+
+// One connection on its way to being a chat, or being one.
+struct private_network::link {
+  enum class stage {
+    handshake,  // incoming, before the core's verdict on its hello
+    dialing,    // outgoing, before p2p_accept
+    open,       // a chat
+    ended,      // closed, or handed over to a flushing close: nothing more is reported
+  };
+
+  explicit link(asio::any_io_executor executor) : socket(executor), deadline(executor) {}
+
+  stage state = stage::handshake;
+  std::string user;              // the other side, once known
+  asio::ip::tcp::socket socket;  // outgoing, while connecting: then the connection owns it
+  std::shared_ptr<net::framed_connection> connection;
+  asio::steady_timer deadline;            // the handshake's, or the dial's
+  std::optional<proto::p2p_hello> hello;  // incoming: the hello awaiting its token
+  std::string hello_frame;                // outgoing: sent once connected
+};
+
+private_network::private_network(asio::any_io_executor executor)
+    : executor_(executor), acceptor_(executor) {}
+
+private_network::~private_network() {
+  alive_.reset();
+  close_all();
+}
+
+// ---------------------------------------------------------------- listener
+
+std::error_code private_network::listen(const asio::ip::address& address) {
+  std::error_code ec;
+  const asio::ip::tcp::endpoint endpoint(address, 0);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    port_ = 0;
+    return ec;
+  }
+  asio::co_spawn(executor_, accept_loop(), asio::detached);
+  return {};
+}
+
+asio::awaitable<void> private_network::accept_loop() {
+  std::weak_ptr<const bool> alive = alive_;
+  asio::steady_timer pause(executor_);
+  for (;;) {
+    std::error_code ec;
+    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (alive.expired() || closed_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      pause.expires_after(accept_retry_delay);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (alive.expired() || closed_) co_return;
+      continue;
+    }
+    start_handshake(std::move(socket));
+  }
+}
+
+void private_network::start_handshake(asio::ip::tcp::socket socket) {
+  // A flood of connections that say nothing costs at most this many sockets and timers.
+  if (handshakes_.size() >= max_handshakes) {
+    std::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto incoming = std::make_shared<link>(executor_);
+  incoming->connection = net::framed_connection::create(std::move(socket));
+  handshakes_.insert(incoming);
+  start_connection(incoming);
+  arm_deadline(incoming, private_handshake_timeout);
+}
+
+void private_network::judge(const link_ptr& incoming) {
+  if (incoming->state != link::stage::handshake || !incoming->hello || !handlers_.on_hello) return;
+  switch (handlers_.on_hello(*incoming->hello)) {
+    case hello_verdict::unknown: return;
+    case hello_verdict::refused:
+      handshakes_.erase(incoming);
+      incoming->state = link::stage::ended;
+      incoming->deadline.cancel();
+      incoming->connection->close();
+      return;
+    case hello_verdict::accepted: break;
+  }
+  handshakes_.erase(incoming);
+  incoming->deadline.cancel();
+  incoming->state = link::stage::open;
+  incoming->user = incoming->hello->from.value;
+  incoming->hello.reset();
+  // The core had no chat with this user, so an entry left here is a connection on its way out.
+  if (auto old = chats_.find(incoming->user); old != chats_.end()) {
+    old->second->state = link::stage::ended;
+    old->second->connection->close();
+  }
+  chats_[incoming->user] = incoming;
+  incoming->connection->send(proto::encode_frame(proto::p2p_message{proto::p2p_accept{}}));
+  if (handlers_.on_accepted) handlers_.on_accepted(incoming->user);
+}
+
+void private_network::retry_waiting() {
+  // Judging changes the set; go over a copy.
+  const std::vector<link_ptr> waiting(handshakes_.begin(), handshakes_.end());
+  for (const auto& incoming : waiting)
+    if (incoming->hello) judge(incoming);
+}
+
+// ---------------------------------------------------------------- dialer
+
+void private_network::dial(const dial_chat& request) {
+  auto outgoing = std::make_shared<link>(executor_);
+  outgoing->state = link::stage::dialing;
+  outgoing->user = request.user;
+  std::error_code ec;
+  const auto address = asio::ip::make_address(request.address, ec);
+  if (ec || closed_) {
+    // Reported from the io loop, never from inside the caller (it may be applying effects).
+    std::weak_ptr<const bool> alive = alive_;
+    asio::post(executor_, [this, alive, user = request.user] {
+      if (!alive.expired() && handlers_.on_dialed) handlers_.on_dialed(user, false);
+    });
+    return;
+  }
+  outgoing->hello_frame = proto::encode_frame(
+      proto::p2p_message{proto::p2p_hello{proto::protocol_version, proto::name_string(request.from),
+                                          proto::token_string(request.token)}});
+  if (auto old = dials_.find(request.user); old != dials_.end()) dial_failed(old->second);
+  dials_[request.user] = outgoing;
+  arm_deadline(outgoing, private_connect_timeout);
+  std::weak_ptr<const bool> alive = alive_;
+  std::weak_ptr<link> weak = outgoing;
+  outgoing->socket.async_connect(asio::ip::tcp::endpoint(address, request.port),
+                                 [this, alive, weak](std::error_code connect_error) {
+                                   if (alive.expired()) return;
+                                   if (auto l = weak.lock()) on_connected(l, connect_error);
+                                 });
+}
+
+void private_network::on_connected(const link_ptr& outgoing, std::error_code ec) {
+  // Timed out (or closed) meanwhile: already reported.
+  if (outgoing->state != link::stage::dialing) return;
+  if (ec) return dial_failed(outgoing);
+  outgoing->connection = net::framed_connection::create(std::move(outgoing->socket));
+  start_connection(outgoing);
+  outgoing->connection->send(std::move(outgoing->hello_frame));
+}
+
+void private_network::dial_failed(const link_ptr& outgoing) {
+  if (outgoing->state != link::stage::dialing) return;
+  outgoing->state = link::stage::ended;
+  if (auto entry = dials_.find(outgoing->user); entry != dials_.end() && entry->second == outgoing)
+    dials_.erase(entry);
+  outgoing->deadline.cancel();
+  std::error_code ignored;
+  if (outgoing->connection)
+    outgoing->connection->close();
+  else
+    outgoing->socket.close(ignored);
+  if (handlers_.on_dialed) handlers_.on_dialed(outgoing->user, false);
+}
+
+// ---------------------------------------------------------------- both directions
+
+void private_network::start_connection(const link_ptr& l) {
+  // The connection's handlers may run after this object or the link is gone: they check.
+  std::weak_ptr<const bool> alive = alive_;
+  std::weak_ptr<link> weak = l;
+  l->connection->start(
+      [this, alive, weak](std::string_view body) {
+        if (alive.expired()) return;
+        if (auto self = weak.lock()) on_frame(self, body);
+      },
+      [this, alive, weak](net::close_cause, const std::string&) {
+        if (alive.expired()) return;
+        if (auto self = weak.lock()) on_link_closed(self);
+      });
+}
+
+void private_network::arm_deadline(const link_ptr& l, std::chrono::steady_clock::duration after) {
+  std::weak_ptr<const bool> alive = alive_;
+  std::weak_ptr<link> weak = l;
+  l->deadline.expires_after(after);
+  l->deadline.async_wait([this, alive, weak](std::error_code ec) {
+    if (ec || alive.expired()) return;
+    const auto self = weak.lock();
+    if (!self) return;
+    if (self->state == link::stage::dialing) return dial_failed(self);
+    if (self->state != link::stage::handshake) return;
+    // No hello, or one whose token never turned up: whoever it is, it is not let in.
+    handshakes_.erase(self);
+    self->state = link::stage::ended;
+    self->connection->close();
+  });
+}
+
+void private_network::on_frame(const link_ptr& l, std::string_view body) {
+  auto decoded = proto::decode_p2p(body);
+  switch (l->state) {
+    case link::stage::handshake:
+      // Exactly one frame, a hello, and then silence until the verdict.
+      if (!decoded.message || l->hello ||
+          !std::holds_alternative<proto::p2p_hello>(*decoded.message)) {
+        handshakes_.erase(l);
+        l->state = link::stage::ended;
+        l->deadline.cancel();
+        l->connection->close();
+        return;
+      }
+      l->hello = std::get<proto::p2p_hello>(*decoded.message);
+      return judge(l);
+    case link::stage::dialing:
+      if (!decoded.message || !std::holds_alternative<proto::p2p_accept>(*decoded.message))
+        return dial_failed(l);
+      dials_.erase(l->user);
+      l->deadline.cancel();
+      l->state = link::stage::open;
+      if (auto old = chats_.find(l->user); old != chats_.end()) {
+        old->second->state = link::stage::ended;
+        old->second->connection->close();
+      }
+      chats_[l->user] = l;
+      if (handlers_.on_dialed) handlers_.on_dialed(l->user, true);
+      return;
+    case link::stage::open:
+      // A frame that does not decode ends the chat like a broken connection.
+      if (!decoded.message) {
+        l->connection->close();
+        return on_link_closed(l);
+      }
+      if (handlers_.on_message) handlers_.on_message(l->user, *decoded.message);
+      return;
+    case link::stage::ended: return;
+  }
+}
+
+void private_network::on_link_closed(const link_ptr& l) {
+  switch (l->state) {
+    case link::stage::handshake:
+      handshakes_.erase(l);
+      l->state = link::stage::ended;
+      l->deadline.cancel();
+      return;
+    case link::stage::dialing: return dial_failed(l);
+    case link::stage::open: {
+      l->state = link::stage::ended;
+      if (auto entry = chats_.find(l->user); entry != chats_.end() && entry->second == l)
+        chats_.erase(entry);
+      if (handlers_.on_closed) handlers_.on_closed(l->user);
+      return;
+    }
+    case link::stage::ended: return;
+  }
+}
+
+void private_network::send(const std::string& user, const proto::p2p_message& message) {
+  const auto chat = chats_.find(user);
+  if (chat == chats_.end()) return;
+  // Over the queue's bound the connection drops itself, and its close ends the chat.
+  chat->second->connection->send(proto::encode_frame(message));
+}
+
+void private_network::close(const std::string& user, bool flush) {
+  const auto chat = chats_.find(user);
+  if (chat == chats_.end()) return;
+  const auto l = chat->second;
+  chats_.erase(chat);
+  l->state = link::stage::ended;
+  if (flush)
+    l->connection->close_after_flush();
+  else
+    l->connection->close();
+}
+
+void private_network::close_all() {
+  if (closed_) return;
+  closed_ = true;
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  const auto end = [&](const link_ptr& l) {
+    l->state = link::stage::ended;
+    l->deadline.cancel();
+    if (l->connection)
+      l->connection->close();
+    else
+      l->socket.close(ignored);
+  };
+  for (const auto& l : handshakes_) end(l);
+  for (const auto& [user, l] : dials_) end(l);
+  for (const auto& [user, l] : chats_) end(l);
+  handshakes_.clear();
+  dials_.clear();
+  chats_.clear();
+}
+
+}  // namespace parley::peer

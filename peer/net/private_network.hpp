@@ -1,0 +1,109 @@
+// The peer-to-peer side of private chats (SPEC 8): one listener for chats others start, a
+// dialer for chats this user starts, and the open chat connections, each a framed connection
+// speaking proto::p2p_message. Which connection may become a chat is the core's decision
+// (private_chats); this class only carries frames and keeps the deadlines.
+//
+// Incoming: a connection must present a p2p_hello within private_handshake_timeout. The core
+// judges it: accepted (the connection becomes the chat with that user and gets p2p_accept),
+// refused (closed), or unknown (the registry's private_expect may still be on its way on the
+// other TCP link: the hello is judged again by retry_waiting() until the deadline closes it).
+// Outgoing: connect and get p2p_accept back within private_connect_timeout, else it failed.
+//
+// Everything here runs on the io thread.
+#pragma once
+
+#include "peer/core/effects.hpp"
+#include "peer/core/private_chats.hpp"
+#include "shared/net/framed_connection.hpp"
+#include "shared/proto/messages.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace parley::peer {
+
+// Connecting to the other peer and its p2p_accept, together.
+inline constexpr std::chrono::seconds private_connect_timeout{5};
+// How long an incoming connection has to present a hello the core accepts.
+inline constexpr std::chrono::seconds private_handshake_timeout{5};
+// Incoming connections in their handshake at once; more are closed as they arrive.
+inline constexpr std::size_t max_handshakes = 16;
+
+class private_network {
+ public:
+  struct handlers {
+    // The first frame of an incoming connection, decoded and validated.
+    std::function<hello_verdict(const proto::p2p_hello&)> on_hello;
+    // An accepted connection is now the chat with `user` and its p2p_accept is queued.
+    std::function<void(const std::string& user)> on_accepted;
+    // A dial_chat ended: the other peer accepted (the chat is open), or it failed.
+    std::function<void(const std::string& user, bool accepted)> on_dialed;
+    // A message on the open chat with `user`.
+    std::function<void(const std::string& user, const proto::p2p_message&)> on_message;
+    // The open chat with `user` ended by itself (not by close()).
+    std::function<void(const std::string& user)> on_closed;
+  };
+
+  explicit private_network(asio::any_io_executor executor);
+  ~private_network();
+  private_network(const private_network&) = delete;
+  private_network& operator=(const private_network&) = delete;
+
+  void set_handlers(handlers callbacks) { handlers_ = std::move(callbacks); }
+
+  // Listens on `address` (the local side of the registry link), on a port the OS picks.
+  std::error_code listen(const asio::ip::address& address);
+  // The port listened on, 0 when not listening.
+  std::uint16_t port() const { return port_; }
+
+  // Starts a dial; its end is reported through on_dialed.
+  void dial(const dial_chat& request);
+  // Queues a message on the open chat with `user`; nothing if there is none.
+  void send(const std::string& user, const proto::p2p_message& message);
+  // Ends the chat with `user` (after its queue is flushed, or at once). Not reported.
+  void close(const std::string& user, bool flush);
+  // Judges again the hellos waiting for their token (a private_expect has arrived).
+  void retry_waiting();
+  // Closes the listener and every connection; nothing more is reported.
+  void close_all();
+
+ private:
+  struct link;
+  using link_ptr = std::shared_ptr<link>;
+
+  asio::awaitable<void> accept_loop();
+  void start_handshake(asio::ip::tcp::socket socket);
+  void judge(const link_ptr& incoming);
+  void on_connected(const link_ptr& outgoing, std::error_code ec);
+  void start_connection(const link_ptr& l);
+  void on_frame(const link_ptr& l, std::string_view body);
+  void on_link_closed(const link_ptr& l);
+  void dial_failed(const link_ptr& outgoing);
+  void arm_deadline(const link_ptr& l, std::chrono::steady_clock::duration after);
+
+  asio::any_io_executor executor_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  handlers handlers_;
+  std::set<link_ptr> handshakes_;          // incoming, before their verdict
+  std::map<std::string, link_ptr> dials_;  // outgoing, before p2p_accept
+  std::map<std::string, link_ptr> chats_;  // open chats by the other user's name
+  bool closed_ = false;
+  // Expires with this object; callbacks that may outlive it hold a weak_ptr.
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
+};
+
+}  // namespace parley::peer

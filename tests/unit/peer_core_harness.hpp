@@ -1,0 +1,127 @@
+// A test driver for peer_core: feeds it lines, registry messages and private-chat events, and
+// keeps what it asked for, split into printed lines, prompts, registry sends and chat actions.
+#pragma once
+
+#include "peer/core/peer_core.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::peer::testing {
+
+// Drives a peer_core and keeps what it asked for, split into printed lines, prompts and sends.
+struct harness {
+  peer_core core{core_config{"> "}};
+  std::vector<std::string> lines;
+  std::vector<prompt> prompts;
+  std::vector<proto::client_message> sent;
+  std::vector<chat_action> chats;
+  // The fake clock the core is given; tests move it.
+  peer_core::time_point now{std::chrono::hours(1)};
+  std::optional<int> exit_code;
+
+  void take(effects& out) {
+    for (const auto& item : out.display) {
+      if (const auto* line = std::get_if<print_line>(&item)) lines.push_back(line->text);
+      if (const auto* shown = std::get_if<show_prompt>(&item)) prompts.push_back(shown->prompt);
+    }
+    for (auto& message : out.sends) sent.push_back(message);
+    for (auto& action : out.chats) chats.push_back(action);
+    if (out.exit_code) {
+      REQUIRE_FALSE(exit_code);  // set once
+      exit_code = out.exit_code;
+    }
+    out.clear();
+  }
+  void connect() {
+    effects out;
+    core.on_connected(out);
+    take(out);
+  }
+  void type(std::string line) {
+    effects out;
+    core.on_line(std::move(line), out);
+    take(out);
+  }
+  void receive(const proto::server_message& message) {
+    effects out;
+    core.on_message(message, now, out);
+    take(out);
+  }
+  void login_reply(proto::login_result result) { receive(proto::login_reply{result}); }
+  void reply(proto::outcome result, std::string subject = {}) {
+    receive(proto::command_reply{result, proto::name_string(subject)});
+  }
+  void end_of_input() {
+    effects out;
+    core.on_input_closed(out);
+    take(out);
+  }
+  void interrupt() {
+    effects out;
+    core.on_interrupt(out);
+    take(out);
+  }
+  void disconnect() {
+    effects out;
+    core.on_disconnected(out);
+    take(out);
+  }
+  // Logs in as yoda, then forgets what that printed and sent.
+  void log_in() {
+    connect();
+    type("yoda");
+    login_reply(proto::login_result::ask_password);
+    type("wise");
+    login_reply(proto::login_result::welcome);
+    REQUIRE(core.logged_in());
+    forget();
+  }
+  void forget() {
+    lines.clear();
+    prompts.clear();
+    sent.clear();
+    chats.clear();
+  }
+  hello_verdict hello(std::string from, std::string token) {
+    effects out;
+    const auto verdict =
+        core.on_private_hello(proto::p2p_hello{proto::protocol_version, from, token}, now, out);
+    take(out);
+    return verdict;
+  }
+  void dialed(std::string user, bool accepted) {
+    effects out;
+    core.on_private_dialed(user, accepted, out);
+    take(out);
+  }
+  void chat_message(std::string user, const proto::p2p_message& message) {
+    effects out;
+    core.on_private_message(user, message, out);
+    take(out);
+  }
+  void chat_closed(std::string user) {
+    effects out;
+    core.on_private_closed(user, out);
+    take(out);
+  }
+  std::string last_prompt() const { return prompts.empty() ? "<none>" : prompts.back().text; }
+};
+
+inline proto::user_list names(std::vector<std::string> list, bool final_chunk = true,
+                              proto::user_query query = proto::user_query::whoelse) {
+  proto::user_list out;
+  out.query = query;
+  for (auto& name : list) out.names.items.emplace_back(name);
+  out.final_chunk = final_chunk ? 1 : 0;
+  return out;
+}
+
+using strings = std::vector<std::string>;
+using msgs = std::vector<proto::client_message>;
+
+}  // namespace parley::peer::testing

@@ -1,0 +1,474 @@
+// Private chats in the peer's core (SPEC 8): the startprivate request and its replies, the
+// consent prompt and its queue, the dial, the listener's token checks, the chat itself, its
+// endings, and a chat that outlives the registry.
+#include "peer/core/peer_core.hpp"
+#include "peer/core/private_chats.hpp"
+#include "peer/core/texts.hpp"
+#include "tests/unit/peer_core_harness.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace parley;
+using namespace parley::peer;
+using namespace parley::peer::testing;
+
+namespace {
+
+const std::string token_a = "0123456789abcdef0123456789abcdef";
+const std::string token_b = "fedcba9876543210fedcba9876543210";
+const std::string consent_yoda = "yoda would like to private message, enter y or n: ";
+
+// Logged in as luke, with a chat accepted from yoda.
+void open_chat_from(harness& h, const std::string& user, const std::string& token) {
+  h.receive(proto::private_expect{proto::name_string(user), proto::token_string(token)});
+  REQUIRE(h.hello(user, token) == hello_verdict::accepted);
+}
+
+// Logged in, with a chat this user started with `user` open.
+void open_chat_to(harness& h, const std::string& user) {
+  h.receive(proto::private_granted{proto::name_string(user), "127.0.0.1", 40000, token_a});
+  h.dialed(user, true);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- startprivate
+
+TEST_CASE("peer private: the listening port is announced right after welcome") {
+  harness fresh;
+  fresh.core.set_private_port(40123);
+  fresh.connect();
+  fresh.type("yoda");
+  fresh.login_reply(proto::login_result::ask_password);
+  fresh.type("wise");
+  fresh.sent.clear();
+  fresh.login_reply(proto::login_result::welcome);
+  CHECK(fresh.sent == msgs{proto::private_listen{40123}});
+}
+
+TEST_CASE("peer private: startprivate asks the registry and prints each refusal") {
+  harness h;
+  h.log_in();
+  h.type("startprivate luke");
+  CHECK(h.sent == msgs{proto::private_request{"luke"}});
+  CHECK(h.core.ready_for_input());  // a script may read ahead meanwhile
+  h.reply(proto::outcome::private_requested, "luke");
+  CHECK(h.lines.empty());
+
+  const auto refusal = [&](proto::outcome result) {
+    h.forget();
+    h.type("privatestart luke");
+    CHECK(h.sent == msgs{proto::private_request{"luke"}});
+    h.reply(result, "luke");
+    REQUIRE(h.lines.size() == 1);
+    return h.lines.front();
+  };
+  CHECK(refusal(proto::outcome::invalid_user) == "Error. Invalid user");
+  CHECK(refusal(proto::outcome::cannot_private_self) ==
+        "Error. Cannot start private messaging with self");
+  CHECK(refusal(proto::outcome::user_offline) == "Error. luke is offline");
+  CHECK(refusal(proto::outcome::private_blocked) ==
+        "Error. Cannot start private messaging as luke has blocked you");
+  CHECK(refusal(proto::outcome::private_pending) ==
+        "Error. A private messaging request to luke is already waiting");
+  CHECK(refusal(proto::outcome::private_busy) ==
+        "Error. luke has too many private messaging requests waiting");
+  CHECK(refusal(proto::outcome::private_unavailable) ==
+        "Error. luke cannot accept private messaging");
+}
+
+TEST_CASE("peer private: a bad name never reaches the registry") {
+  harness h;
+  h.log_in();
+  h.type("startprivate lu\x01ke");
+  CHECK(h.lines == strings{"Error. Invalid user"});
+  CHECK(h.sent.empty());
+}
+
+TEST_CASE("peer private: a chat already open, either way, is refused locally") {
+  harness h;
+  h.log_in();
+  open_chat_to(h, "luke");
+  open_chat_from(h, "leia", token_b);
+  h.forget();
+  h.type("startprivate luke");
+  h.type("privatestart leia");
+  CHECK(h.lines == strings{"Error. Private messaging with luke already enabled",
+                           "Error. Private messaging with leia already enabled"});
+  CHECK(h.sent.empty());
+}
+
+TEST_CASE("peer private: a chat being dialed counts as enabled") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.forget();
+  h.type("startprivate luke");
+  CHECK(h.lines == strings{"Error. Private messaging with luke already enabled"});
+  CHECK(h.sent.empty());
+}
+
+// ---------------------------------------------------------------- requester side
+
+TEST_CASE("peer private: granted, dialed and accepted") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_granted{"luke", "10.0.0.7", 40001, token_a});
+  CHECK(h.chats == std::vector<chat_action>{dial_chat{"yoda", "luke", "10.0.0.7", 40001, token_a}});
+  CHECK(h.lines.empty());
+  h.dialed("luke", true);
+  CHECK(h.lines == strings{"luke accepts private messaging", "Start private messaging with luke"});
+  CHECK(h.core.completions("private ", "l") == strings{"luke"});
+}
+
+TEST_CASE("peer private: a dial that fails says so, and a new request may follow") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_granted{"luke", "10.0.0.7", 40001, token_a});
+  h.dialed("luke", false);
+  CHECK(h.lines == strings{"Error. Could not connect to luke for private messaging"});
+  h.forget();
+  h.type("startprivate luke");
+  CHECK(h.sent == msgs{proto::private_request{"luke"}});
+}
+
+TEST_CASE("peer private: declined") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_declined{"luke"});
+  CHECK(h.lines == strings{"luke declined private messaging"});
+}
+
+// ---------------------------------------------------------------- consent
+
+TEST_CASE("peer private: the consent prompt takes the next line") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_offer{"yoda"});
+  CHECK(h.last_prompt() == consent_yoda);
+  CHECK_FALSE(h.core.current_prompt().history);
+  CHECK(h.core.ready_for_input());
+
+  SUBCASE("y, any case, spaces around") {
+    h.type("  Y ");
+    CHECK(h.sent == msgs{proto::private_answer{"yoda", 1}});
+  }
+  SUBCASE("n") {
+    h.type("n");
+    CHECK(h.sent == msgs{proto::private_answer{"yoda", 0}});
+  }
+  SUBCASE("anything else asks again") {
+    h.type("yes");
+    h.type("whoelse");
+    h.type("");
+    CHECK(h.sent.empty());
+    CHECK(h.prompts.size() == 4);
+    CHECK(h.last_prompt() == consent_yoda);
+    h.type("N\r");
+    CHECK(h.sent == msgs{proto::private_answer{"yoda", 0}});
+  }
+  CHECK(h.lines.empty());
+  CHECK(h.last_prompt() == "> ");
+  CHECK(h.core.current_prompt().history);
+}
+
+TEST_CASE("peer private: offers queue; the oldest is asked first") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_offer{"yoda"});
+  h.receive(proto::private_offer{"leia"});
+  h.receive(proto::private_offer{"yoda"});  // a repeat is not asked twice
+  CHECK(h.prompts.size() == 1);
+  h.type("y");
+  CHECK(h.last_prompt() == "leia would like to private message, enter y or n: ");
+  h.type("n");
+  CHECK(h.last_prompt() == "> ");
+  CHECK(h.sent == msgs{proto::private_answer{"yoda", 1}, proto::private_answer{"leia", 0}});
+}
+
+TEST_CASE("peer private: offers past the bound are declined at once") {
+  harness h;
+  h.log_in();
+  for (std::size_t i = 0; i < max_waiting_offers; ++i)
+    h.receive(proto::private_offer{proto::name_string("user" + std::to_string(i))});
+  CHECK(h.sent.empty());
+  h.receive(proto::private_offer{"late"});
+  CHECK(h.sent == msgs{proto::private_answer{"late", 0}});
+}
+
+TEST_CASE("peer private: the answer does not wait behind a pending reply") {
+  harness h;
+  h.log_in();
+  h.type("message leia hi");
+  h.type("whoelse");  // typed before the offer: waits its turn
+  h.receive(proto::private_offer{"yoda"});
+  CHECK(h.last_prompt() == consent_yoda);
+  h.type("y");
+  CHECK(h.sent == msgs{proto::direct_message{"leia", "hi"}, proto::private_answer{"yoda", 1}});
+  h.reply(proto::outcome::message_delivered);
+  CHECK(h.sent.back() == proto::client_message{proto::who_else{}});
+  CHECK(h.last_prompt() == "> ");
+}
+
+TEST_CASE("peer private: lines queued before an offer still run as commands") {
+  harness h;
+  h.log_in();
+  h.type("message leia hi");
+  h.type("help");
+  h.receive(proto::private_offer{"yoda"});
+  const auto shown = h.prompts.size();
+  h.reply(proto::outcome::message_delivered);
+  CHECK(h.lines.size() == command_table().size());
+  // The consent prompt stays, and is not written again for each queued line.
+  CHECK(h.prompts.size() == shown);
+  CHECK(h.core.current_prompt().text == consent_yoda);
+}
+
+// ---------------------------------------------------------------- listener side
+
+TEST_CASE("peer private: a hello with the expected token opens the chat, once") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_expect{"yoda", token_a});
+  CHECK(h.lines.empty());
+  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+  CHECK(h.lines == strings{"Start private messaging with yoda"});
+  // Replayed: the token was single use.
+  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
+}
+
+TEST_CASE("peer private: a token issued for someone else is refused") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_expect{"yoda", token_a});
+  CHECK(h.hello("vader", token_a) == hello_verdict::refused);
+  CHECK(h.hello("yoda", token_b) == hello_verdict::unknown);
+  // The refusals did not use it up for the user it was issued for.
+  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+}
+
+TEST_CASE("peer private: a token lives 60 seconds from its receipt") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_expect{"yoda", token_a});
+  h.receive(proto::private_expect{"leia", token_b});
+  h.now += token_lifetime - std::chrono::milliseconds(1);
+  CHECK(h.hello("leia", token_b) == hello_verdict::accepted);
+  h.now += std::chrono::milliseconds(1);
+  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
+  CHECK(h.lines == strings{"Start private messaging with leia"});
+}
+
+TEST_CASE("peer private: a hello before its private_expect is judged again later") {
+  harness h;
+  h.log_in();
+  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
+  h.receive(proto::private_expect{"yoda", token_a});
+  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+}
+
+TEST_CASE("peer private: a hello of another protocol version is refused") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_expect{"yoda", token_a});
+  effects out;
+  const auto verdict = h.core.on_private_hello(
+      proto::p2p_hello{static_cast<std::uint16_t>(proto::protocol_version + 1), "yoda", token_a},
+      h.now, out);
+  CHECK(verdict == hello_verdict::refused);
+}
+
+TEST_CASE("peer private: a second chat with the same user is refused") {
+  harness h;
+  h.log_in();
+  open_chat_to(h, "yoda");
+  h.receive(proto::private_expect{"yoda", token_b});
+  CHECK(h.hello("yoda", token_b) == hello_verdict::refused);
+}
+
+TEST_CASE("peer private: no hello is judged before login") {
+  harness h;
+  h.connect();
+  CHECK(h.hello("yoda", token_a) == hello_verdict::refused);
+}
+
+// ---------------------------------------------------------------- the chat
+
+TEST_CASE("peer private: messages both ways; each sent one is activity") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  h.forget();
+  h.type("private yoda hello there ");
+  CHECK(h.chats == std::vector<chat_action>{send_on_chat{"yoda", proto::p2p_text{"hello there "}}});
+  CHECK(h.sent == msgs{proto::activity{}});
+  CHECK(h.lines.empty());
+  h.chat_message("yoda", proto::p2p_text{"do or do not\x1b[2J"});
+  CHECK(h.lines == strings{"yoda(private): do or do not\\e[2J"});
+}
+
+TEST_CASE("peer private: private and stopprivate with no chat are errors, not activity") {
+  harness h;
+  h.log_in();
+  h.type("private luke hi");
+  h.type("stopprivate luke");
+  CHECK(h.lines == strings{"Error. Private messaging to luke not enabled",
+                           "Error. Private messaging to luke not enabled"});
+  CHECK(h.sent.empty());
+  CHECK(h.chats.empty());
+}
+
+TEST_CASE("peer private: stopprivate") {
+  harness h;
+  h.log_in();
+  open_chat_to(h, "luke");
+  h.forget();
+  h.type("stopprivate luke");
+  CHECK(h.lines == strings{"Private messaging with luke stopped"});
+  CHECK(h.chats == std::vector<chat_action>{send_on_chat{"luke", proto::p2p_stop{}},
+                                            close_chat{"luke", true}});
+  CHECK(h.sent == msgs{proto::activity{}});
+  // Its connection's end is no news.
+  h.chat_closed("luke");
+  CHECK(h.lines.size() == 1);
+  h.type("private luke still there?");
+  CHECK(h.lines.back() == "Error. Private messaging to luke not enabled");
+}
+
+TEST_CASE("peer private: the other side stops") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  h.forget();
+  h.chat_message("yoda", proto::p2p_stop{});
+  CHECK(h.lines == strings{"yoda stopped private messaging"});
+  CHECK(h.chats == std::vector<chat_action>{close_chat{"yoda", false}});
+  h.chat_closed("yoda");
+  CHECK(h.lines.size() == 1);
+}
+
+TEST_CASE("peer private: a chat ends when its connection does, or its user goes offline") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  open_chat_to(h, "leia");
+  h.forget();
+  h.chat_closed("yoda");
+  CHECK(h.lines == strings{"Private messaging with yoda ended"});
+  h.receive(proto::presence{"leia", 0});
+  CHECK(h.lines == strings{"Private messaging with yoda ended", "leia logged out",
+                           "Private messaging with leia ended"});
+  CHECK(h.chats == std::vector<chat_action>{close_chat{"yoda", false}, close_chat{"leia", false}});
+  // The connection's close that follows says nothing more.
+  h.chat_closed("leia");
+  CHECK(h.lines.size() == 3);
+}
+
+TEST_CASE("peer private: a handshake message inside a chat ends it") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  h.forget();
+  h.chat_message("yoda", proto::p2p_accept{});
+  CHECK(h.lines == strings{"Private messaging with yoda ended"});
+}
+
+TEST_CASE("peer private: chat lines pass a pending reply; other lines keep their place") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  h.forget();
+  h.type("whoelse");
+  h.type("private yoda one");
+  h.type("stopprivate e2e-marker");  // no such chat: answered in order
+  h.type("private yoda two");
+  CHECK(h.chats == std::vector<chat_action>{send_on_chat{"yoda", proto::p2p_text{"one"}},
+                                            send_on_chat{"yoda", proto::p2p_text{"two"}}});
+  CHECK(h.lines.empty());
+  h.reply(proto::outcome::no_other_users_online);
+  CHECK(h.lines ==
+        strings{"No other users online", "Error. Private messaging to e2e-marker not enabled"});
+}
+
+TEST_CASE("peer private: at most max_open_chats chats") {
+  harness h;
+  h.log_in();
+  for (std::size_t i = 0; i < max_open_chats; ++i) open_chat_to(h, "user" + std::to_string(i));
+  h.forget();
+  h.type("startprivate luke");
+  CHECK(h.lines == strings{"Error. Too many private chats"});
+  CHECK(h.sent.empty());
+  h.receive(proto::private_offer{"yoda"});
+  h.type("y");
+  CHECK(h.lines.back() == "Error. Too many private chats");
+  CHECK(h.sent == msgs{proto::private_answer{"yoda", 0}});
+  h.receive(proto::private_expect{"yoda", token_b});
+  CHECK(h.hello("yoda", token_b) == hello_verdict::refused);
+}
+
+// ---------------------------------------------------------------- without the registry
+
+TEST_CASE("peer private: chats outlive the registry; the last one ends the peer") {
+  harness h;
+  h.log_in();
+  open_chat_from(h, "yoda", token_a);
+  h.receive(proto::private_offer{"leia"});
+  h.type("message leia hi");  // answers nothing: it is not y or n
+  h.type("n");
+  h.type("message leia hi");  // waits for a reply that will not come
+  h.forget();
+  h.disconnect();
+  CHECK(h.lines == strings{"Error. Lost connection to the registry",
+                           "Private chats go on; other commands need the registry"});
+  CHECK_FALSE(h.exit_code);
+  CHECK(h.core.registry_lost());
+  CHECK(h.last_prompt() == "> ");
+  h.forget();
+  h.type("whoelse");
+  h.type("startprivate luke");
+  h.type("private yoda still here");
+  CHECK(h.lines ==
+        strings{"Error. Not connected to the registry", "Error. Not connected to the registry"});
+  CHECK(h.sent.empty());  // no activity to report to nobody
+  CHECK(h.chats.size() == 1);
+  h.chat_message("yoda", proto::p2p_text{"me too"});
+  CHECK_FALSE(h.exit_code);
+  h.chat_closed("yoda");
+  CHECK(h.lines.back() == "Private messaging with yoda ended");
+  CHECK(h.exit_code == exit_failure);
+}
+
+TEST_CASE("peer private: without the registry, logout and end of input end the peer") {
+  harness h;
+  h.log_in();
+  open_chat_to(h, "luke");
+  h.disconnect();
+  SUBCASE("logout") { h.type("logout"); }
+  SUBCASE("end of input") { h.end_of_input(); }
+  SUBCASE("stopping the last chat") { h.type("stopprivate luke"); }
+  CHECK(h.exit_code == exit_failure);
+}
+
+TEST_CASE("peer private: without a chat, a lost registry ends the peer at once") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.dialed("luke", false);
+  h.forget();
+  h.disconnect();
+  CHECK(h.lines == strings{"Error. Lost connection to the registry"});
+  CHECK(h.exit_code == exit_failure);
+}
+
+TEST_CASE("peer private: a dial in flight keeps the peer until it ends") {
+  harness h;
+  h.log_in();
+  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.disconnect();
+  CHECK_FALSE(h.exit_code);
+  h.dialed("luke", false);
+  CHECK(h.exit_code == exit_failure);
+}
