@@ -30,6 +30,8 @@ constexpr int max_start_attempts = 5;
 constexpr milliseconds start_poll_interval = 20ms;
 // The registry's own shutdown waits up to 2 s for connections to close.
 constexpr milliseconds registry_stop_timeout = 10000ms;
+// How often expect_lines_in_any_order looks at the output again.
+constexpr milliseconds poll_interval = 20ms;
 // How much of the registry's log a failure message shows.
 constexpr std::size_t log_tail_bytes = 3000;
 
@@ -301,6 +303,67 @@ void log_out(child_process& peer, call_site where) {
                        peer.describe_output());
 }
 
+void expect_lines_in_any_order(child_process& peer, const std::vector<std::string>& lines,
+                               milliseconds timeout, call_site where) {
+  const auto first = peer.output().mark_line();
+  const auto deadline = steady::now() + timeout;
+  while (true) {
+    peer.read_output(poll_interval);
+    const auto& shown = peer.output().lines();
+    // Where each wanted line first appears after the mark; the last of those is consumed.
+    std::size_t last_index = 0;
+    std::string last_line;
+    bool all_shown = true;
+    for (const auto& line : lines) {
+      const auto begin = shown.begin() + static_cast<std::ptrdiff_t>(first);
+      const auto found = std::find(begin, shown.end(), line);
+      if (found == shown.end()) {
+        all_shown = false;
+        break;
+      }
+      const auto index = static_cast<std::size_t>(found - shown.begin());
+      if (last_line.empty() || index >= last_index) {
+        last_index = index;
+        last_line = line;
+      }
+    }
+    if (all_shown) {
+      peer.expect_line(last_line, timeout, where);
+      return;
+    }
+    if (steady::now() >= deadline) {
+      std::string wanted;
+      for (const auto& line : lines) wanted += "\n  \"" + line + "\"";
+      fail_at(where, "expected these lines in any order within " + std::to_string(timeout.count()) +
+                         " ms:" + wanted + "\n" + peer.describe_output());
+    }
+  }
+}
+
+user_peer logged_in_user(registry_fixture& registry, std::string_view user, call_site where) {
+  user_peer logged_in{std::string(user), logged_in_peer(registry, user, where)};
+  // The peer announces its private-chat port right after the welcome, while the registry has
+  // already told the others that the user logged in: a startprivate sent at once could overtake
+  // the announcement. The answer to a later command on the same link proves it has arrived.
+  answer_to(*logged_in, "whoelse", where);
+  return logged_in;
+}
+
+void open_private_chat(const user_peer& requester, const user_peer& target, call_site where) {
+  requester->send_line("startprivate " + target.name, where);
+  target->expect(text::private_offer(requester.name), default_timeout, where);
+  target->send_line("y", where);
+  target->expect_line(text::private_start(requester.name), default_timeout, where);
+  requester->expect_line(text::private_accepts(target.name), default_timeout, where);
+  requester->expect_line(text::private_start(target.name), default_timeout, where);
+}
+
+stopped_process::stopped_process(child_process& process) : process_(process) {
+  process_.signal(SIGSTOP);
+}
+
+stopped_process::~stopped_process() { process_.signal(SIGCONT); }
+
 // ------------------------------------------------------------------------- raw_client
 
 raw_client::raw_client(std::uint16_t port, call_site where) : socket_(tcp_socket()) {
@@ -323,6 +386,48 @@ bool raw_client::send_bytes(std::string_view bytes) {
 void raw_client::send(const proto::client_message& message, call_site where) {
   if (!send_bytes(proto::encode_frame(message)))
     fail_at(where, "raw client: the registry closed the connection");
+}
+
+void raw_client::send_to_peer(const proto::server_message& message, call_site where) {
+  if (!send_bytes(proto::encode_frame(message)))
+    fail_at(where, "fake registry: the peer closed the connection");
+}
+
+void raw_client::send_p2p(const proto::p2p_message& message, call_site where) {
+  if (!send_bytes(proto::encode_frame(message)))
+    fail_at(where, "private chat: the peer closed the connection");
+}
+
+std::optional<proto::client_message> raw_client::receive_from_peer(milliseconds timeout,
+                                                                   call_site where) {
+  auto body = receive_body(timeout);
+  if (!body) return std::nullopt;
+  auto decoded = proto::decode_client(*body);
+  if (!decoded.message) fail_at(where, "fake registry: undecodable frame: " + decoded.error);
+  return std::move(decoded.message);
+}
+
+void raw_client::welcome_peer(child_process& peer, std::string_view user, call_site where) {
+  expect_from_peer<proto::client_hello>(default_timeout, where);
+  send_to_peer(proto::server_hello{}, where);
+  peer.expect(text::username_prompt, default_timeout, where);
+  peer.send_line(user, where);
+  if (expect_from_peer<proto::login_name>(default_timeout, where).name.value != user)
+    fail_at(where, "fake registry: the peer sent another user name");
+  send_to_peer(proto::login_reply{proto::login_result::ask_password}, where);
+  peer.expect(text::password_prompt, default_timeout, where);
+  peer.send_line("any-password", where);
+  expect_from_peer<proto::login_password>(default_timeout, where);
+  send_to_peer(proto::login_reply{proto::login_result::welcome}, where);
+  peer.expect_line(text::welcome, default_timeout, where);
+}
+
+std::optional<proto::p2p_message> raw_client::receive_p2p(milliseconds timeout, call_site where) {
+  auto body = receive_body(timeout);
+  if (!body) return std::nullopt;
+  auto decoded = proto::decode_p2p(*body);
+  if (!decoded.message) fail_at(where, "private chat: undecodable frame: " + decoded.error);
+  return std::move(decoded.message);
 }
 
 bool raw_client::read_exactly(char* data, std::size_t size, steady::time_point deadline) {

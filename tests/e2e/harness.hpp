@@ -136,6 +136,40 @@ std::vector<std::string> answer_to(child_process& peer, std::string_view command
 std::string scripted_welcome();
 // Logs out and expects exit code 0.
 void log_out(child_process& peer, call_site where = call_site::here());
+// Waits until every one of `lines` has appeared, in any order, after the read mark (for lines
+// that come over different connections, such as a presence and the end of a chat), and moves the
+// mark past the last of them.
+void expect_lines_in_any_order(child_process& peer, const std::vector<std::string>& lines,
+                               milliseconds timeout = default_timeout,
+                               call_site where = call_site::here());
+
+// A peer on a terminal with the user name it logged in as, for the private-chat tests, whose
+// texts name both sides.
+struct user_peer {
+  std::string name;
+  peer_ptr process;
+  child_process* operator->() const { return process.get(); }
+  child_process& operator*() const { return *process; }
+};
+// Logged in, with its private-chat port known to the registry (others can ask it at once).
+user_peer logged_in_user(registry_fixture& registry, std::string_view user,
+                         call_site where = call_site::here());
+// `startprivate <target>` by `requester`, answered y: waits until both sides show the start.
+void open_private_chat(const user_peer& requester, const user_peer& target,
+                       call_site where = call_site::here());
+
+// Stops a process with SIGSTOP for as long as it lives, and always lets it go on (SIGCONT), even
+// when the test fails in between.
+class stopped_process {
+ public:
+  explicit stopped_process(child_process& process);
+  ~stopped_process();
+  stopped_process(const stopped_process&) = delete;
+  stopped_process& operator=(const stopped_process&) = delete;
+
+ private:
+  child_process& process_;
+};
 
 // The texts the tests match (SPEC; fixed byte for byte).
 namespace text {
@@ -163,6 +197,62 @@ inline constexpr std::string_view message_too_long = "Error. Message too long";
 inline constexpr std::string_view inactivity = "You have been logged out due to inactivity";
 inline constexpr std::string_view registry_shut_down = "The registry has shut down";
 inline constexpr std::string_view login_timed_out = "Error. Login timed out";
+inline constexpr std::string_view lost_registry = "Error. Lost connection to the registry";
+inline constexpr std::string_view not_connected = "Error. Not connected to the registry";
+// Private chats (SPEC 8; the last texts are the peer's own, where the spec is silent).
+inline constexpr std::string_view cannot_private_self =
+    "Error. Cannot start private messaging with self";
+inline constexpr std::string_view private_chats_go_on =
+    "Private chats go on; other commands need the registry";
+inline constexpr std::string_view too_many_private_chats = "Error. Too many private chats";
+inline std::string private_offer(std::string_view from) {
+  return std::string(from) + " would like to private message, enter y or n: ";
+}
+inline std::string private_declined(std::string_view target) {
+  return std::string(target) + " declined private messaging";
+}
+inline std::string private_accepts(std::string_view target) {
+  return std::string(target) + " accepts private messaging";
+}
+inline std::string private_start(std::string_view other) {
+  return "Start private messaging with " + std::string(other);
+}
+inline std::string private_text(std::string_view from, std::string_view message) {
+  return std::string(from) + "(private): " + std::string(message);
+}
+inline std::string private_stopped(std::string_view other) {
+  return "Private messaging with " + std::string(other) + " stopped";
+}
+inline std::string private_stopped_by(std::string_view other) {
+  return std::string(other) + " stopped private messaging";
+}
+inline std::string private_ended(std::string_view other) {
+  return "Private messaging with " + std::string(other) + " ended";
+}
+inline std::string private_not_enabled(std::string_view other) {
+  return "Error. Private messaging to " + std::string(other) + " not enabled";
+}
+inline std::string private_already_enabled(std::string_view other) {
+  return "Error. Private messaging with " + std::string(other) + " already enabled";
+}
+inline std::string user_offline(std::string_view user) {
+  return "Error. " + std::string(user) + " is offline";
+}
+inline std::string private_blocked(std::string_view user) {
+  return "Error. Cannot start private messaging as " + std::string(user) + " has blocked you";
+}
+inline std::string private_pending(std::string_view user) {
+  return "Error. A private messaging request to " + std::string(user) + " is already waiting";
+}
+inline std::string private_busy(std::string_view user) {
+  return "Error. " + std::string(user) + " has too many private messaging requests waiting";
+}
+inline std::string private_unavailable(std::string_view user) {
+  return "Error. " + std::string(user) + " cannot accept private messaging";
+}
+inline std::string private_dial_failed(std::string_view user) {
+  return "Error. Could not connect to " + std::string(user) + " for private messaging";
+}
 // The command prompt of a peer on a terminal.
 inline constexpr std::string_view command_prompt = "> ";
 }  // namespace text
@@ -179,6 +269,10 @@ class raw_client {
   // Whatever bytes; false if the connection refused them (it was closed).
   bool send_bytes(std::string_view bytes);
   void send(const proto::client_message& message, call_site where = call_site::here());
+  // As a fake registry, to the peer it accepted.
+  void send_to_peer(const proto::server_message& message, call_site where = call_site::here());
+  // As a peer on a private-chat connection.
+  void send_p2p(const proto::p2p_message& message, call_site where = call_site::here());
   // The next frame, decoded; nothing if the connection closed or the timeout passed.
   std::optional<proto::server_message> receive(milliseconds timeout = default_timeout,
                                                call_site where = call_site::here());
@@ -192,6 +286,20 @@ class raw_client {
   bool wait_closed(milliseconds timeout = default_timeout);
   // The next frame's body, undecoded (what a peer sends to a fake registry).
   std::optional<std::string> receive_body(milliseconds timeout = default_timeout);
+  // As a fake registry: the next frame from the peer, decoded; nothing if the connection closed
+  // or the timeout passed.
+  std::optional<proto::client_message> receive_from_peer(milliseconds timeout = default_timeout,
+                                                         call_site where = call_site::here());
+  // Skips frames from the peer until one of type T arrives.
+  template <class T>
+  T expect_from_peer(milliseconds timeout = default_timeout, call_site where = call_site::here());
+  // As a fake registry: logs `peer` in as `user`, answering its hello, name and password, until
+  // it shows the welcome.
+  void welcome_peer(child_process& peer, std::string_view user,
+                    call_site where = call_site::here());
+  // On a private-chat connection: the next frame, decoded.
+  std::optional<proto::p2p_message> receive_p2p(milliseconds timeout = default_timeout,
+                                                call_site where = call_site::here());
 
  private:
   // Reads exactly `size` bytes; false on end of stream, error or timeout.
@@ -220,6 +328,17 @@ T raw_client::expect(milliseconds timeout, call_site where) {
     const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
     auto message = receive(std::max(left, 0ms), where);
     if (!message) fail_at(where, "raw client: the expected message did not arrive");
+    if (auto* wanted = std::get_if<T>(&*message)) return std::move(*wanted);
+  }
+}
+
+template <class T>
+T raw_client::expect_from_peer(milliseconds timeout, call_site where) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto message = receive_from_peer(std::max(left, 0ms), where);
+    if (!message) fail_at(where, "fake registry: the expected message did not arrive");
     if (auto* wanted = std::get_if<T>(&*message)) return std::move(*wanted);
   }
 }

@@ -1,0 +1,304 @@
+// Starting a private chat (SPEC 8.1 to 8.4): every refusal, the y/n consent with its queue, and a
+// decline however it comes about.
+#include "tests/e2e/harness.hpp"
+
+#include "shared/proto/text.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <string>
+#include <vector>
+
+namespace parley::e2e {
+
+namespace {
+
+using lines = std::vector<std::string>;
+
+// Whether `peer` was ever asked for a private chat by `requester`.
+bool was_asked(child_process& peer, std::string_view requester) {
+  peer.read_output();
+  return peer.output().text().find(text::private_offer(requester)) != std::string::npos;
+}
+
+// A raw client's private_listen, known to the registry once the answer to a later command on
+// the same link has come back.
+void announce_port(raw_client& client, std::uint16_t port) {
+  client.send(proto::private_listen{port});
+  client.send(proto::who_else{});
+  // The answer: a list, or "no other users online" as a command_reply.
+  while (true) {
+    const auto message = client.receive();
+    REQUIRE(message.has_value());
+    if (std::holds_alternative<proto::user_list>(*message) ||
+        std::holds_alternative<proto::command_reply>(*message))
+      return;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("private: every refusal of startprivate has its own text") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  auto luke = logged_in_user(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  // A name no account could have (33 characters) is refused by the peer itself.
+  CHECK(answer_to(*yoda, "startprivate " + std::string(33, 'x')) ==
+        lines{std::string(text::invalid_user)});
+  // A well-formed name without an account is refused by the registry.
+  CHECK(answer_to(*yoda, "startprivate nobody") == lines{std::string(text::invalid_user)});
+  CHECK(answer_to(*yoda, "startprivate yoda") == lines{std::string(text::cannot_private_self)});
+  // leia has an account (in the credentials file) but is not logged in.
+  CHECK(answer_to(*yoda, "startprivate leia") == lines{text::user_offline("leia")});
+  // The alias says the same.
+  CHECK(answer_to(*yoda, "privatestart leia") == lines{text::user_offline("leia")});
+
+  // Blocked: luke is not even asked.
+  CHECK(answer_to(*luke, "block yoda") == lines{"yoda is blocked"});
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_blocked("luke")});
+  CHECK_FALSE(was_asked(*luke, "yoda"));
+  CHECK(answer_to(*luke, "unblock yoda") == lines{"yoda is unblocked"});
+
+  // A second request while the first one waits for luke's answer.
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_pending("luke")});
+
+  // Without a chat there is nothing to send to or stop.
+  CHECK(answer_to(*yoda, "private luke too early") == lines{text::private_not_enabled("luke")});
+  CHECK(answer_to(*yoda, "stopprivate luke") == lines{text::private_not_enabled("luke")});
+
+  // Once open, in either direction, the chat cannot be started again.
+  luke->send_line("y");
+  luke->expect_line(text::private_start("yoda"));
+  yoda->expect_line(text::private_accepts("luke"));
+  yoda->expect_line(text::private_start("luke"));
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_already_enabled("luke")});
+  CHECK(answer_to(*luke, "startprivate yoda") == lines{text::private_already_enabled("yoda")});
+  CHECK(answer_to(*luke, "privatestart yoda") == lines{text::private_already_enabled("yoda")});
+
+  log_out(*luke);
+  log_out(*yoda);
+}
+
+TEST_CASE("private: a user whose peer announced no port cannot be asked") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  // A client that logs in but never sends private_listen.
+  raw_client luke(registry.port());
+  luke.log_in("luke", password_of("luke"));
+  yoda->expect_line("luke logged in");
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_unavailable("luke")});
+  log_out(*yoda);
+}
+
+TEST_CASE("private: the registry hands the requester the address it saw and the announced port") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  // luke is a raw client announcing a port the test listens on, so the test sees what yoda's
+  // peer presents when it dials.
+  listener luke_listener;
+  raw_client luke(registry.port());
+  luke.log_in("luke", password_of("luke"));
+  announce_port(luke, luke_listener.port());
+  yoda->expect_line("luke logged in");
+
+  yoda->send_line("startprivate luke");
+  CHECK(luke.expect<proto::private_offer>().from.value == "yoda");
+  luke.send(proto::private_answer{{"yoda"}, 1});
+  const auto expectation = luke.expect<proto::private_expect>();
+  CHECK(expectation.peer.value == "yoda");
+  CHECK(proto::is_valid_token(expectation.token.value));
+
+  auto chat = luke_listener.accept();
+  const auto hello = chat.receive_p2p();
+  REQUIRE(hello.has_value());
+  const auto* greeting = std::get_if<proto::p2p_hello>(&*hello);
+  REQUIRE(greeting != nullptr);
+  CHECK(greeting->version == proto::protocol_version);
+  CHECK(greeting->from.value == "yoda");
+  CHECK(greeting->token == expectation.token);
+  chat.send_p2p(proto::p2p_accept{});
+  yoda->expect_line(text::private_accepts("luke"));
+  yoda->expect_line(text::private_start("luke"));
+
+  yoda->send_line("private luke over the wire");
+  const auto said = chat.receive_p2p();
+  REQUIRE(said.has_value());
+  REQUIRE(std::holds_alternative<proto::p2p_text>(*said));
+  CHECK(std::get<proto::p2p_text>(*said).text.value == "over the wire");
+  log_out(*yoda);
+  // yoda's own logout closes the chat without a stop.
+  CHECK(chat.wait_closed());
+}
+
+TEST_CASE("private: a dial that is refused tells the requester") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  listener luke_listener;
+  raw_client luke(registry.port());
+  luke.log_in("luke", password_of("luke"));
+  announce_port(luke, luke_listener.port());
+  yoda->expect_line("luke logged in");
+
+  yoda->send_line("startprivate luke");
+  luke.expect<proto::private_offer>();
+  luke.send(proto::private_answer{{"yoda"}, 1});
+  // luke's side reads the hello and hangs up instead of accepting.
+  {
+    auto chat = luke_listener.accept();
+    REQUIRE(chat.receive_p2p().has_value());
+  }
+  yoda->expect_line(text::private_dial_failed("luke"));
+  CHECK(answer_to(*yoda, "private luke hello?") == lines{text::private_not_enabled("luke")});
+  log_out(*yoda);
+}
+
+TEST_CASE("private: n declines, and anything but y or n asks again") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  auto luke = logged_in_user(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  yoda->send_line("privatestart luke");
+  luke->expect(text::private_offer("yoda"));
+  luke->send_line("maybe");
+  luke->expect(text::private_offer("yoda"));
+  luke->send_line("whoelse");
+  luke->expect(text::private_offer("yoda"));
+  // Any case, spaces around it ignored.
+  luke->send_line("  N ");
+  yoda->expect_line(text::private_declined("luke"));
+  // luke's commands work again, and nothing was opened.
+  CHECK(answer_to(*luke, "whoelse") == lines{"yoda"});
+  CHECK(answer_to(*yoda, "private luke hello?") == lines{text::private_not_enabled("luke")});
+
+  // Asked again, an upper-case Y accepts.
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+  luke->send_line(" Y");
+  luke->expect_line(text::private_start("yoda"));
+  yoda->expect_line(text::private_accepts("luke"));
+  yoda->expect_line(text::private_start("luke"));
+  log_out(*luke);
+  log_out(*yoda);
+}
+
+TEST_CASE("private: requests queue and the answers go to the oldest first") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  auto hans = logged_in_user(registry, "hans");
+  auto luke = logged_in_user(registry, "luke");
+  yoda->expect_line("luke logged in");
+  hans->expect_line("luke logged in");
+
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+  hans->send_line("startprivate luke");
+  // hans's request is queued behind yoda's; the registry has passed it on by the time hans's
+  // next command is answered.
+  const auto others = answer_to(*hans, "whoelse");
+  CHECK(std::find(others.begin(), others.end(), "luke") != others.end());
+
+  luke->send_line("n");
+  yoda->expect_line(text::private_declined("luke"));
+  luke->expect(text::private_offer("hans"));
+  luke->send_line("y");
+  luke->expect_line(text::private_start("hans"));
+  hans->expect_line(text::private_accepts("luke"));
+  hans->expect_line(text::private_start("luke"));
+  CHECK_FALSE(yoda->output().text().find(text::private_start("luke")) != std::string::npos);
+
+  log_out(*luke);
+  hans->expect_line(text::private_ended("luke"));
+  log_out(*hans);
+  log_out(*yoda);
+}
+
+TEST_CASE("private: the consent prompt is answered while other messages arrive") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  auto hans = logged_in_user(registry, "hans");
+  auto luke = logged_in_user(registry, "luke");
+  yoda->expect_line("luke logged in");
+  hans->expect_line("luke logged in");
+
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+  // Messages arrive while luke is asked; the question stays and is asked again below them.
+  hans->send_line("message luke Are you there?");
+  hans->send_line("broadcast Anyone?");
+  luke->expect_line("hans: Are you there?");
+  luke->expect_line("hans: Anyone?");
+  luke->expect(text::private_offer("yoda"));
+  luke->send_line("y");
+  luke->expect_line(text::private_start("yoda"));
+  yoda->expect_line(text::private_accepts("luke"));
+  yoda->expect_line(text::private_start("luke"));
+
+  // An answer typed halfway when a message arrives is kept.
+  hans->send_line("startprivate luke");
+  luke->expect(text::private_offer("hans"));
+  luke->send_raw("n");
+  yoda->send_line("message luke Still here");
+  luke->expect_line("yoda: Still here");
+  luke->send_line("");
+  hans->expect_line(text::private_declined("luke"));
+  log_out(*luke);
+  log_out(*hans);
+  log_out(*yoda);
+}
+
+TEST_CASE("private: the requester is told of a decline when the target leaves unasked") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  auto luke = logged_in_user(registry, "luke");
+  yoda->expect_line("luke logged in");
+
+  // luke's peer is killed while it asks luke.
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+  luke->signal(SIGKILL);
+  luke->wait_exit();
+  expect_lines_in_any_order(*yoda, {text::private_declined("luke"), "luke logged out"});
+
+  // luke, a raw client this time, logs out with the request waiting.
+  raw_client raw_luke(registry.port());
+  raw_luke.log_in("luke", password_of("luke"));
+  announce_port(raw_luke, unused_port());
+  yoda->expect_line("luke logged in");
+  yoda->send_line("startprivate luke");
+  raw_luke.expect<proto::private_offer>();
+  raw_luke.send(proto::logout_request{});
+  expect_lines_in_any_order(*yoda, {text::private_declined("luke"), "luke logged out"});
+  log_out(*yoda);
+}
+
+TEST_CASE("private: an unanswered request is declined when the target times out") {
+  constexpr int timeout_seconds = 2;
+  // How often the requester issues a command while luke idles.
+  constexpr milliseconds activity_interval = 400ms;
+  registry_fixture registry({.timeout_seconds = timeout_seconds});
+  auto luke = logged_in_user(registry, "luke");
+  auto yoda = logged_in_user(registry, "yoda");
+  yoda->send_line("startprivate luke");
+  luke->expect(text::private_offer("yoda"));
+
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds) + default_timeout;
+  bool declined = false;
+  while (!declined && std::chrono::steady_clock::now() < give_up) {
+    yoda->send_line("whoelse");
+    declined = yoda->wait_for(text::private_declined("luke"), activity_interval);
+  }
+  REQUIRE(declined);
+  luke->expect_line(text::inactivity);
+  CHECK(luke->wait_exit() == 0);
+  log_out(*yoda);
+}
+
+}  // namespace parley::e2e
