@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -299,6 +300,40 @@ TEST_CASE("private: an unanswered request is declined when the target times out"
   luke->expect_line(text::inactivity);
   CHECK(luke->wait_exit() == 0);
   log_out(*yoda);
+}
+
+TEST_CASE("private: a target with 16 requests waiting takes no more") {
+  // As many requests as may wait for one user's answer (the registry's and the peer's bound).
+  constexpr int max_waiting = 16;
+  constexpr std::string_view extra_password = "padawan";
+  // 16 more accounts, to ask luke from raw clients.
+  std::vector<std::string> askers;
+  std::string credentials = sample_credentials();
+  for (int i = 1; i <= max_waiting; ++i) {
+    askers.push_back("asker" + std::to_string(i));
+    credentials += askers.back() + " " + std::string(extra_password) + "\n";
+  }
+  registry_fixture registry({.credentials = credentials});
+  auto luke = logged_in_user(registry, "luke");
+  auto yoda = logged_in_user(registry, "yoda");
+
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (const auto& asker : askers) {
+    clients.push_back(std::make_unique<raw_client>(registry.port()));
+    clients.back()->log_in(asker, extra_password);
+    clients.back()->send(proto::private_request{{"luke"}});
+    const auto reply = clients.back()->expect<proto::command_reply>();
+    CHECK(reply.result == proto::outcome::private_requested);
+  }
+  yoda->expect_line("asker16 logged in");
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_busy("luke")});
+
+  // luke is asked in order; once the first is answered there is room again.
+  luke->expect(text::private_offer(askers.front()));
+  luke->send_line("n");
+  CHECK(clients.front()->expect<proto::private_declined>().peer.value == "luke");
+  luke->expect(text::private_offer(askers[1]));
+  CHECK(answer_to(*yoda, "startprivate luke") == lines{});
 }
 
 }  // namespace parley::e2e
