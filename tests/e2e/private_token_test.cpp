@@ -51,7 +51,7 @@ struct peer_behind_fake_registry {
   std::uint16_t port = 0;
 };
 
-// Whether `p2p` is the listener's p2p_accept.
+// Whether the next frame on `chat` is the listener's p2p_accept.
 bool accepted(raw_client& chat) {
   const auto answer = chat.receive_p2p();
   return answer && std::holds_alternative<proto::p2p_accept>(*answer);
@@ -149,6 +149,34 @@ TEST_CASE("private: connections past the handshake bound are closed at once") {
   yoda.send_p2p(hello_from("yoda", issued_token));
   REQUIRE(accepted(yoda));
   luke.peer->expect_line(text::private_start("yoda"));
+}
+
+TEST_CASE("private: a bad frame, or word from the registry that the other left, ends a chat") {
+  peer_behind_fake_registry luke("luke");
+  // Opens a chat with `user` through the fake registry, as that user's peer would.
+  const auto open_chat = [&](std::string_view user, std::string_view token) {
+    luke.consent(user);
+    luke.registry.send_to_peer(proto::private_expect{{std::string(user)}, {std::string(token)}});
+    auto chat = std::make_unique<raw_client>(luke.port);
+    chat->send_p2p(hello_from(user, token));
+    REQUIRE(accepted(*chat));
+    luke.peer->expect_line(text::private_start(user));
+    return chat;
+  };
+
+  // A frame that does not decode on the chat connection.
+  auto yoda = open_chat("yoda", issued_token);
+  yoda->send_bytes(std::string("\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb", 9));
+  luke.peer->expect_line(text::private_ended("yoda"));
+  CHECK(yoda->wait_closed());
+
+  // The registry says hans logged out while his chat connection still looks open.
+  auto hans = open_chat("hans", second_token);
+  luke.registry.send_to_peer(proto::presence{{"hans"}, 0});
+  expect_lines_in_any_order(*luke.peer, {"hans logged out", text::private_ended("hans")});
+  CHECK(hans->wait_closed());
+  CHECK(answer_to(*luke.peer, "private hans still there?") ==
+        std::vector<std::string>{text::private_not_enabled("hans")});
 }
 
 }  // namespace parley::e2e
