@@ -443,7 +443,9 @@ void peer_core::on_offer(const proto::private_offer& offer, effects& out) {
 hello_verdict peer_core::on_private_hello(const proto::p2p_hello& hello, time_point now,
                                           effects& out) {
   if (phase_ != phase::logged_in) return hello_verdict::refused;
-  return private_chats_.on_hello(hello, now, out);
+  const auto verdict = private_chats_.on_hello(hello, now, out);
+  if (verdict == hello_verdict::accepted) remember_name(hello.from.value);
+  return verdict;
 }
 
 void peer_core::on_private_dialed(std::string_view user, bool accepted, effects& out) {

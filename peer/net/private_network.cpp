@@ -137,6 +137,10 @@ void private_network::retry_waiting() {
 // ---------------------------------------------------------------- dialer
 
 void private_network::dial(const dial_chat& request) {
+  // The core dials a user only when no dial to them is on its way; a chat connection left
+  // here is one the core has already ended.
+  if (dials_.contains(request.user)) return;
+  close(request.user, false);
   auto outgoing = std::make_shared<link>(executor_);
   outgoing->state = link::stage::dialing;
   outgoing->user = request.user;
@@ -153,7 +157,6 @@ void private_network::dial(const dial_chat& request) {
   outgoing->hello_frame = proto::encode_frame(
       proto::p2p_message{proto::p2p_hello{proto::protocol_version, proto::name_string(request.from),
                                           proto::token_string(request.token)}});
-  if (auto old = dials_.find(request.user); old != dials_.end()) dial_failed(old->second);
   dials_[request.user] = outgoing;
   arm_deadline(outgoing, private_connect_timeout);
   std::weak_ptr<const bool> alive = alive_;
