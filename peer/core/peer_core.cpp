@@ -57,7 +57,12 @@ bool peer_core::ready_for_input() const {
 
 // ---------------------------------------------------------------- input
 
-void peer_core::on_connected(effects& out) { ask(phase::username, out); }
+void peer_core::on_connected(effects& out) {
+  // Announced before login, so the registry knows where to send chat requests by the time
+  // anyone is told this user logged in.
+  if (private_port_ != 0) out.sends.emplace_back(proto::private_listen{private_port_});
+  ask(phase::username, out);
+}
 
 void peer_core::on_line(std::string line, effects& out) {
   accept(input{std::move(line), false}, out);
@@ -313,8 +318,6 @@ void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
       break;
     case login_result::welcome:
       out.print(texts::welcome);
-      // From now on others may ask for a private chat: tell the registry where to send them.
-      if (private_port_ != 0) out.sends.emplace_back(proto::private_listen{private_port_});
       private_chats_.set_own_name(username_);
       ask(phase::logged_in, out);
       break;

@@ -47,7 +47,8 @@ class peer_core {
 
   explicit peer_core(core_config config);
 
-  // The port this peer accepts private chats on; announced to the registry after `welcome`.
+  // The port this peer accepts private chats on; announced to the registry on connecting, before
+  // login.
   void set_private_port(std::uint16_t port) { private_port_ = port; }
 
   // The registry link is up: prompt for the user name.

@@ -75,6 +75,10 @@ bool accepts(phase at, const proto::client_message& message) {
           return at == phase::awaiting_name;
         } else if constexpr (std::is_same_v<M, proto::login_password>) {
           return at == phase::awaiting_password || at == phase::awaiting_new_password;
+        } else if constexpr (std::is_same_v<M, proto::private_listen>) {
+          // Announced as soon as the peer has said hello, so the port is known before anyone
+          // is told this user logged in and may ask for a chat.
+          return at != phase::awaiting_hello;
         } else {
           return at == phase::online;
         }

@@ -146,18 +146,24 @@ struct activity {
   bool operator==(const activity&) const = default;
 };
 
-// Sent once after `welcome`: the port this peer accepts private chats on. The registry pairs it
-// with the address it saw the peer connect from, never an address a peer claims.
+// Sent once after the hello, before login: the port this peer accepts private chats on. The
+// registry pairs it with the address it saw the peer connect from, never an address a peer claims.
 struct private_listen {
   std::uint16_t port = 0;  // 1..65535
-  template <class A> void serialize(A& ar) { ar(port); }
+  template <class A>
+  void serialize(A& ar) {
+    ar(port);
+  }
   bool operator==(const private_listen&) const = default;
 };
 
 // `startprivate <user>`
 struct private_request {
   name_string to;
-  template <class A> void serialize(A& ar) { ar(to); }
+  template <class A>
+  void serialize(A& ar) {
+    ar(to);
+  }
   bool operator==(const private_request&) const = default;
 };
 
@@ -165,7 +171,10 @@ struct private_request {
 struct private_answer {
   name_string requester;
   std::uint8_t accept = 0;  // 0 or 1
-  template <class A> void serialize(A& ar) { ar(requester, accept); }
+  template <class A>
+  void serialize(A& ar) {
+    ar(requester, accept);
+  }
   bool operator==(const private_answer&) const = default;
 };
 

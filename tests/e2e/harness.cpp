@@ -407,9 +407,12 @@ std::optional<proto::client_message> raw_client::receive_from_peer(milliseconds 
   return std::move(decoded.message);
 }
 
-void raw_client::welcome_peer(child_process& peer, std::string_view user, call_site where) {
+std::uint16_t raw_client::welcome_peer(child_process& peer, std::string_view user,
+                                       call_site where) {
   expect_from_peer<proto::client_hello>(default_timeout, where);
   send_to_peer(proto::server_hello{}, where);
+  // The peer announces its private-chat port before it logs in.
+  const auto port = expect_from_peer<proto::private_listen>(default_timeout, where).port;
   peer.expect(text::username_prompt, default_timeout, where);
   peer.send_line(user, where);
   if (expect_from_peer<proto::login_name>(default_timeout, where).name.value != user)
@@ -420,6 +423,7 @@ void raw_client::welcome_peer(child_process& peer, std::string_view user, call_s
   expect_from_peer<proto::login_password>(default_timeout, where);
   send_to_peer(proto::login_reply{proto::login_result::welcome}, where);
   peer.expect_line(text::welcome, default_timeout, where);
+  return port;
 }
 
 std::optional<proto::p2p_message> raw_client::receive_p2p(milliseconds timeout, call_site where) {

@@ -294,9 +294,9 @@ class raw_client {
   template <class T>
   T expect_from_peer(milliseconds timeout = default_timeout, call_site where = call_site::here());
   // As a fake registry: logs `peer` in as `user`, answering its hello, name and password, until
-  // it shows the welcome.
-  void welcome_peer(child_process& peer, std::string_view user,
-                    call_site where = call_site::here());
+  // it shows the welcome. Returns the private-chat port the peer announced on the way.
+  std::uint16_t welcome_peer(child_process& peer, std::string_view user,
+                             call_site where = call_site::here());
   // On a private-chat connection: the next frame, decoded.
   std::optional<proto::p2p_message> receive_p2p(milliseconds timeout = default_timeout,
                                                 call_site where = call_site::here());

@@ -30,8 +30,7 @@ proto::p2p_hello hello_from(std::string_view user, std::string_view token) {
 struct peer_behind_fake_registry {
   explicit peer_behind_fake_registry(std::string_view user, call_site where = call_site::here())
       : peer(start_peer(fake.port(), home.path())), registry(fake.accept(default_timeout, where)) {
-    registry.welcome_peer(*peer, user, where);
-    port = registry.expect_from_peer<proto::private_listen>(default_timeout, where).port;
+    port = registry.welcome_peer(*peer, user, where);
   }
 
   // The fake registry asks for a chat from `requester`; the user answers y.

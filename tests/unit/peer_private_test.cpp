@@ -37,16 +37,18 @@ void open_chat_to(harness& h, const std::string& user) {
 
 // ---------------------------------------------------------------- startprivate
 
-TEST_CASE("peer private: the listening port is announced right after welcome") {
+TEST_CASE("peer private: the listening port is announced on connecting, before login") {
   harness fresh;
   fresh.core.set_private_port(40123);
   fresh.connect();
+  CHECK(fresh.sent == msgs{proto::private_listen{40123}});
+  fresh.sent.clear();
   fresh.type("yoda");
   fresh.login_reply(proto::login_result::ask_password);
   fresh.type("wise");
-  fresh.sent.clear();
   fresh.login_reply(proto::login_result::welcome);
-  CHECK(fresh.sent == msgs{proto::private_listen{40123}});
+  // Not again at the welcome.
+  CHECK(fresh.sent == msgs{proto::login_name{"yoda"}, proto::login_password{"wise"}});
 }
 
 TEST_CASE("peer private: startprivate asks the registry and prints each refusal") {

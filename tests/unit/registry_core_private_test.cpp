@@ -34,7 +34,8 @@ harness private_accounts(core_config config = harness::test_config(), int extra 
   return h;
 }
 
-// Logs `name` in and announces `port`, as a peer does right after its welcome.
+// Logs `name` in and announces `port` (a peer announces it before logging in; the order does
+// not matter to the core).
 session_id listening(harness& h, const std::string& name, std::uint16_t port,
                      const std::string& address = "127.0.0.1") {
   const session_id id = h.login_as(name, "pw", false, address);
@@ -64,9 +65,8 @@ struct yoda_and_luke {
 
 // ------------------------------------------------------------------ protocol
 
-TEST_CASE("registry core: private messages before the welcome are protocol errors") {
-  const std::vector<proto::client_message> early{proto::private_listen{luke_port},
-                                                 proto::private_request{"luke"},
+TEST_CASE("registry core: private requests and answers before the welcome are protocol errors") {
+  const std::vector<proto::client_message> early{proto::private_request{"luke"},
                                                  proto::private_answer{"luke", 1}};
   harness h = private_accounts();
   for (const auto& message : early) {
@@ -85,6 +85,21 @@ TEST_CASE("registry core: private messages before the welcome are protocol error
     CHECK(h.end_of(half) == end_cause::protocol_error);
   }
   CHECK(h.registry().online_users() == 0);
+}
+
+TEST_CASE("registry core: the port may be announced from the hello on, not before") {
+  harness h = private_accounts();
+  const auto fresh = h.open();
+  h.send(fresh, proto::private_listen{luke_port});
+  CHECK(h.take(fresh) == messages{ended(end_reason::protocol_error)});
+  CHECK(h.end_of(fresh) == end_cause::protocol_error);
+
+  // Announced before the name: no reply, and the login goes on.
+  const auto luke = h.hello();
+  h.send(luke, proto::private_listen{luke_port});
+  CHECK(h.take(luke).empty());
+  h.send(luke, proto::login_name{"luke"});
+  CHECK(h.take(luke) == messages{proto::login_reply{proto::login_result::ask_password}});
 }
 
 TEST_CASE("registry core: the token source is required") {
