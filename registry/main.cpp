@@ -7,6 +7,7 @@
 #include "registry/net/hash_pool.hpp"
 #include "registry/net/server.hpp"
 #include "registry/store/sqlite_store.hpp"
+#include "shared/cli/command_line.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -20,14 +21,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,11 +35,11 @@
 #include <tuple>
 #include <utility>
 #include <variant>
-#include <vector>
 
 namespace {
 
 using namespace parley::registry;
+namespace cli = parley::cli;
 namespace fs = std::filesystem;
 using asio::ip::tcp;
 
@@ -49,7 +48,6 @@ constexpr std::string_view usage_line =
 
 constexpr int exit_clean_shutdown = 0;
 constexpr int exit_startup_failure = 1;
-constexpr int exit_bad_arguments = 2;
 
 constexpr std::uint64_t min_port = 1024;
 constexpr std::uint64_t max_port = 65535;
@@ -81,37 +79,6 @@ struct options {
 
 // ---------------------------------------------------------------- command line
 
-// CLI11's own usage line lists [OPTIONS] first; ours is the one SPEC 1 gives.
-class usage_formatter : public CLI::Formatter {
- public:
-  std::string make_usage(const CLI::App*, std::string) const override {
-    return std::string(usage_line) + "\n";
-  }
-};
-
-int bad_arguments(const std::string& message) {
-  std::cerr << "registry: " << message << '\n' << usage_line << '\n';
-  return exit_bad_arguments;
-}
-
-// A whole decimal number in [low, high]: no sign, no spaces, nothing after it.
-std::optional<std::uint64_t> parse_whole(std::string_view text, std::uint64_t low,
-                                         std::uint64_t high) {
-  std::uint64_t value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [stop, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || stop != end || value < low || value > high) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::string join_quoted(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "'" : ", '") + item + "'";
-  return out;
-}
-
 // The parsed options, or the exit code when there is nothing to run (help, version, errors).
 std::variant<options, int> parse_command_line(int argc, char** argv) {
   options result;
@@ -122,16 +89,11 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string max_connections_text = std::to_string(result.max_connections);
   std::string credentials_text, database_text;
 
-  CLI::App app{
-      "Parley registry: logs users in, relays their messages and presence, and introduces "
-      "peers to each other for private chats.",
-      "registry"};
-  app.formatter(std::make_shared<usage_formatter>());
-  // Unknown options and extra arguments are reported by us, in one line, with the usage.
-  app.allow_extras();
-  // As in most tools, an option given twice keeps its last value.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", std::string("registry ") + PARLEY_VERSION);
+  cli::command_line command_line("registry", std::string(usage_line),
+                                 "Parley registry: logs users in, relays their messages and "
+                                 "presence, and introduces peers to each other for private chats.",
+                                 PARLEY_VERSION);
+  auto& app = command_line.app();
   // Values are taken as text and checked below, so each error names its argument our way.
   app.add_option("server_port", port_text, "TCP port to listen on, 1024 to 65535")->type_name("");
   app.add_option("block_duration", block_text,
@@ -167,41 +129,14 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                      max_connections_text + ")")
       ->type_name("N");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ArgumentMismatch& e) {
-    // The only mismatch left with TakeLast: an option at the end of the line without its value.
-    const std::string what = e.what();
-    return bad_arguments("option " + what.substr(0, what.find(':')) + " needs a value");
-  } catch (const CLI::ParseError& e) {
-    return bad_arguments(e.what());
-  }
-
-  const auto extras = app.remaining();
-  std::vector<std::string> unknown_options, extra_arguments;
-  for (const auto& extra : extras) {
-    (extra.starts_with('-') ? unknown_options : extra_arguments).push_back(extra);
-  }
-  if (!unknown_options.empty()) {
-    return bad_arguments(
-        std::string(unknown_options.size() == 1 ? "unknown option " : "unknown options ") +
-        join_quoted(unknown_options));
-  }
-  if (!extra_arguments.empty()) {
-    return bad_arguments(std::string(extra_arguments.size() == 1 ? "unexpected argument "
-                                                                 : "unexpected arguments ") +
-                         join_quoted(extra_arguments));
-  }
+  if (const auto code = command_line.parse(argc, argv)) return *code;
+  const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
 
   if (port_text.empty()) return bad_arguments("missing argument <server_port>");
   if (block_text.empty()) return bad_arguments("missing argument <block_duration>");
   if (timeout_text.empty()) return bad_arguments("missing argument <timeout>");
 
-  const auto port = parse_whole(port_text, min_port, max_port);
+  const auto port = cli::parse_whole(port_text, min_port, max_port);
   if (!port) {
     return bad_arguments("invalid server_port '" + port_text +
                          "': must be a whole number from 1024 to 65535");
@@ -211,7 +146,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   for (auto [name, text, target] :
        {std::tuple{"block_duration", &block_text, &result.block_duration},
         std::tuple{"timeout", &timeout_text, &result.timeout}}) {
-    const auto seconds = parse_whole(*text, 1, max_duration_seconds);
+    const auto seconds = cli::parse_whole(*text, 1, max_duration_seconds);
     if (!seconds) {
       // Digits only and not all zeros: a whole number greater than 0, but too large.
       const bool too_large = !text->empty() &&
@@ -251,7 +186,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   }
   result.hash_cost = *cost;
 
-  const auto threads = parse_whole(hash_threads_text, 1, hash_pool::max_threads);
+  const auto threads = cli::parse_whole(hash_threads_text, 1, hash_pool::max_threads);
   if (!threads) {
     return bad_arguments("invalid --hash-threads '" + hash_threads_text +
                          "': must be a whole number from 1 to " +
@@ -259,7 +194,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   }
   result.hash_threads = *threads;
 
-  const auto connections = parse_whole(max_connections_text, 1, max_connections_bound);
+  const auto connections = cli::parse_whole(max_connections_text, 1, max_connections_bound);
   if (!connections) {
     return bad_arguments("invalid --max-connections '" + max_connections_text +
                          "': must be a whole number from 1 to " +

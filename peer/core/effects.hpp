@@ -14,7 +14,6 @@ namespace parley::peer {
 
 inline constexpr int exit_success = 0;
 inline constexpr int exit_failure = 1;
-inline constexpr int exit_usage = 2;
 
 // The prompt in front of the input line.
 struct prompt {

@@ -2,19 +2,13 @@
 
 #include "peer/core/texts.hpp"
 #include "shared/proto/text.hpp"
+#include "shared/util/overloaded.hpp"
 
 #include <type_traits>
 #include <utility>
 
 namespace parley::peer {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 // A password the protocol can carry: at most its bound, no control characters, UTF-8.
 bool is_sendable_password(std::string_view password) {

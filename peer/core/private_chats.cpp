@@ -2,6 +2,7 @@
 
 #include "peer/core/texts.hpp"
 #include "shared/proto/text.hpp"
+#include "shared/util/overloaded.hpp"
 
 #include <algorithm>
 #include <type_traits>
@@ -9,13 +10,6 @@
 
 namespace parley::peer {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 // Compares two tokens in time that depends only on their lengths, so a dialer cannot learn a
 // live token byte by byte from how fast it is refused.

@@ -1,6 +1,7 @@
 #include "peer/net/peer_app.hpp"
 
 #include "peer/core/texts.hpp"
+#include "shared/util/overloaded.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -15,13 +16,6 @@
 
 namespace parley::peer {
 namespace {
-
-template <class... Ts>
-struct overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
 
 core_config make_core_config(bool interactive) {
   // A script's output carries no command prompt: only what the registry and the user did.
