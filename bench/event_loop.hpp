@@ -1,0 +1,53 @@
+// What every stream of the generator shares: the one io_context (run on this one thread only),
+// one large read buffer, and the list of streams with bytes to write in this turn of the loop.
+//
+// Writes are batched: a stream's frames are appended to its buffer as they are made, and one
+// posted flush writes every dirty stream once per turn, so a burst of messages to one connection
+// costs one send() and not one per message.
+#pragma once
+
+#include <asio/io_context.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace parley::bench {
+
+class stream;
+
+class event_loop {
+ public:
+  // One read fills this much at most; streams parse every frame in it before the next read.
+  static constexpr std::size_t read_buffer_bytes = 256 * 1024;
+
+  explicit event_loop(asio::io_context& io) : io_(io), read_buffer_(read_buffer_bytes) {}
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+
+  asio::io_context& io() { return io_; }
+  // Shared by every stream: valid only until the stream that read into it returns.
+  std::span<char> read_buffer() { return read_buffer_; }
+
+  // `s` has bytes to write: flush it at the end of this turn.
+  void mark_dirty(stream* s);
+  // A stream being closed must not be flushed any more.
+  void forget(stream* s);
+
+  // Every byte any stream read: the idle workload waits for it to stop moving.
+  void count_read(std::size_t bytes) { bytes_read_ += bytes; }
+  std::uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  void flush_dirty();
+
+  asio::io_context& io_;
+  std::vector<char> read_buffer_;
+  std::vector<stream*> dirty_;
+  std::vector<stream*> flushing_;  // swapped with dirty_, so a flush may mark streams again
+  bool flush_posted_ = false;
+  std::uint64_t bytes_read_ = 0;
+};
+
+}  // namespace parley::bench

@@ -1,0 +1,55 @@
+// The command line of parley-bench, parsed into one value. The names are fixed: bench/compare.sh
+// and the README depend on them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace parley::bench {
+
+enum class workload { direct, broadcast, idle, latency, login_storm, private_chat };
+enum class protocol { parley, irc };
+
+const char* to_string(workload w);
+const char* to_string(protocol p);
+
+// Every payload holds the 40-character stamp (sender, sequence, send time) the receiver reads.
+inline constexpr std::size_t payload_stamp_bytes = 40;
+// An IRC line is at most 512 bytes with its CR LF; the command, the target and the prefix the
+// server adds on relay need room too.
+inline constexpr std::size_t max_irc_payload_bytes = 400;
+inline constexpr std::size_t max_users = 100000;
+inline constexpr std::size_t max_inflight = 1024;
+inline constexpr double max_duration_seconds = 3600;
+inline constexpr double max_login_rate = 100000;
+inline constexpr std::size_t max_prefix_bytes = 16;
+
+struct options {
+  bench::workload workload = workload::direct;
+  bench::protocol proto = protocol::parley;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::size_t users = 0;  // 0: the workload's default (idle: 10000, latency and login-storm: 2)
+  std::size_t inflight = 4;
+  std::size_t senders = 4;
+  double duration_s = 10;
+  double warmup_s = 2;
+  double rate = 20;  // login-storm: logins per second
+  std::size_t payload = 64;
+  std::optional<int> pid;  // the server's, for /proc/PID
+  std::string prefix = "b";
+  std::string password = "benchpw";
+};
+
+// Exit codes: 0 a completed run, 1 a failed run, 2 bad arguments.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;
+inline constexpr int exit_bad_arguments = 2;
+
+// Either the options, or the exit code to leave with at once (--help: 0; a bad argument: 2, after
+// printing why on stderr).
+std::variant<options, int> parse_options(int argc, const char* const* argv);
+
+}  // namespace parley::bench

@@ -1,0 +1,142 @@
+#include "bench/stream.hpp"
+
+#include <asio/post.hpp>
+
+#include <cstring>
+
+namespace parley::bench {
+
+namespace {
+// Reads per readiness event before giving other connections a turn.
+constexpr int max_reads_per_turn = 4;
+}  // namespace
+
+stream::~stream() { loop_.forget(this); }
+
+void stream::connect(const asio::ip::tcp::endpoint& to) {
+  open_ = true;
+  ++pending_ops_;
+  socket_.async_connect(to, [this](std::error_code ec) {
+    --pending_ops_;
+    if (!open_) return;
+    if (ec) return fail("connect: " + ec.message());
+    start();
+    if (open_) owner_.on_connected();
+  });
+}
+
+void stream::adopt(asio::ip::tcp::socket socket) {
+  socket_ = std::move(socket);
+  open_ = true;
+  start();
+}
+
+void stream::start() {
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  // Latency is measured per message: no Nagle delay; batching is done per loop turn instead.
+  if (!ec) socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (ec) return fail("socket options: " + ec.message());
+  wait_readable();
+}
+
+std::string& stream::out() {
+  if (!dirty_ && open_) {
+    dirty_ = true;
+    loop_.mark_dirty(this);
+  }
+  return out_;
+}
+
+void stream::close() {
+  if (!open_) return;
+  open_ = false;
+  loop_.forget(this);
+  dirty_ = false;
+  std::error_code ignored;
+  socket_.close(ignored);
+  out_.clear();
+  out_.shrink_to_fit();
+  pending_.clear();
+  pending_.shrink_to_fit();
+  out_head_ = 0;
+}
+
+void stream::fail(std::string_view why) {
+  if (!open_) return;
+  close();
+  owner_.on_closed(why);
+}
+
+void stream::wait_readable() {
+  ++pending_ops_;
+  socket_.async_wait(asio::socket_base::wait_read, [this](std::error_code ec) {
+    --pending_ops_;
+    if (!open_) return;
+    if (ec) return fail("wait: " + ec.message());
+    on_readable();
+  });
+}
+
+void stream::on_readable() {
+  const auto buffer = loop_.read_buffer();
+  for (int reads = 0; reads < max_reads_per_turn; ++reads) {
+    std::error_code ec;
+    const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
+    if (ec == asio::error::eof) return fail("closed by the server");
+    if (ec) return fail("read: " + ec.message());
+    loop_.count_read(n);
+    std::size_t consumed = 0;
+    if (pending_.empty()) {
+      // The common case: whole frames straight from the shared buffer, only a tail is copied.
+      const std::string_view data(buffer.data(), n);
+      consumed = owner_.on_bytes(data);
+      if (!open_) return;
+      pending_.assign(data.substr(consumed));
+    } else {
+      pending_.append(buffer.data(), n);
+      consumed = owner_.on_bytes(pending_);
+      if (!open_) return;
+      pending_.erase(0, consumed);
+    }
+  }
+  // Still readable, most likely: let the other connections have a turn first.
+  ++pending_ops_;
+  asio::post(loop_.io(), [this] {
+    --pending_ops_;
+    if (open_) on_readable();
+  });
+}
+
+void stream::flush() {
+  dirty_ = false;
+  if (!open_ || waiting_writable_) return;
+  while (out_head_ < out_.size()) {
+    std::error_code ec;
+    const std::size_t n =
+        socket_.write_some(asio::buffer(out_.data() + out_head_, out_.size() - out_head_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_writable();
+    if (ec) return fail("write: " + ec.message());
+    out_head_ += n;
+  }
+  out_.clear();
+  out_head_ = 0;
+}
+
+void stream::wait_writable() {
+  // What is written stays out of the buffer; the rest moves to the front once.
+  out_.erase(0, out_head_);
+  out_head_ = 0;
+  waiting_writable_ = true;
+  ++pending_ops_;
+  socket_.async_wait(asio::socket_base::wait_write, [this](std::error_code ec) {
+    --pending_ops_;
+    waiting_writable_ = false;
+    if (!open_) return;
+    if (ec) return fail("wait: " + ec.message());
+    flush();
+  });
+}
+
+}  // namespace parley::bench
