@@ -100,6 +100,9 @@ void stream::on_readable() {
       if (!open_) return;
       pending_.erase(0, consumed);
     }
+    // A short read emptied the socket's receive queue: the next byte to arrive is a new
+    // readiness event, so there is no need for a read that would only say would_block.
+    if (n < buffer.size()) return wait_readable();
   }
   // Still readable, most likely: let the other connections have a turn first.
   ++pending_ops_;
