@@ -1,22 +1,35 @@
 #include "shared/net/framed_connection.hpp"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/read.hpp>
-#include <asio/redirect_error.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
+#include <asio/post.hpp>
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 namespace parley::net {
 namespace {
-// How many queued frames one gathered write may carry.
+
+// How many queued frames one gathered write may carry (the kernel's iovec limit is far above).
 constexpr std::size_t max_frames_per_write = 64;
-// A body buffer grown past this by one large frame is released afterwards, so idle
-// connections stay small.
-constexpr std::size_t kept_body_capacity = 4096;
+// The most one read takes; frames beyond it wait for the next read.
+constexpr std::size_t read_chunk_bytes = 64 * 1024;
+// Reads one readiness event may do before the connection yields to the others.
+constexpr std::size_t max_reads_per_event = 4;
+// A drained queue keeps room for this many frames; a burst's larger array is released, so a
+// connection that once fell behind does not keep its peak queue while idle.
+constexpr std::size_t kept_queue_capacity = 4;
+
+// Every connection on this thread reads into the same buffer and is done with it before the
+// next one reads: frames are handed over, and a straddling frame copied out, within one handler.
+char* read_scratch() {
+  thread_local const auto buffer = std::make_unique<char[]>(read_chunk_bytes);
+  return buffer.get();
+}
+
+bool would_block(const std::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 }  // namespace
 
 const char* describe(close_cause cause) {
@@ -37,32 +50,19 @@ std::shared_ptr<framed_connection> framed_connection::create(asio::ip::tcp::sock
 }
 
 framed_connection::framed_connection(asio::ip::tcp::socket socket, connection_limits limits)
-    : socket_(std::move(socket)),
-      limits_(limits),
-      signal_(socket_.get_executor()),
-      flush_deadline_(socket_.get_executor()) {
+    : socket_(std::move(socket)), limits_(limits) {
   std::error_code ec;
   remote_ = socket_.remote_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  signal_.expires_at(asio::steady_timer::time_point::max());
+  // Reads and writes are attempted directly and must fail with would_block, never wait.
+  socket_.non_blocking(true, ec);
 }
 
 void framed_connection::start(frame_handler on_frame, close_handler on_close) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
-  using namespace asio::experimental::awaitable_operators;
-  asio::co_spawn(
-      socket_.get_executor(),
-      [self = shared_from_this()]() -> asio::awaitable<void> {
-        try {
-          co_await (self->reader() || self->writer());
-        } catch (const std::exception& e) {
-          // Only reachable if both halves ended by exception (a cancelled co_await throws).
-          self->note(close_cause::read_error, e.what());
-        }
-        self->finish();
-      },
-      asio::detached);
+  // On a socket that is already closed the wait fails at once, and the close handler runs.
+  start_read();
 }
 
 void framed_connection::note(close_cause cause, std::string detail) {
@@ -72,6 +72,98 @@ void framed_connection::note(close_cause cause, std::string detail) {
   cause_ = cause;
   detail_ = std::move(detail);
 }
+
+// ------------------------------------------------------------------ reading
+
+void framed_connection::start_read() {
+  read_pending_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](std::error_code ec) { self->on_readable(ec); });
+}
+
+void framed_connection::on_readable(std::error_code ec) {
+  if (ec && open_) close(close_cause::read_error, ec.message());
+  char* const chunk = read_scratch();
+  for (std::size_t reads = 0; open_ && reads < max_reads_per_event; ++reads) {
+    const auto n = socket_.read_some(asio::buffer(chunk, read_chunk_bytes), ec);
+    if (would_block(ec)) {
+      start_read();
+      return;
+    }
+    if (ec) {
+      close(ec == asio::error::eof ? close_cause::eof : close_cause::read_error, ec.message());
+      break;
+    }
+    if (!consume(std::string_view(chunk, n))) break;
+    // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again.
+    if (n < read_chunk_bytes) {
+      start_read();
+      return;
+    }
+  }
+  if (open_) {
+    // More is waiting, but other connections get their turn first.
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+    return;
+  }
+  read_pending_ = false;
+  finish_if_done();
+}
+
+bool framed_connection::consume(std::string_view input) {
+  if (!partial_.empty()) {
+    // First complete the frame begun by an earlier read: its header, then its body.
+    if (partial_.size() < proto::frame_header_bytes) {
+      const auto take = std::min(proto::frame_header_bytes - partial_.size(), input.size());
+      partial_.append(input.substr(0, take));
+      input.remove_prefix(take);
+      if (partial_.size() < proto::frame_header_bytes) return true;
+    }
+    const auto length =
+        proto::read_frame_length(reinterpret_cast<const unsigned char*>(partial_.data()));
+    // The bound is checked before the buffer grows to hold the body.
+    if (length > limits_.max_frame_body) {
+      close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
+      return false;
+    }
+    const auto frame_bytes = proto::frame_header_bytes + length;
+    const auto take = std::min(frame_bytes - partial_.size(), input.size());
+    partial_.reserve(frame_bytes);
+    partial_.append(input.substr(0, take));
+    input.remove_prefix(take);
+    if (partial_.size() < frame_bytes) return true;
+    deliver(std::string_view(partial_).substr(proto::frame_header_bytes));
+    // Released, not kept: an idle connection holds no read buffer.
+    std::string().swap(partial_);
+    if (!open_) return false;
+  }
+  while (input.size() >= proto::frame_header_bytes) {
+    const auto length =
+        proto::read_frame_length(reinterpret_cast<const unsigned char*>(input.data()));
+    if (length > limits_.max_frame_body) {
+      close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
+      return false;
+    }
+    const auto frame_bytes = proto::frame_header_bytes + length;
+    if (input.size() < frame_bytes) {
+      // Within the bound, just checked: this is all the rest of the frame may ever take.
+      partial_.reserve(frame_bytes);
+      break;
+    }
+    deliver(input.substr(proto::frame_header_bytes, length));
+    input.remove_prefix(frame_bytes);
+    if (!open_) return false;
+  }
+  partial_.append(input);
+  return true;
+}
+
+void framed_connection::deliver(std::string_view body) {
+  // Frames that arrive during a graceful close are read (to see the EOF) but not handed over.
+  if (open_ && !closing_) on_frame_(body);
+}
+
+// ------------------------------------------------------------------ writing
 
 bool framed_connection::send(std::string frame) {
   return send(std::make_shared<const std::string>(std::move(frame)));
@@ -88,21 +180,96 @@ bool framed_connection::send(proto::frame_ptr frame) {
   }
   queued_bytes_ += frame->size();
   queue_.push_back(std::move(frame));
-  signal_.cancel();
+  schedule_flush();
   return true;
 }
+
+void framed_connection::schedule_flush() {
+  if (write_pending_) return;
+  write_pending_ = true;
+  // After the current handler: every frame it queues for this connection leaves in one write.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+}
+
+void framed_connection::flush() {
+  while (open_ && head_ < queue_.size()) {
+    std::array<asio::const_buffer, max_frames_per_write> buffers;
+    const auto count = std::min(queue_.size() - head_, max_frames_per_write);
+    for (std::size_t i = 0; i < count; ++i) buffers[i] = asio::buffer(*queue_[head_ + i]);
+    buffers[0] += head_written_;
+    std::error_code ec;
+    const auto written =
+        socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+    if (would_block(ec)) {
+      wait_writable();
+      return;
+    }
+    if (ec) {
+      close(close_cause::write_error, ec.message());
+      break;
+    }
+    advance(written);
+  }
+  write_pending_ = false;
+  if (open_) after_flush();
+  finish_if_done();
+}
+
+void framed_connection::wait_writable() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                     [self = shared_from_this()](std::error_code ec) {
+                       if (ec && self->open_) self->close(close_cause::write_error, ec.message());
+                       self->flush();
+                     });
+}
+
+void framed_connection::advance(std::size_t written) {
+  while (written > 0) {
+    const auto left = queue_[head_]->size() - head_written_;
+    if (written < left) {
+      head_written_ += written;
+      return;
+    }
+    written -= left;
+    queued_bytes_ -= queue_[head_]->size();
+    queue_[head_++].reset();
+    head_written_ = 0;
+  }
+}
+
+void framed_connection::after_flush() {
+  queue_.clear();
+  head_ = 0;
+  if (queue_.capacity() > kept_queue_capacity) std::vector<proto::frame_ptr>().swap(queue_);
+  if (closing_ && !flushed_) {
+    // Everything is sent: half-close, and let the other side close its end (the reader sees
+    // its EOF), so no unread data turns our FIN into a reset. The linger timer bounds the wait.
+    flushed_ = true;
+    note(close_cause::closed_locally, {});
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+}
+
+// ------------------------------------------------------------------ closing
 
 void framed_connection::close_after_flush() {
   if (!open_ || closing_) return;
   closing_ = true;
-  signal_.cancel();
-  // A peer that stops reading would otherwise hold the flush, and the connection, forever:
-  // the whole graceful close gets one linger, then the connection is dropped.
-  flush_deadline_.expires_after(limits_.linger);
-  flush_deadline_.async_wait([weak = weak_from_this()](std::error_code ec) {
+  // A peer that stops reading, or never closes its end, would otherwise hold the connection
+  // forever: the whole graceful close gets one linger, then the connection is dropped.
+  linger_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  linger_timer_->expires_after(limits_.linger);
+  linger_timer_->async_wait([weak = weak_from_this()](std::error_code ec) {
     if (ec) return;  // finish() cancelled it: the connection ended in time
-    if (auto self = weak.lock()) self->close(close_cause::write_error, "flush not done in time");
+    const auto self = weak.lock();
+    if (!self) return;
+    if (self->flushed_)
+      self->close();  // the cause is already noted: closed_locally
+    else
+      self->close(close_cause::write_error, "flush not done in time");
   });
+  schedule_flush();
 }
 
 void framed_connection::close(close_cause cause, std::string detail) {
@@ -111,85 +278,22 @@ void framed_connection::close(close_cause cause, std::string detail) {
   open_ = false;
   std::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  // Closing cancels the outstanding waits; their handlers then run, and the last one finishes.
   socket_.close(ignored);
-  signal_.cancel();
 }
 
-asio::awaitable<void> framed_connection::reader() {
-  unsigned char header[proto::frame_header_bytes];
-  for (;;) {
-    std::error_code ec;
-    co_await asio::async_read(socket_, asio::buffer(header),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      note(ec == asio::error::eof ? close_cause::eof : close_cause::read_error, ec.message());
-      co_return;
-    }
-    const auto length = proto::read_frame_length(header);
-    // The bound is checked before the body buffer is sized.
-    if (length > limits_.max_frame_body) {
-      note(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
-      co_return;
-    }
-    body_.resize(length);
-    co_await asio::async_read(socket_, asio::buffer(body_),
-                              asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      note(ec == asio::error::eof ? close_cause::eof : close_cause::read_error, ec.message());
-      co_return;
-    }
-    if (!closing_ && open_) on_frame_(std::string_view(body_));
-    if (body_.capacity() > kept_body_capacity) std::string().swap(body_);
-    if (!open_) co_return;
-  }
-}
-
-asio::awaitable<void> framed_connection::writer() {
-  std::vector<asio::const_buffer> buffers;
-  for (;;) {
-    if (!open_) co_return;
-    if (head_ == queue_.size()) {
-      queue_.clear();
-      head_ = 0;
-      std::error_code ec;
-      if (closing_) {
-        // Everything is sent: half-close, and give the other side a moment to close its end
-        // (the reader ends this sooner on EOF), so no unread data turns our FIN into a reset.
-        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-        // The flush is complete, so the close is ours whichever ends the wait: the linger
-        // timer, or the reader seeing the other side's EOF.
-        note(close_cause::closed_locally, {});
-        signal_.expires_after(limits_.linger);
-        co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        co_return;
-      }
-      co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
-    }
-    const auto count = std::min(queue_.size() - head_, max_frames_per_write);
-    buffers.clear();
-    for (std::size_t i = 0; i < count; ++i) buffers.push_back(asio::buffer(*queue_[head_ + i]));
-    std::error_code ec;
-    co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      note(close_cause::write_error, ec.message());
-      co_return;
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-      queued_bytes_ -= queue_[head_]->size();
-      queue_[head_++].reset();
-    }
-  }
+void framed_connection::finish_if_done() {
+  if (!open_ && !read_pending_ && !write_pending_ && !finished_) finish();
 }
 
 void framed_connection::finish() {
-  std::error_code ignored;
-  open_ = false;
-  socket_.close(ignored);
-  flush_deadline_.cancel();
+  finished_ = true;
+  if (linger_timer_) linger_timer_->cancel();
   queue_.clear();
   head_ = 0;
+  head_written_ = 0;
   queued_bytes_ = 0;
+  std::string().swap(partial_);
   // Release the handlers after the call: they may own the object that owns this connection.
   auto on_close = std::move(on_close_);
   on_frame_ = nullptr;

@@ -1,14 +1,19 @@
-// One framed TCP connection, used by the registry's sessions and by the peer (registry link and,
-// later, private chats). A reader and a writer coroutine run on the connection's executor, joined
-// with asio's awaitable `||`: whichever ends first (EOF, oversized frame, write error, close)
-// cancels the other, and the owner is told once through the close handler.
+// One framed TCP connection, used by the registry's sessions and by the peer (registry link and
+// private chats). It is a small reactor rather than a pair of coroutines, because the registry
+// holds thousands of idle connections and each must cost as little memory as possible:
+// - reading waits for readiness (no buffer while waiting), then reads whatever has arrived into
+//   one scratch buffer per thread and hands every complete frame over from there; only the bytes
+//   of a frame that straddles two reads are copied into the connection, and released once whole;
+// - writing gathers queued frames straight from the queue into one non-blocking write, after the
+//   handler that queued them has returned (so the frames queued by one event leave together),
+//   and waits for writability only when the kernel's buffer is full.
+// The owner is told once, through the close handler, after both directions have stopped.
 //
 // Everything here runs on one io thread: no member is touched from any other thread.
 #pragma once
 
 #include "shared/proto/frame.hpp"
 
-#include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -18,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace parley::net {
@@ -76,29 +82,44 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   framed_connection(asio::ip::tcp::socket socket, connection_limits limits);
 
  private:
-  asio::awaitable<void> reader();
-  asio::awaitable<void> writer();
+  void start_read();
+  void on_readable(std::error_code ec);
+  // Hands every complete frame in `input` over, keeps the rest; false once the connection has
+  // closed (a frame over its bound, or the frame handler closed it).
+  bool consume(std::string_view input);
+  void deliver(std::string_view body);
+  void schedule_flush();
+  void flush();
+  void wait_writable();
+  // Drops the `written` bytes that have left from the front of the queue.
+  void advance(std::size_t written);
+  void after_flush();
+  void finish_if_done();
   void finish();
   void note(close_cause cause, std::string detail);
 
   asio::ip::tcp::socket socket_;
   connection_limits limits_;
   asio::ip::tcp::endpoint remote_;
-  // Used as a condition variable: send() and close() cancel the writer's wait on it.
-  asio::steady_timer signal_;
-  // Bounds close_after_flush(): flushing and lingering together get limits_.linger.
-  asio::steady_timer flush_deadline_;
+  // Created by close_after_flush() only: most connections never need it.
+  std::unique_ptr<asio::steady_timer> linger_timer_;
   std::vector<proto::frame_ptr> queue_;  // frames [head_, end) are still to be written
   std::size_t head_ = 0;
+  std::size_t head_written_ = 0;  // bytes of queue_[head_] already written
   std::size_t queued_bytes_ = 0;
-  std::string body_;
+  // The start of a frame whose end has not arrived yet; empty (no allocation) between frames.
+  std::string partial_;
   frame_handler on_frame_;
   close_handler on_close_;
-  close_cause cause_ = close_cause::closed_locally;
   std::string detail_;
+  close_cause cause_ = close_cause::closed_locally;
   bool cause_set_ = false;
   bool open_ = true;
-  bool closing_ = false;  // close_after_flush() was called
+  bool closing_ = false;        // close_after_flush() was called
+  bool flushed_ = false;        // closing, everything is sent and our side is shut down
+  bool read_pending_ = false;   // a readiness wait or a posted read is outstanding
+  bool write_pending_ = false;  // a posted flush or a writability wait is outstanding
+  bool finished_ = false;       // the close handler has been called
 };
 
 }  // namespace parley::net
