@@ -161,10 +161,8 @@ void server::on_accept(tcp::socket socket) {
   auto connection =
       parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
   const auto remote = connection->remote_endpoint();
-  auto& entry = sessions_[id];
-  entry.connection = connection;
-  entry.label = "session " + std::to_string(id) + " (" + to_string(remote) + ")";
-  spdlog::debug("{} connected", entry.label);
+  const auto& entry = sessions_[id] = session{connection};
+  if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} connected", label(id, entry));
 
   const auto address = peer_address(remote.address());
   call_core([&](time_point now, effects& out) { core_.on_connect(id, address, now, out); });
@@ -176,13 +174,18 @@ void server::on_accept(tcp::socket socket) {
                     });
 }
 
+std::string server::label(session_id id, const session& entry) {
+  return "session " + std::to_string(id) + " (" + to_string(entry.connection->remote_endpoint()) +
+         ")";
+}
+
 void server::on_frame(session_id id, std::string_view body) {
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   auto decoded = proto::decode_client(body);
   if (!decoded.message) {
     // The core is told through on_close, like for any other lost connection.
-    spdlog::warn("{}: {}; closing the connection", it->second.label, decoded.error);
+    spdlog::warn("{}: {}; closing the connection", label(id, it->second), decoded.error);
     it->second.connection->close(parley::net::close_cause::closed_locally,
                                  "undecodable frame: " + decoded.error);
     return;
@@ -197,12 +200,14 @@ void server::on_frame(session_id id, std::string_view body) {
 void server::on_close(session_id id, parley::net::close_cause cause, const std::string& detail) {
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  // A closed_locally detail already says why (the decode error, the shutdown).
-  const std::string why = detail.empty() ? parley::net::describe(cause)
-                          : cause == parley::net::close_cause::closed_locally
-                              ? detail
-                              : std::string(parley::net::describe(cause)) + ": " + detail;
-  spdlog::log(log_level_for(cause), "{} closed: {}", it->second.label, why);
+  if (spdlog::should_log(log_level_for(cause))) {
+    // A closed_locally detail already says why (the decode error, the shutdown).
+    const std::string why = detail.empty() ? parley::net::describe(cause)
+                            : cause == parley::net::close_cause::closed_locally
+                                ? detail
+                                : std::string(parley::net::describe(cause)) + ": " + detail;
+    spdlog::log(log_level_for(cause), "{} closed: {}", label(id, it->second), why);
+  }
   sessions_.erase(it);
   call_core([&](time_point now, effects& out) { core_.on_disconnect(id, now, out); });
   if (stopping_ && sessions_.empty()) finish_shutdown();
@@ -237,16 +242,18 @@ void server::apply_effects() {
     if (it == sessions_.end() || !it->second.connection->is_open()) continue;
     if (!it->second.connection->send(std::move(send.frame))) {
       spdlog::warn("{}: dropped: its outgoing queue passed its bound (slow reader)",
-                   it->second.label);
+                   label(send.to, it->second));
     }
   }
   for (const auto& end : effects_.ends) {
     const auto it = sessions_.find(end.session);
     if (it == sessions_.end()) continue;
-    const std::string_view cause = describe(end.cause);
-    const bool say_detail = !end.detail.empty() && end.detail != cause;
-    spdlog::log(log_level_for(end.cause), "{} ended: {}{}{}", it->second.label, cause,
-                say_detail ? ": " : "", say_detail ? std::string_view(end.detail) : "");
+    if (spdlog::should_log(log_level_for(end.cause))) {
+      const std::string_view cause = describe(end.cause);
+      const bool say_detail = !end.detail.empty() && end.detail != cause;
+      spdlog::log(log_level_for(end.cause), "{} ended: {}{}{}", label(end.session, it->second),
+                  cause, say_detail ? ": " : "", say_detail ? std::string_view(end.detail) : "");
+    }
     it->second.connection->close_after_flush();
   }
   for (auto& job : effects_.hashes) {

@@ -64,10 +64,13 @@ class server {
   void stop();
 
  private:
+  // Only what the shell needs: every byte here is paid once per connected client. The log's
+  // label is built from the id and the connection when a line is written.
   struct session {
     std::shared_ptr<parley::net::framed_connection> connection;
-    std::string label;  // "session 7 (127.0.0.1:50312)", for the log
   };
+  // "session 7 (127.0.0.1:50312)", for the log.
+  static std::string label(session_id id, const session& entry);
 
   asio::awaitable<void> accept_loop();
   void on_accept(asio::ip::tcp::socket socket);
