@@ -15,46 +15,70 @@
 namespace parley::proto {
 namespace {
 
-// Appends everything written to a std::string (no ostringstream copy at the end).
+// Appends everything written to a std::string (no ostringstream copy at the end). Re-aimed at
+// each frame's string, so one stream per thread serves every encode.
 class string_sink : public std::streambuf {
  public:
-  explicit string_sink(std::string& out) : out_(out) {}
+  void aim(std::string* out) { out_ = out; }
 
  protected:
   std::streamsize xsputn(const char* data, std::streamsize n) override {
-    out_.append(data, static_cast<std::size_t>(n));
+    out_->append(data, static_cast<std::size_t>(n));
     return n;
   }
   int_type overflow(int_type ch) override {
     if (!traits_type::eq_int_type(ch, traits_type::eof()))
-      out_.push_back(traits_type::to_char_type(ch));
+      out_->push_back(traits_type::to_char_type(ch));
     return traits_type::not_eof(ch);
   }
 
  private:
-  std::string& out_;
+  std::string* out_ = nullptr;
 };
 
-// Reads from a string_view without copying it.
+// Reads from a string_view without copying it; re-aimed at each body, like string_sink.
 class view_source : public std::streambuf {
  public:
-  explicit view_source(std::string_view in) {
+  void aim(std::string_view in) {
     auto* begin = const_cast<char*>(in.data());
     setg(begin, begin, begin + in.size());
   }
   std::size_t remaining() const { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
+// Building a std::ostream or std::istream (basic_ios::init, its locale facets) cost more than
+// encoding or decoding a short message itself, so each thread keeps one of each. Nothing inside
+// cereal's archives encodes or decodes another frame, so a stream is never used re-entrantly.
+struct encode_stream {
+  string_sink sink;
+  std::ostream stream{&sink};
+};
+struct decode_stream {
+  view_source source;
+  std::istream stream{&source};
+};
+
+encode_stream& encoder_for_this_thread() {
+  thread_local encode_stream encoder;
+  return encoder;
+}
+
+decode_stream& decoder_for_this_thread() {
+  thread_local decode_stream decoder;
+  return decoder;
+}
+
 template <class Message>
 std::string encode_any(const Message& message) {
   if (auto why = validate(message); !why.empty()) throw std::invalid_argument("encode: " + why);
   std::string frame(frame_header_bytes, '\0');
   {
-    string_sink sink(frame);
-    std::ostream stream(&sink);
+    auto& encoder = encoder_for_this_thread();
+    encoder.sink.aim(&frame);
+    encoder.stream.clear();
     // Pinned to little-endian so the bytes on the wire do not depend on the host.
     cereal::PortableBinaryOutputArchive archive(
-        stream, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
+        encoder.stream, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
     archive(message);
   }
   const auto body = frame.size() - frame_header_bytes;
@@ -76,14 +100,15 @@ decoded<Message> decode_any(std::string_view body) {
     return result;
   }
   try {
-    view_source source(body);
-    std::istream stream(&source);
+    auto& decoder = decoder_for_this_thread();
+    decoder.source.aim(body);
+    decoder.stream.clear();
     Message message;
     {
-      cereal::PortableBinaryInputArchive archive(stream);
+      cereal::PortableBinaryInputArchive archive(decoder.stream);
       archive(message);
     }
-    if (source.remaining() != 0) {
+    if (decoder.source.remaining() != 0) {
       result.error = "trailing bytes after the message";
       return result;
     }
