@@ -50,6 +50,11 @@ run_slack_s=330
 ready_tenths=100
 # A stopped server must exit within this many seconds, else it is killed.
 stop_grace_s=10
+# parley-bench --connect-batch per server: clients registering at once. ngIRCd listens with a
+# backlog of 10, so more at once would overflow it into SYN retries; InspIRCd answers each
+# registration only after about 1 s, so 8 at a time would take 125 s per 1,000 clients. The
+# registry keeps parley-bench's default (256).
+declare -A connect_batch=([ngircd]=8 [inspircd]=512)
 # Exit status each server gives when stopped with SIGTERM (InspIRCd: EXIT_STATUS_SIGTERM).
 declare -A clean_stop=([registry]=0 [ngircd]=0 [inspircd]=10)
 server_core=0
@@ -196,6 +201,8 @@ run_once() {
   base=$logs/$name-$label-$run
   proto=parley
   [ "$name" = registry ] || proto=irc
+  local batch=()
+  [ -z "${connect_batch[$name]:-}" ] || batch=(--connect-batch "${connect_batch[$name]}")
   if ! start_server "$name" "$port" "$base.server.log" "$hash_cost"; then
     line="server=$name label=$label run=$run exit=setup stop=none"
     echo "$line" >>"$results"
@@ -204,7 +211,7 @@ run_once() {
   fi
   line=$(timeout --kill-after=5 $((${run_duration:-$duration} + warmup + run_slack_s)) \
     taskset -c "$generator_core" "$bench" --proto "$proto" --port "$port" --pid "$server_pid" \
-    --duration "${run_duration:-$duration}" --warmup "$warmup" "$@" 2>"$base.bench.log" | tail -n 1) || status=$?
+    "${batch[@]}" --duration "${run_duration:-$duration}" --warmup "$warmup" "$@" 2>"$base.bench.log" | tail -n 1) || status=$?
   stop_server "$name" || stop=failed
   line="server=$name label=$label run=$run exit=$status stop=$stop $line"
   echo "$line" >>"$results"
@@ -228,6 +235,7 @@ field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
   echo "# bench/compare.sh $* ($stamp) on $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
   echo "# registry: --hash-cost test --db :memory: (login-storm: --hash-cost interactive); server on core $server_core, parley-bench on core $generator_core"
   echo "# duration=$duration warmup=$warmup users=$users idle_clients=$idle_clients reps=$reps"
+  echo "# --connect-batch: ngircd=${connect_batch[ngircd]} inspircd=${connect_batch[inspircd]} registry=default"
 } >"$results"
 
 for server in registry ngircd inspircd; do

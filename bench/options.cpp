@@ -37,9 +37,12 @@ int bad_arguments(const std::string& why) {
 }
 
 // The checks CLI11 cannot express: combinations, and what each workload and protocol allows.
-std::optional<std::string> check(options& o, bool users_given) {
+std::optional<std::string> check(options& o, bool users_given, bool connect_batch_given) {
   if (o.port == 0) return "--port must be 1..65535";
   if (!users_given) o.users = o.workload == workload::idle ? default_idle_users : default_users;
+  if (!connect_batch_given)
+    o.connect_batch =
+        o.proto == protocol::irc ? default_irc_connect_batch : default_parley_connect_batch;
   // The unloaded latency: one pair, one message in flight.
   if (o.workload == workload::latency || o.workload == workload::login_storm) {
     o.users = chatting_pair;
@@ -53,6 +56,8 @@ std::optional<std::string> check(options& o, bool users_given) {
     return "--users must be at least 2 for broadcast";
   if (o.inflight == 0 || o.inflight > max_inflight)
     return "--inflight must be 1.." + std::to_string(max_inflight);
+  if (o.connect_batch == 0 || o.connect_batch > max_connect_batch)
+    return "--connect-batch must be 1.." + std::to_string(max_connect_batch);
   if (o.senders == 0 || (o.workload == workload::broadcast && o.senders > o.users))
     return "--senders must be 1..users";
   if (!(o.duration_s > 0) || o.duration_s > max_duration_seconds)
@@ -103,6 +108,11 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
   app.add_option("--duration", o.duration_s, "measured seconds (default 10)");
   app.add_option("--warmup", o.warmup_s, "seconds of traffic before measuring (default 2)");
   app.add_option("--rate", o.rate, "login-storm: logins per second (default 20)");
+  auto* connect_batch = app.add_option(
+      "--connect-batch", o.connect_batch,
+      "clients logging in (irc: registering) at once, 1.." + std::to_string(max_connect_batch) +
+          " (default " + std::to_string(default_parley_connect_batch) +
+          "; irc: " + std::to_string(default_irc_connect_batch) + ")");
   app.add_option("--payload", o.payload, "message text bytes (default 64, at least 40)");
   auto* pid_option = app.add_option("--pid", pid, "the server's PID: report its RSS and CPU");
   app.add_option("--prefix", o.prefix, "user names are <prefix><index> (default b)");
@@ -127,7 +137,8 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
     if (pid <= 0) return bad_arguments("--pid must be a process id");
     o.pid = pid;
   }
-  if (auto why = check(o, users->count() > 0)) return bad_arguments(*why);
+  if (auto why = check(o, users->count() > 0, connect_batch->count() > 0))
+    return bad_arguments(*why);
   return o;
 }
 

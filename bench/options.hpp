@@ -25,6 +25,15 @@ inline constexpr std::size_t max_inflight = 1024;
 inline constexpr double max_duration_seconds = 3600;
 inline constexpr double max_login_rate = 100000;
 inline constexpr std::size_t max_prefix_bytes = 16;
+// Clients logging in (or registering, on IRC) at once, i.e. connected and not yet ready; the next
+// connects as one becomes ready. The default keeps the server busy while the listen backlog never
+// overflows into SYN retries.
+inline constexpr std::size_t default_parley_connect_batch = 256;
+// ngIRCd listens with a backlog of 10: more connections at once overflow it, and the dropped SYNs
+// are retried after 1, 3, 7... s, which would stall registration for tens of seconds. A server
+// that answers each registration late (InspIRCd: about 1 s) needs a far larger batch instead.
+inline constexpr std::size_t default_irc_connect_batch = 8;
+inline constexpr std::size_t max_connect_batch = 10000;
 
 struct options {
   bench::workload workload = workload::direct;
@@ -37,6 +46,8 @@ struct options {
   double duration_s = 10;
   double warmup_s = 2;
   double rate = 20;  // login-storm: logins per second
+  // Clients logging in at once; parse_options sets the protocol's default when none is given.
+  std::size_t connect_batch = default_parley_connect_batch;
   std::size_t payload = 64;
   std::optional<int> pid;  // the server's, for /proc/PID
   std::string prefix = "b";

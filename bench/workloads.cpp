@@ -21,12 +21,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// Logins (or IRC registrations) under way at once: enough to keep the server busy, few enough
-// that the listen backlog never overflows into SYN retries.
-constexpr std::size_t max_logins_in_progress = 256;
-// ngIRCd listens with a backlog of 10: more connections at once overflow it, and the dropped SYNs
-// are retried after 1, 3, 7... s, which would stall registration for tens of seconds.
-constexpr std::size_t max_irc_registrations_in_progress = 8;
 // A run whose setup (logins, private chats) takes longer than this has failed.
 constexpr std::chrono::seconds setup_timeout{300};
 // After sending stops, how long the messages still in flight may take to arrive.
@@ -142,9 +136,9 @@ int workload_runner::run() {
 // ---------------------------------------------------------------- setup
 
 void workload_runner::login_next() {
-  const std::size_t max_in_progress =
-      opts_.proto == protocol::irc ? max_irc_registrations_in_progress : max_logins_in_progress;
-  while (next_login_ < n_ && logins_in_progress_ < max_in_progress && phase_ == phase::logging_in) {
+  // At most --connect-batch logins under way: the next starts as one completes.
+  while (next_login_ < n_ && logins_in_progress_ < opts_.connect_batch &&
+         phase_ == phase::logging_in) {
     const std::size_t user = next_login_++;
     ++logins_in_progress_;
     if (opts_.proto == protocol::parley) {
