@@ -58,19 +58,15 @@ void p2p_link::on_closed(std::string_view why) {
 }
 
 std::size_t p2p_link::on_bytes(std::string_view data) {
-  std::size_t consumed = 0;
-  while (data.size() - consumed >= proto::frame_header_bytes) {
-    const auto length =
-        proto::read_frame_length(reinterpret_cast<const unsigned char*>(data.data() + consumed));
-    if (length > proto::max_frame_body) {
-      fail("private chat frame over the bound");
-      return consumed;
-    }
-    if (data.size() - consumed - proto::frame_header_bytes < length) break;
-    on_frame(data.substr(consumed + proto::frame_header_bytes, length));
-    if (!stream_.is_open()) return consumed;
-    consumed += proto::frame_header_bytes + length;
-  }
+  std::optional<std::uint32_t> oversized;
+  const auto consumed = wire::split_frames(
+      data,
+      [this](std::string_view body) {
+        on_frame(body);
+        return stream_.is_open();
+      },
+      oversized);
+  if (oversized) fail("private chat frame over the bound");
   return consumed;
 }
 

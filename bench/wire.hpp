@@ -3,6 +3,7 @@
 // (bench/tests/wire_test.cpp checks it against the codec); everything else goes through the codec.
 #pragma once
 
+#include "shared/proto/frame.hpp"
 #include "shared/proto/messages.hpp"
 
 #include <cstddef>
@@ -59,5 +60,27 @@ struct command_reply_view {
 std::optional<delivery_view> peek_delivery(std::string_view body);
 std::optional<command_reply_view> peek_command_reply(std::string_view body);
 std::optional<std::string_view> peek_p2p_text(std::string_view body);
+
+// Hands each complete frame body at the front of `data` to `on_frame` (which returns false to
+// stop) and returns how many bytes were used. A header over the frame bound stops the split
+// before its body is waited for, and `oversized` tells which length it announced.
+template <class OnFrame>
+std::size_t split_frames(std::string_view data, OnFrame&& on_frame,
+                         std::optional<std::uint32_t>& oversized) {
+  std::size_t consumed = 0;
+  while (data.size() - consumed >= proto::frame_header_bytes) {
+    const auto length =
+        proto::read_frame_length(reinterpret_cast<const unsigned char*>(data.data() + consumed));
+    if (length > proto::max_frame_body) {
+      oversized = length;
+      break;
+    }
+    if (data.size() - consumed - proto::frame_header_bytes < length) break;
+    const bool go_on = on_frame(data.substr(consumed + proto::frame_header_bytes, length));
+    if (!go_on) break;
+    consumed += proto::frame_header_bytes + length;
+  }
+  return consumed;
+}
 
 }  // namespace parley::bench::wire
