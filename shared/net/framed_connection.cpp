@@ -119,14 +119,9 @@ bool framed_connection::consume(std::string_view input) {
       input.remove_prefix(take);
       if (partial_.size() < proto::frame_header_bytes) return true;
     }
-    const auto length =
-        proto::read_frame_length(reinterpret_cast<const unsigned char*>(partial_.data()));
     // The bound is checked before the buffer grows to hold the body.
-    if (length > limits_.max_frame_body) {
-      close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
-      return false;
-    }
-    const auto frame_bytes = proto::frame_header_bytes + length;
+    const auto frame_bytes = checked_frame_bytes(partial_.data());
+    if (frame_bytes == 0) return false;
     const auto take = std::min(frame_bytes - partial_.size(), input.size());
     partial_.reserve(frame_bytes);
     partial_.append(input.substr(0, take));
@@ -138,24 +133,28 @@ bool framed_connection::consume(std::string_view input) {
     if (!open_) return false;
   }
   while (input.size() >= proto::frame_header_bytes) {
-    const auto length =
-        proto::read_frame_length(reinterpret_cast<const unsigned char*>(input.data()));
-    if (length > limits_.max_frame_body) {
-      close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
-      return false;
-    }
-    const auto frame_bytes = proto::frame_header_bytes + length;
+    const auto frame_bytes = checked_frame_bytes(input.data());
+    if (frame_bytes == 0) return false;
     if (input.size() < frame_bytes) {
       // Within the bound, just checked: this is all the rest of the frame may ever take.
       partial_.reserve(frame_bytes);
       break;
     }
-    deliver(input.substr(proto::frame_header_bytes, length));
+    deliver(input.substr(proto::frame_header_bytes, frame_bytes - proto::frame_header_bytes));
     input.remove_prefix(frame_bytes);
     if (!open_) return false;
   }
   partial_.append(input);
   return true;
+}
+
+std::size_t framed_connection::checked_frame_bytes(const char* header) {
+  const auto length = proto::read_frame_length(reinterpret_cast<const unsigned char*>(header));
+  if (length > limits_.max_frame_body) {
+    close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
+    return 0;
+  }
+  return proto::frame_header_bytes + length;
 }
 
 void framed_connection::deliver(std::string_view body) {

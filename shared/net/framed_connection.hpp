@@ -87,6 +87,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Hands every complete frame in `input` over, keeps the rest; false once the connection has
   // closed (a frame over its bound, or the frame handler closed it).
   bool consume(std::string_view input);
+  // The whole size (header + body) of the frame whose header starts at `header`, or 0 after
+  // closing the connection when the header announces more than max_frame_body.
+  std::size_t checked_frame_bytes(const char* header);
   void deliver(std::string_view body);
   void schedule_flush();
   void flush();
