@@ -64,12 +64,28 @@ void hash_pool::submit(hash_job&& job, completion done) {
   wipe(job.password);
   asio::post(pool_, [this, pending = std::move(pending), done = std::move(done)]() mutable {
     auto result = run_job(pending->job, cost_);
-    // Wipe now rather than when the lambda is destroyed: the answer may wait in the io queue.
+    // Wipe now rather than when the lambda is destroyed: the answer may wait for its delivery.
     pending.reset();
-    asio::post(io_, [done = std::move(done), result = std::move(result)]() mutable {
-      done(std::move(result));
-    });
+    finished(answer{std::move(done), std::move(result)});
   });
+}
+
+void hash_pool::finished(answer&& a) {
+  const std::lock_guard lock(answers_mutex_);
+  answers_.push_back(std::move(a));
+  if (delivery_posted_) return;
+  delivery_posted_ = true;
+  asio::post(io_, [this] { deliver(); });
+}
+
+void hash_pool::deliver() {
+  {
+    const std::lock_guard lock(answers_mutex_);
+    delivering_.swap(answers_);
+    delivery_posted_ = false;
+  }
+  for (auto& a : delivering_) a.done(std::move(a.result));
+  delivering_.clear();
 }
 
 std::vector<std::optional<std::string>> hash_pool::hash_all(std::vector<std::string>& passwords) {

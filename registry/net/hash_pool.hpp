@@ -1,6 +1,9 @@
 // The password-hashing pool: Argon2id is slow on purpose (tens of milliseconds and tens of MiB
 // per call), so it never runs on the io thread, where it would stall every other session. Jobs
-// run on a small thread pool and their answers are posted back to the io_context.
+// run on a small thread pool; their answers are collected and handed to the io_context in
+// batches: one posted handler delivers every answer that finished since the last one. A burst of
+// logins then becomes one burst of presence notices, which every online connection sends in one
+// write instead of one write per login (SPEC 7's fan-out is what makes logins cost O(online)).
 #pragma once
 
 #include "registry/auth/password_hash.hpp"
@@ -11,6 +14,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +38,8 @@ class hash_pool {
   hash_pool(const hash_pool&) = delete;
   hash_pool& operator=(const hash_pool&) = delete;
 
-  // Runs the job on a pool thread, then posts `done` to the io_context. The password is moved
+  // Runs the job on a pool thread, then has `done` called on the io thread, together with the
+  // other answers that finished meanwhile, in the order they finished. The password is moved
   // out of `job` (and the moved-from string wiped); the pool wipes its own copy once it is used,
   // or when the job is dropped unstarted at shutdown.
   void submit(hash_job&& job, completion done);
@@ -48,9 +53,23 @@ class hash_pool {
   auth::hash_cost cost() const { return cost_; }
 
  private:
+  struct answer {
+    completion done;
+    hash_done result;
+  };
+  // Pool thread: queues the answer, and posts a delivery unless one is posted already.
+  void finished(answer&& a);
+  // io thread: calls every queued answer's completion.
+  void deliver();
+
   asio::io_context& io_;
   std::size_t threads_;
   auth::hash_cost cost_;
+  std::mutex answers_mutex_;
+  std::vector<answer> answers_;     // guarded by answers_mutex_
+  bool delivery_posted_ = false;    // guarded by answers_mutex_
+  std::vector<answer> delivering_;  // io thread only: reused between deliveries
+  // Last: its threads stop and join first, before the members they use are destroyed.
   asio::thread_pool pool_;
 };
 

@@ -24,6 +24,8 @@ constexpr std::chrono::seconds max_tick_wait{60};
 // After an accept failure for want of descriptors or memory, wait this long before the next
 // attempt, so that closing sessions can free some instead of the loop spinning on the error.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
+// Connections taken from the backlog at once, after the wait for the first (see accept_loop).
+constexpr std::size_t max_accepts_per_wake = 64;
 // Connections refused over --max-connections are logged at most this often.
 constexpr std::chrono::seconds refusal_log_interval{1};
 
@@ -104,6 +106,9 @@ std::error_code server::start() {
   std::error_code ec;
   acceptor_.listen(tcp::socket::max_listen_connections, ec);
   if (ec) return ec;
+  // accept_loop empties the backlog with direct accepts, which must fail at once when it is empty.
+  acceptor_.non_blocking(true, ec);
+  if (ec) return ec;
   // An exception escaping the accept loop is a bug: it is rethrown out of io_context::run() so
   // that main reports it, instead of the registry silently no longer accepting.
   asio::co_spawn(io_, accept_loop(), [](std::exception_ptr error) {
@@ -132,11 +137,23 @@ asio::awaitable<void> server::accept_loop() {
       co_await retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (sessions_.size() >= options_.max_connections) {
-      refuse(std::move(socket));
-    } else {
-      on_accept(std::move(socket));
+    take(std::move(socket));
+    // One readiness wait per connection would admit one connection per turn of the event loop,
+    // and a turn with thousands of clients online lasts milliseconds: whoever else is already
+    // waiting in the backlog is taken now, without waiting again.
+    for (std::size_t more = 1; more < max_accepts_per_wake && !stopping_; ++more) {
+      auto next = acceptor_.accept(ec);
+      if (ec) break;  // would_block: the backlog is empty; anything else: the async path says
+      take(std::move(next));
     }
+  }
+}
+
+void server::take(tcp::socket socket) {
+  if (sessions_.size() >= options_.max_connections) {
+    refuse(std::move(socket));
+  } else {
+    on_accept(std::move(socket));
   }
 }
 

@@ -73,6 +73,8 @@ class server {
   static std::string label(session_id id, const session& entry);
 
   asio::awaitable<void> accept_loop();
+  // A new connection: a session, or refused over max_connections.
+  void take(asio::ip::tcp::socket socket);
   void on_accept(asio::ip::tcp::socket socket);
   void refuse(asio::ip::tcp::socket socket);
   void on_frame(session_id id, std::string_view body);
