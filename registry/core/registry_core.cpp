@@ -8,7 +8,9 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -34,8 +36,8 @@ const char* describe(end_cause cause) {
 namespace {
 
 // Where a connection is in its life. Each state accepts exactly the messages listed in
-// `accepts`; anything else is a protocol error.
-enum class phase {
+// `accepts`; anything else is a protocol error. One byte: it is packed into every session.
+enum class phase : std::uint8_t {
   awaiting_hello,
   awaiting_name,
   awaiting_password,      // known account
@@ -90,20 +92,46 @@ bool accepts(phase at, const proto::client_message& message) {
 using name_set = std::set<std::string, std::less<>>;
 template <class Value>
 using by_name = std::map<std::string, Value, std::less<>>;
+// Keyed by a view of the session's own name, which does not change while it is online: the
+// name is only assigned or cleared in the login phases, and the entry is erased (core::state::
+// leave) before the session itself is (core::on_disconnect). unordered_map nodes stay put, so
+// the view stays valid while the entry lives. This saves a copy of every online user's name.
+using by_session_name = std::map<std::string_view, session_id, std::less<>>;
 
-struct session {
-  std::string address;
-  phase at = phase::awaiting_hello;
-  time_point connected_at{};
-  time_point last_activity{};  // meaningful once online
-  std::string name;            // the name being logged in, from awaiting_*password on
-  std::uint64_t ticket = 0;    // of the hash_job in flight
-  // Private chats (SPEC 8), meaningful once online. Every name in `offers` and `asked` is an
-  // online user: whoever leaves settles both sides first (core::state::settle_private).
-  std::uint16_t private_port = 0;   // as announced by private_listen; 0: none yet
+// The private chats (SPEC 8) one online user is part of right now. Every name in `offers` and
+// `asked` is an online user: whoever leaves settles both sides first (core::state::settle_private).
+struct private_chats {
   std::vector<std::string> offers;  // requesters waiting for this user's y/n, oldest first
   name_set asked;                   // users whose y/n this user's requests wait for
+
+  bool empty() const { return offers.empty() && asked.empty(); }
 };
+
+// One connection. The registry keeps one per client, most of them logged in and idle, so the
+// members are ordered by size to leave no padding, and what most sessions never use lives
+// behind a pointer.
+struct session {
+  std::string address;
+  std::string name;  // the name being logged in, from awaiting_*password on
+  // The moment the deadlines count from: the connection's, before login (the login deadline),
+  // then the last activity once online (the idle timeout). A session never returns from online
+  // to a login phase, so the two are never needed at once; core::state::deadline_of reads it.
+  time_point since{};
+  std::uint64_t ticket = 0;  // of the hash_job in flight
+  // Null while no request waits for this user's answer or for anyone else's answer to this
+  // user, which is almost always: created by the first request, released as soon as it is
+  // empty again (core::state::chats_of and release_if_settled), so a null pointer and an empty
+  // private_chats mean the same.
+  std::unique_ptr<private_chats> chats;
+  std::uint16_t private_port = 0;  // as announced by private_listen; 0: none yet
+  phase at = phase::awaiting_hello;
+};
+
+// The requesters waiting for this user's answer; none when it has no private_chats.
+std::span<const std::string> offers_of(const session& s) {
+  if (!s.chats) return {};
+  return s.chats->offers;
+}
 
 struct account {
   std::string password_hash;
@@ -156,9 +184,10 @@ struct core::state {
 
   by_name<account> accounts;
   by_name<name_set> blocks;      // blocker -> the users it blocks
-  by_name<session_id> online;    // sorted, so whoelse answers in name order
   by_name<session_id> reserved;  // unknown names some session is creating right now
+  // Declared before `online`, whose keys view the sessions' names, so that it outlives them.
   std::unordered_map<session_id, session> sessions;
+  by_session_name online;  // sorted, so whoelse answers in name order
   deadline_queue deadlines;
   std::uint64_t next_ticket = 1;
 
@@ -191,8 +220,7 @@ struct core::state {
   }
 
   time_point deadline_of(const session& s) const {
-    return s.at == phase::online ? s.last_activity + config.idle_timeout
-                                 : s.connected_at + config.login_deadline;
+    return s.since + (s.at == phase::online ? config.idle_timeout : config.login_deadline);
   }
 
   void release_reservation(session_id id, const session& s) {
@@ -227,11 +255,15 @@ struct core::state {
   }
 
   void enter(session_id id, session& s, time_point now, effects& out) {
+    const time_point login_due = deadline_of(s);
     s.at = phase::online;
-    s.last_activity = now;
+    s.since = now;
     online.emplace(s.name, id);
-    // The idle deadline may fall before the login deadline already queued for this session.
-    deadlines.push(deadline_of(s), id);
+    // The login deadline already queued for this session pushes it back at its idle deadline
+    // when it comes due, so a second entry is needed only when the idle deadline comes first.
+    // Otherwise it would double the queue for as long as the user stays online.
+    if (const time_point idle_due = deadline_of(s); idle_due < login_due)
+      deadlines.push(idle_due, id);
 
     send_login(out, id, proto::login_result::welcome);
     for (auto& stored : store.take_offline(s.name)) {
@@ -532,13 +564,14 @@ struct core::state {
     const session_id target_id = target_entry->second;
     session& target = sessions.at(target_id);
     if (target.private_port == 0) return reply(out, id, proto::outcome::private_unavailable, to);
-    if (std::ranges::find(target.offers, s.name) != target.offers.end())
+    const auto waiting = offers_of(target);
+    if (std::ranges::find(waiting, s.name) != waiting.end())
       return reply(out, id, proto::outcome::private_pending, to);
-    if (target.offers.size() >= config.max_private_offers)
+    if (waiting.size() >= config.max_private_offers)
       return reply(out, id, proto::outcome::private_busy, to);
 
-    target.offers.push_back(s.name);
-    s.asked.insert(to);
+    chats_of(target).offers.push_back(s.name);
+    chats_of(s).asked.insert(to);
     send(out, target_id, proto::make_frame(proto::private_offer{s.name}));
     reply(out, id, proto::outcome::private_requested);
   }
@@ -546,15 +579,18 @@ struct core::state {
   // No reply: the answer only moves the requester on. An answer for nobody waiting (the
   // requester left meanwhile, or never asked) changes nothing.
   void handle(session_id id, session& s, const proto::private_answer& m, time_point, effects& out) {
-    const auto offer = std::ranges::find(s.offers, m.requester.value);
-    if (offer == s.offers.end()) return;
-    s.offers.erase(offer);
+    if (!s.chats) return;
+    auto& offers = s.chats->offers;
+    const auto offer = std::ranges::find(offers, m.requester.value);
+    if (offer == offers.end()) return;
+    offers.erase(offer);
+    release_if_settled(s);
     const auto requester_entry = online.find(m.requester.value);
     // Cannot happen while settle_private keeps its promise; an answer to nobody, then.
     if (requester_entry == online.end()) return;
     const session_id requester_id = requester_entry->second;
     session& requester = sessions.at(requester_id);
-    requester.asked.erase(s.name);
+    forget_asked(requester, s.name);
 
     if (m.accept == 0)
       return send(out, requester_id, proto::make_frame(proto::private_declined{s.name}));
@@ -578,32 +614,57 @@ struct core::state {
     send(out, requester_id, proto::make_frame(granted));
   }
 
+  // A session's private_chats, created on first need. Whoever empties one calls
+  // release_if_settled, so that an idle session holds none.
+  static private_chats& chats_of(session& s) {
+    if (!s.chats) s.chats = std::make_unique<private_chats>();
+    return *s.chats;
+  }
+
+  static void release_if_settled(session& s) {
+    if (s.chats && s.chats->empty()) s.chats.reset();
+  }
+
+  // `requester` no longer waits for `target`'s answer.
+  static void forget_asked(session& requester, const std::string& target) {
+    if (!requester.chats) return;
+    requester.chats->asked.erase(target);
+    release_if_settled(requester);
+  }
+
   // Everyone waiting for this user's answer is told no (SPEC 8.3), oldest request first.
   void decline_waiting(session& s, effects& out) {
+    if (!s.chats) return;
     proto::frame_ptr frame;
-    for (const std::string& requester : s.offers) {
+    // Only other sessions change in the loop (nobody can ask themselves), so `s.chats` stays.
+    for (const std::string& requester : s.chats->offers) {
       const auto entry = online.find(requester);
       if (entry == online.end()) continue;
-      sessions.at(entry->second).asked.erase(s.name);
+      forget_asked(sessions.at(entry->second), s.name);
       // Encoded once, for however many are waiting.
       if (!frame) frame = proto::make_frame(proto::private_declined{s.name});
       send(out, entry->second, frame);
     }
-    s.offers.clear();
+    s.chats->offers.clear();
+    release_if_settled(s);
   }
 
   // The user leaves: requests waiting for its answer are declined, and its own requests are
   // withdrawn, so a later answer to one of them finds nobody waiting.
   void settle_private(session& s, effects& out) {
     decline_waiting(s, out);
-    for (const std::string& target : s.asked) {
+    if (!s.chats) return;
+    for (const std::string& target : s.chats->asked) {
       const auto entry = online.find(target);
       if (entry == online.end()) continue;
-      auto& offers = sessions.at(entry->second).offers;
+      session& other = sessions.at(entry->second);
+      if (!other.chats) continue;
+      auto& offers = other.chats->offers;
       if (const auto offer = std::ranges::find(offers, s.name); offer != offers.end())
         offers.erase(offer);
+      release_if_settled(other);
     }
-    s.asked.clear();
+    s.chats.reset();
   }
 
   // ------------------------------------------------------------------ deadlines
@@ -639,8 +700,7 @@ void core::on_connect(session_id id, const std::string& address, time_point now,
   if (!inserted) return;
   session& s = it->second;
   s.address = address;
-  s.connected_at = now;
-  s.last_activity = now;
+  s.since = now;
   state_->deadlines.push(state_->deadline_of(s), id);
 }
 
@@ -661,7 +721,7 @@ void core::on_message(session_id id, const proto::client_message& message, time_
   // Every well-formed command of a logged-in user is activity (SPEC 5); the port announcement
   // is the peer's own doing, not a command.
   if (s.at == phase::online && !std::holds_alternative<proto::private_listen>(message))
-    s.last_activity = now;
+    s.since = now;
   std::visit([&](const auto& m) { state_->handle(id, s, m, now, out); }, message);
 }
 
