@@ -123,7 +123,8 @@ asio::awaitable<void> server::accept_loop() {
   asio::steady_timer retry_timer(io_);
   while (!stopping_) {
     std::error_code ec;
-    auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    auto socket =
+        co_await acceptor_.async_accept(io_, asio::redirect_error(asio::use_awaitable, ec));
     if (stopping_ || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       if (!is_resource_shortage(ec)) {
@@ -142,14 +143,14 @@ asio::awaitable<void> server::accept_loop() {
     // and a turn with thousands of clients online lasts milliseconds: whoever else is already
     // waiting in the backlog is taken now, without waiting again.
     for (std::size_t more = 1; more < max_accepts_per_wake && !stopping_; ++more) {
-      auto next = acceptor_.accept(ec);
+      auto next = acceptor_.accept(io_, ec);
       if (ec) break;  // would_block: the backlog is empty; anything else: the async path says
       take(std::move(next));
     }
   }
 }
 
-void server::take(tcp::socket socket) {
+void server::take(socket_type socket) {
   if (sessions_.size() >= options_.max_connections) {
     refuse(std::move(socket));
   } else {
@@ -157,7 +158,7 @@ void server::take(tcp::socket socket) {
   }
 }
 
-void server::refuse(tcp::socket socket) {
+void server::refuse(socket_type socket) {
   std::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   socket.close(ec);
@@ -173,7 +174,7 @@ void server::refuse(tcp::socket socket) {
   last_refusal_log_ = now;
 }
 
-void server::on_accept(tcp::socket socket) {
+void server::on_accept(socket_type socket) {
   const session_id id = next_session_id_++;
   auto connection =
       parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
@@ -183,12 +184,9 @@ void server::on_accept(tcp::socket socket) {
 
   const auto address = peer_address(remote.address());
   call_core([&](time_point now, effects& out) { core_.on_connect(id, address, now, out); });
-  // The handlers capture the id, not the connection: the map owns the connection, and a late
-  // event for a session that has gone finds nothing.
-  connection->start([this, id](std::string_view body) { on_frame(id, body); },
-                    [this, id](parley::net::close_cause cause, const std::string& detail) {
-                      on_close(id, cause, detail);
-                    });
+  // The connection reports to this server with the id, and holds no reference to the session:
+  // the map owns the connection, and a late event for a session that has gone finds nothing.
+  connection->start(*this, id);
 }
 
 std::string server::label(session_id id, const session& entry) {

@@ -44,7 +44,7 @@ struct server_options {
 // connections are still refused (nothing listens until server::start).
 std::error_code bind_to(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint);
 
-class server {
+class server : private parley::net::framed_connection::owner {
  public:
   // `acceptor` is bound already (bind_to).
   server(asio::io_context& io, asio::ip::tcp::acceptor acceptor, core& core, hash_pool& pool,
@@ -74,11 +74,13 @@ class server {
 
   asio::awaitable<void> accept_loop();
   // A new connection: a session, or refused over max_connections.
-  void take(asio::ip::tcp::socket socket);
-  void on_accept(asio::ip::tcp::socket socket);
-  void refuse(asio::ip::tcp::socket socket);
-  void on_frame(session_id id, std::string_view body);
-  void on_close(session_id id, parley::net::close_cause cause, const std::string& detail);
+  using socket_type = parley::net::framed_connection::socket_type;
+  void take(socket_type socket);
+  void on_accept(socket_type socket);
+  void refuse(socket_type socket);
+  // framed_connection::owner, with the session id as the connection's tag.
+  void on_frame(session_id id, std::string_view body) override;
+  void on_close(session_id id, parley::net::close_cause cause, const std::string& detail) override;
   void on_hash_done(hash_done result);
   void on_tick();
   void wait_for_signal();

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <span>
+#include <stdexcept>
 
 namespace parley::net {
 namespace {
@@ -15,9 +17,11 @@ constexpr std::size_t max_frames_per_write = 64;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Reads one readiness event may do before the connection yields to the others.
 constexpr std::size_t max_reads_per_event = 4;
-// A drained queue keeps room for this many frames; a burst's larger array is released, so a
-// connection that once fell behind does not keep its peak queue while idle.
-constexpr std::size_t kept_queue_capacity = 4;
+// The outbox keeps room for this many frames between bursts; a burst's larger array (every
+// online user times the notices of a batch of logins) is released once written.
+constexpr std::size_t kept_outbox_entries = 4096;
+// End of an outbox chain.
+constexpr std::uint32_t no_entry = std::numeric_limits<std::uint32_t>::max();
 
 // Every connection on this thread reads into the same buffer and is done with it before the
 // next one reads: frames are handed over, and a straddling frame copied out, within one handler.
@@ -30,7 +34,109 @@ bool would_block(const std::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
+std::uint32_t clamp_u32(std::size_t value) {
+  return static_cast<std::uint32_t>(
+      std::min<std::size_t>(value, std::numeric_limits<std::uint32_t>::max()));
+}
+
 }  // namespace
+
+// The frames every connection of one io_context sends during one handler, chained per
+// connection, and the connections that have some; written out by one posted handler.
+class outbox_service : public asio::execution_context::service {
+ public:
+  using key_type = outbox_service;
+  static inline asio::execution_context::id id;
+
+  struct entry {
+    proto::frame_ptr frame;
+    std::uint32_t next = no_entry;  // the same connection's next frame
+  };
+
+  explicit outbox_service(asio::io_context& io) : service(io), io_(io) {}
+
+  void add(framed_connection& connection, proto::frame_ptr frame) {
+    const auto index = static_cast<std::uint32_t>(entries_.size());
+    entries_.push_back(entry{std::move(frame)});
+    if (connection.out_last_ == no_entry) {
+      connection.out_first_ = index;
+    } else {
+      entries_[connection.out_last_].next = index;
+    }
+    connection.out_last_ = index;
+    enlist(connection);
+  }
+
+  // The connection is written to (or, with nothing queued, finishes a graceful close) after
+  // the current handler.
+  void enlist(framed_connection& connection) {
+    if (connection.in_outbox_) return;
+    connection.in_outbox_ = true;
+    pending_.push_back(connection.shared_from_this());
+    if (posted_) return;
+    posted_ = true;
+    asio::post(io_, [this] { flush_all(); });
+  }
+
+  std::vector<entry>& writing() { return writing_; }
+
+ private:
+  void flush_all() {
+    posted_ = false;
+    // Writing may end a connection, and its owner may then send to others (a `logged out`
+    // notice): frames sent meanwhile go to a fresh outbox and a later flush_all. So every chain
+    // to write now is first detached from its connection.
+    entries_.swap(writing_);
+    pending_.swap(flushing_);
+    chains_.clear();
+    for (const auto& connection : flushing_) {
+      chains_.push_back(connection->out_first_);
+      connection->out_first_ = no_entry;
+      connection->out_last_ = no_entry;
+      connection->in_outbox_ = false;
+      connection->writing_chain_ = true;
+    }
+    for (std::size_t i = 0; i < flushing_.size(); ++i) flushing_[i]->flush_outbox(chains_[i]);
+    flushing_.clear();
+    writing_.clear();
+    if (writing_.capacity() > kept_outbox_entries) {
+      std::vector<entry>().swap(writing_);
+      std::vector<std::shared_ptr<framed_connection>>().swap(flushing_);
+      std::vector<std::uint32_t>().swap(chains_);
+    }
+  }
+
+  // The io_context is going away: its handlers will not run, so the connections are let go.
+  void shutdown() override {
+    pending_.clear();
+    entries_.clear();
+    flushing_.clear();
+    writing_.clear();
+  }
+
+  asio::io_context& io_;
+  std::vector<entry> entries_;
+  std::vector<std::shared_ptr<framed_connection>> pending_;
+  // Being written by flush_all: the frames, the connections, and where each one's chain starts.
+  std::vector<entry> writing_;
+  std::vector<std::shared_ptr<framed_connection>> flushing_;
+  std::vector<std::uint32_t> chains_;
+  bool posted_ = false;
+};
+
+class framed_connection::function_owner final : public framed_connection::owner {
+ public:
+  function_owner(frame_handler on_frame, close_handler on_close)
+      : on_frame_(std::move(on_frame)), on_close_(std::move(on_close)) {}
+  void on_frame(std::uint64_t, std::string_view body) override { on_frame_(body); }
+  void on_close(std::uint64_t, close_cause cause, const std::string& detail) override {
+    on_close_(cause, detail);
+  }
+
+ private:
+  frame_handler on_frame_;
+  close_handler on_close_;
+};
 
 const char* describe(close_cause cause) {
   switch (cause) {
@@ -44,13 +150,38 @@ const char* describe(close_cause cause) {
   return "closed";
 }
 
-std::shared_ptr<framed_connection> framed_connection::create(asio::ip::tcp::socket socket,
+std::shared_ptr<framed_connection> framed_connection::create(socket_type socket,
                                                              connection_limits limits) {
   return std::make_shared<framed_connection>(std::move(socket), limits);
 }
 
-framed_connection::framed_connection(asio::ip::tcp::socket socket, connection_limits limits)
-    : socket_(std::move(socket)), limits_(limits) {
+std::shared_ptr<framed_connection> framed_connection::create(asio::ip::tcp::socket socket,
+                                                             connection_limits limits) {
+  const auto any = socket.get_executor();
+  const auto* executor = any.target<asio::io_context::executor_type>();
+  if (executor == nullptr)
+    throw std::invalid_argument("framed_connection needs a socket on an io_context's executor");
+  auto* io = &executor->context();
+  std::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  const auto handle = ec ? asio::ip::tcp::socket::native_handle_type{-1} : socket.release(ec);
+  if (ec) {
+    // Closed, or failed already: a fresh socket that was never connected stands in, so that the
+    // first read fails and the close handler reports it, as it would have on the original.
+    return create(socket_type(*io, asio::ip::tcp::v4()), limits);
+  }
+  return create(socket_type(*io, protocol, handle), limits);
+}
+
+framed_connection::framed_connection(socket_type socket, connection_limits limits)
+    : socket_(std::move(socket)),
+      limits_{
+          clamp_u32(limits.max_frame_body), clamp_u32(limits.max_queued_frames),
+          clamp_u32(limits.max_queued_bytes),
+          clamp_u32(static_cast<std::size_t>(std::max<std::int64_t>(0, limits.linger.count())))},
+      outbox_(&asio::use_service<outbox_service>(socket_.get_executor().context())),
+      out_first_(no_entry),
+      out_last_(no_entry) {
   std::error_code ec;
   remote_ = socket_.remote_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -58,11 +189,23 @@ framed_connection::framed_connection(asio::ip::tcp::socket socket, connection_li
   socket_.non_blocking(true, ec);
 }
 
-void framed_connection::start(frame_handler on_frame, close_handler on_close) {
-  on_frame_ = std::move(on_frame);
-  on_close_ = std::move(on_close);
+framed_connection::~framed_connection() = default;
+
+void framed_connection::start(owner& to, std::uint64_t tag) {
+  owner_ = &to;
+  tag_ = tag;
   // On a socket that is already closed the wait fails at once, and the close handler runs.
   start_read();
+}
+
+void framed_connection::start(frame_handler on_frame, close_handler on_close) {
+  functions_ = std::make_unique<function_owner>(std::move(on_frame), std::move(on_close));
+  start(*functions_, 0);
+}
+
+framed_connection::ending& framed_connection::ending_state() {
+  if (!ending_) ending_ = std::make_unique<ending>();
+  return *ending_;
 }
 
 void framed_connection::note(close_cause cause, std::string detail) {
@@ -70,14 +213,14 @@ void framed_connection::note(close_cause cause, std::string detail) {
   if (cause_set_) return;
   cause_set_ = true;
   cause_ = cause;
-  detail_ = std::move(detail);
+  if (!detail.empty()) ending_state().detail = std::move(detail);
 }
 
 // ------------------------------------------------------------------ reading
 
 void framed_connection::start_read() {
   read_pending_ = true;
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+  socket_.async_wait(socket_type::wait_read,
                      [self = shared_from_this()](std::error_code ec) { self->on_readable(ec); });
 }
 
@@ -159,7 +302,7 @@ std::size_t framed_connection::checked_frame_bytes(const char* header) {
 
 void framed_connection::deliver(std::string_view body) {
   // Frames that arrive during a graceful close are read (to see the EOF) but not handed over.
-  if (open_ && !closing_) on_frame_(body);
+  if (open_ && !closing_) owner_->on_frame(tag_, body);
 }
 
 // ------------------------------------------------------------------ writing
@@ -170,30 +313,87 @@ bool framed_connection::send(std::string frame) {
 
 bool framed_connection::send(proto::frame_ptr frame) {
   if (!open_ || closing_) return false;
-  const auto pending = queue_.size() - head_;
-  if (pending + 1 > limits_.max_queued_frames ||
-      queued_bytes_ + frame->size() > limits_.max_queued_bytes) {
-    close(close_cause::queue_overflow,
-          std::to_string(pending) + " frames, " + std::to_string(queued_bytes_) + " bytes queued");
+  if (std::size_t{queued_frames_} + 1 > limits_.max_queued_frames ||
+      std::size_t{queued_bytes_} + frame->size() > limits_.max_queued_bytes) {
+    close(close_cause::queue_overflow, std::to_string(queued_frames_) + " frames, " +
+                                           std::to_string(queued_bytes_) + " bytes queued");
     return false;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
-  schedule_flush();
+  ++queued_frames_;
+  queued_bytes_ += static_cast<std::uint32_t>(frame->size());
+  if (waiting_writable_) {
+    // Behind frames the kernel has not taken yet: wait with them.
+    queue_.push_back(std::move(frame));
+  } else {
+    outbox_->add(*this, std::move(frame));
+  }
   return true;
 }
 
-void framed_connection::schedule_flush() {
-  if (write_pending_) return;
-  write_pending_ = true;
-  // After the current handler: every frame it queues for this connection leaves in one write.
-  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->flush(); });
+void framed_connection::want_flush() {
+  if (!waiting_writable_) outbox_->enlist(*this);
 }
 
-void framed_connection::flush() {
+void framed_connection::flush_outbox(std::uint32_t at) {
+  writing_chain_ = false;
+  auto& entries = outbox_->writing();
+  if (waiting_writable_) {
+    // Queued while an earlier chain was being written, which then filled the kernel's buffer:
+    // these frames go behind the ones already waiting.
+    for (auto i = at; i != no_entry; i = entries[i].next)
+      queue_.push_back(std::move(entries[i].frame));
+    return;
+  }
+  while (open_ && at != no_entry) {
+    std::array<asio::const_buffer, max_frames_per_write> buffers;
+    std::size_t count = 0;
+    for (auto i = at; i != no_entry && count < max_frames_per_write; i = entries[i].next)
+      buffers[count++] = asio::buffer(*entries[i].frame);
+    std::error_code ec;
+    auto written =
+        socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+    if (ec && !would_block(ec)) {
+      close(close_cause::write_error, ec.message());
+      break;
+    }
+    if (ec) written = 0;
+    // Whole frames that left are done with; their entries keep nothing.
+    std::size_t sent = 0;
+    while (at != no_entry && written >= entries[at].frame->size()) {
+      written -= entries[at].frame->size();
+      --queued_frames_;
+      queued_bytes_ -= static_cast<std::uint32_t>(entries[at].frame->size());
+      entries[at].frame.reset();
+      at = entries[at].next;
+      ++sent;
+    }
+    if (at != no_entry && sent < count) {
+      // The kernel took less than offered, its buffer is full: the rest (the first frame
+      // perhaps in part) waits in this connection's own queue until there is room.
+      for (auto i = at; i != no_entry; i = entries[i].next)
+        queue_.push_back(std::move(entries[i].frame));
+      head_ = 0;
+      head_written_ = static_cast<std::uint32_t>(written);
+      wait_writable();
+      return;
+    }
+  }
+  if (open_) after_flush();
+  finish_if_done();
+}
+
+void framed_connection::wait_writable() {
+  waiting_writable_ = true;
+  socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code ec) {
+    if (ec && self->open_) self->close(close_cause::write_error, ec.message());
+    self->flush_queue();
+  });
+}
+
+void framed_connection::flush_queue() {
   while (open_ && head_ < queue_.size()) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
-    const auto count = std::min(queue_.size() - head_, max_frames_per_write);
+    const auto count = std::min<std::size_t>(queue_.size() - head_, max_frames_per_write);
     for (std::size_t i = 0; i < count; ++i) buffers[i] = asio::buffer(*queue_[head_ + i]);
     buffers[0] += head_written_;
     std::error_code ec;
@@ -209,44 +409,38 @@ void framed_connection::flush() {
     }
     advance(written);
   }
-  write_pending_ = false;
+  waiting_writable_ = false;
+  // Released, not kept: a connection that once fell behind does not keep its peak queue.
+  std::vector<proto::frame_ptr>().swap(queue_);
+  head_ = 0;
+  head_written_ = 0;
   if (open_) after_flush();
   finish_if_done();
-}
-
-void framed_connection::wait_writable() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                     [self = shared_from_this()](std::error_code ec) {
-                       if (ec && self->open_) self->close(close_cause::write_error, ec.message());
-                       self->flush();
-                     });
 }
 
 void framed_connection::advance(std::size_t written) {
   while (written > 0) {
     const auto left = queue_[head_]->size() - head_written_;
     if (written < left) {
-      head_written_ += written;
+      head_written_ += static_cast<std::uint32_t>(written);
       return;
     }
     written -= left;
-    queued_bytes_ -= queue_[head_]->size();
+    --queued_frames_;
+    queued_bytes_ -= static_cast<std::uint32_t>(queue_[head_]->size());
     queue_[head_++].reset();
     head_written_ = 0;
   }
 }
 
 void framed_connection::after_flush() {
-  queue_.clear();
-  head_ = 0;
-  if (queue_.capacity() > kept_queue_capacity) std::vector<proto::frame_ptr>().swap(queue_);
-  if (closing_ && !flushed_) {
+  if (closing_ && !flushed_ && queued_frames_ == 0) {
     // Everything is sent: half-close, and let the other side close its end (the reader sees
     // its EOF), so no unread data turns our FIN into a reset. The linger timer bounds the wait.
     flushed_ = true;
     note(close_cause::closed_locally, {});
     std::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(socket_type::shutdown_send, ignored);
   }
 }
 
@@ -257,9 +451,10 @@ void framed_connection::close_after_flush() {
   closing_ = true;
   // A peer that stops reading, or never closes its end, would otherwise hold the connection
   // forever: the whole graceful close gets one linger, then the connection is dropped.
-  linger_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
-  linger_timer_->expires_after(limits_.linger);
-  linger_timer_->async_wait([weak = weak_from_this()](std::error_code ec) {
+  auto& timer = ending_state().linger_timer;
+  timer = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  timer->expires_after(std::chrono::milliseconds(limits_.linger_ms));
+  timer->async_wait([weak = weak_from_this()](std::error_code ec) {
     if (ec) return;  // finish() cancelled it: the connection ended in time
     const auto self = weak.lock();
     if (!self) return;
@@ -268,7 +463,8 @@ void framed_connection::close_after_flush() {
     else
       self->close(close_cause::write_error, "flush not done in time");
   });
-  schedule_flush();
+  // After the current handler, like the frames it queued: then the half-close.
+  want_flush();
 }
 
 void framed_connection::close(close_cause cause, std::string detail) {
@@ -276,27 +472,32 @@ void framed_connection::close(close_cause cause, std::string detail) {
   note(cause, std::move(detail));
   open_ = false;
   std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(socket_type::shutdown_both, ignored);
   // Closing cancels the outstanding waits; their handlers then run, and the last one finishes.
   socket_.close(ignored);
 }
 
 void framed_connection::finish_if_done() {
-  if (!open_ && !read_pending_ && !write_pending_ && !finished_) finish();
+  if (!open_ && !read_pending_ && !in_outbox_ && !writing_chain_ && !waiting_writable_ &&
+      !finished_)
+    finish();
 }
 
 void framed_connection::finish() {
   finished_ = true;
-  if (linger_timer_) linger_timer_->cancel();
-  queue_.clear();
+  if (ending_ && ending_->linger_timer) ending_->linger_timer->cancel();
+  std::vector<proto::frame_ptr>().swap(queue_);
   head_ = 0;
   head_written_ = 0;
+  queued_frames_ = 0;
   queued_bytes_ = 0;
   std::string().swap(partial_);
-  // Release the handlers after the call: they may own the object that owns this connection.
-  auto on_close = std::move(on_close_);
-  on_frame_ = nullptr;
-  if (on_close) on_close(cause_, detail_);
+  // Release the owner after the call: it may own the object that owns this connection.
+  auto* to = owner_;
+  auto functions = std::move(functions_);
+  owner_ = nullptr;
+  const std::string detail = ending_ ? ending_->detail : std::string();
+  if (to) to->on_close(tag_, cause_, detail);
 }
 
 }  // namespace parley::net

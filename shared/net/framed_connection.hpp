@@ -4,21 +4,27 @@
 // - reading waits for readiness (no buffer while waiting), then reads whatever has arrived into
 //   one scratch buffer per thread and hands every complete frame over from there; only the bytes
 //   of a frame that straddles two reads are copied into the connection, and released once whole;
-// - writing gathers queued frames straight from the queue into one non-blocking write, after the
-//   handler that queued them has returned (so the frames queued by one event leave together),
-//   and waits for writability only when the kernel's buffer is full.
-// The owner is told once, through the close handler, after both directions have stopped.
+// - writing: a frame sent while the connection has nothing waiting for the kernel goes into its
+//   io_context's outbox, which every connection shares. After the handler that queued them has
+//   returned, one posted handler writes each connection's frames out in one gathered,
+//   non-blocking write. Only what the kernel does not take (its buffer is full) moves into the
+//   connection's own queue, which then waits for writability. An idle connection therefore holds
+//   no write buffer, and a burst of notices to every connection (presence, broadcast) costs one
+//   posted handler and one write per connection, with no per-connection allocation.
+// The owner is told once, through on_close, after both directions have stopped.
 //
 // Everything here runs on one io thread: no member is touched from any other thread.
 #pragma once
 
 #include "shared/proto/frame.hpp"
 
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,17 +55,41 @@ enum class close_cause {
 
 const char* describe(close_cause cause);
 
+class outbox_service;
+
 class framed_connection : public std::enable_shared_from_this<framed_connection> {
  public:
+  // The socket type the connection keeps: bound to an io_context's own executor, which is one
+  // pointer, where asio::ip::tcp::socket carries a polymorphic executor (56 bytes), and so does
+  // every operation waiting on it.
+  using socket_type = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+
   // Called for each received frame body, in order; the view is valid only during the call.
   using frame_handler = std::function<void(std::string_view body)>;
   // Called exactly once, after the connection has ended for whatever reason; never from inside
   // send() or close().
   using close_handler = std::function<void(close_cause cause, const std::string& detail)>;
 
+  // Who is told about frames and the end, with the `tag` given to start(): the registry has one
+  // owner for all its sessions, so a connection holds a pointer and a number instead of two
+  // std::function objects. The owner must outlive the connection's io_context run.
+  class owner {
+   public:
+    virtual void on_frame(std::uint64_t tag, std::string_view body) = 0;
+    virtual void on_close(std::uint64_t tag, close_cause cause, const std::string& detail) = 0;
+
+   protected:
+    ~owner() = default;
+  };
+
+  static std::shared_ptr<framed_connection> create(socket_type socket,
+                                                   connection_limits limits = {});
+  // A socket on any executor of an io_context (the peer's): moved onto that io_context's own
+  // executor first.
   static std::shared_ptr<framed_connection> create(asio::ip::tcp::socket socket,
                                                    connection_limits limits = {});
 
+  void start(owner& to, std::uint64_t tag);
   void start(frame_handler on_frame, close_handler on_close);
 
   // Queues one complete frame (header + body). Returns false, and drops the connection, when the
@@ -77,11 +107,28 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
 
   bool is_open() const { return open_ && !closing_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
-  asio::ip::tcp::socket& socket() { return socket_; }
+  socket_type& socket() { return socket_; }
 
-  framed_connection(asio::ip::tcp::socket socket, connection_limits limits);
+  framed_connection(socket_type socket, connection_limits limits);
+  ~framed_connection();
 
  private:
+  friend class outbox_service;
+
+  // The limits, in the fewest bytes: every connection keeps a copy.
+  struct packed_limits {
+    std::uint32_t max_frame_body;
+    std::uint32_t max_queued_frames;
+    std::uint32_t max_queued_bytes;
+    std::uint32_t linger_ms;
+  };
+  // What only a connection that is ending needs; allocated then.
+  struct ending {
+    std::string detail;
+    std::unique_ptr<asio::steady_timer> linger_timer;
+  };
+  class function_owner;
+
   void start_read();
   void on_readable(std::error_code ec);
   // Hands every complete frame in `input` over, keeps the rest; false once the connection has
@@ -91,38 +138,55 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // closing the connection when the header announces more than max_frame_body.
   std::size_t checked_frame_bytes(const char* header);
   void deliver(std::string_view body);
-  void schedule_flush();
-  void flush();
+  // Makes sure a write happens after the current handler (through the outbox), unless one is
+  // already due or the connection waits for writability.
+  void want_flush();
+  // Called by the outbox after the handlers that queued frames: writes this connection's chain
+  // of frames, detached from it and starting at entry `first` of the outbox being written.
+  void flush_outbox(std::uint32_t first);
+  // Writes from queue_ (after the kernel's buffer was full).
+  void flush_queue();
   void wait_writable();
-  // Drops the `written` bytes that have left from the front of the queue.
+  // Drops the `written` bytes that have left from the front of queue_.
   void advance(std::size_t written);
   void after_flush();
   void finish_if_done();
   void finish();
   void note(close_cause cause, std::string detail);
+  ending& ending_state();
 
-  asio::ip::tcp::socket socket_;
-  connection_limits limits_;
+  socket_type socket_;
+  packed_limits limits_;
   asio::ip::tcp::endpoint remote_;
-  // Created by close_after_flush() only: most connections never need it.
-  std::unique_ptr<asio::steady_timer> linger_timer_;
-  std::vector<proto::frame_ptr> queue_;  // frames [head_, end) are still to be written
-  std::size_t head_ = 0;
-  std::size_t head_written_ = 0;  // bytes of queue_[head_] already written
-  std::size_t queued_bytes_ = 0;
+  outbox_service* outbox_;
+  owner* owner_ = nullptr;
+  std::uint64_t tag_ = 0;
+  // The owner made by start(frame_handler, close_handler); empty for start(owner&, tag).
+  std::unique_ptr<function_owner> functions_;
+  std::unique_ptr<ending> ending_;
+  // Frames the kernel has not taken yet, [head_, end); empty (no allocation) unless the kernel's
+  // buffer filled up.
+  std::vector<proto::frame_ptr> queue_;
   // The start of a frame whose end has not arrived yet; empty (no allocation) between frames.
   std::string partial_;
-  frame_handler on_frame_;
-  close_handler on_close_;
-  std::string detail_;
+  std::uint32_t head_ = 0;
+  std::uint32_t head_written_ = 0;  // bytes of queue_[head_] already written
+  // This connection's frames in the outbox: the chain's first and last entries.
+  std::uint32_t out_first_;
+  std::uint32_t out_last_;
+  // Frames and bytes queued, in the outbox and in queue_ together: what the bounds limit.
+  std::uint32_t queued_frames_ = 0;
+  std::uint32_t queued_bytes_ = 0;
   close_cause cause_ = close_cause::closed_locally;
   bool cause_set_ = false;
   bool open_ = true;
-  bool closing_ = false;        // close_after_flush() was called
-  bool flushed_ = false;        // closing, everything is sent and our side is shut down
-  bool read_pending_ = false;   // a readiness wait or a posted read is outstanding
-  bool write_pending_ = false;  // a posted flush or a writability wait is outstanding
-  bool finished_ = false;       // the close handler has been called
+  bool closing_ = false;           // close_after_flush() was called
+  bool flushed_ = false;           // closing, everything is sent and our side is shut down
+  bool read_pending_ = false;      // a readiness wait or a posted read is outstanding
+  bool in_outbox_ = false;         // listed in the outbox for its next write
+  bool writing_chain_ = false;     // the outbox is writing, and this connection's turn is to come
+  bool waiting_writable_ = false;  // the kernel's buffer was full: queue_ waits for room
+  bool finished_ = false;          // the close handler has been called
 };
 
 }  // namespace parley::net

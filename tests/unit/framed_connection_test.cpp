@@ -426,3 +426,83 @@ TEST_CASE("send after the other side has gone returns false") {
   CHECK_FALSE(connection->is_open());
   CHECK_FALSE(connection->send(frame_of("nobody listens")));
 }
+
+TEST_CASE("frames sent while the kernel's buffer is full go out after the earlier ones") {
+  loopback link;
+  net::connection_limits limits;
+  // Room for far more than the kernel's buffers hold, so the connection has to wait for them.
+  limits.max_queued_frames = 10000;
+  limits.max_queued_bytes = 64 * 1024 * 1024;
+  auto connection = net::framed_connection::create(std::move(link.near), limits);
+  close_record closed;
+  connection->start([](std::string_view) {}, record_close(closed));
+
+  constexpr std::size_t first_batch = 2000;
+  constexpr std::size_t second_batch = 100;
+  constexpr std::size_t body_bytes = 8000;
+  std::vector<std::string> bodies;
+  for (std::size_t i = 0; i < first_batch; ++i) {
+    bodies.push_back(patterned_body(body_bytes, static_cast<unsigned>(i)));
+    REQUIRE(connection->send(frame_of(bodies.back())));
+  }
+  // The writes happen, and stop when the kernel's buffers are full: nobody reads yet.
+  run_until(
+      link.io, [] { return false; }, 50ms);
+  for (std::size_t i = 0; i < second_batch; ++i) {
+    bodies.push_back(patterned_body(body_bytes + 1, static_cast<unsigned>(first_batch + i)));
+    REQUIRE(connection->send(frame_of(bodies.back())));
+  }
+  connection->close_after_flush();
+
+  std::string stream;
+  std::error_code ended;
+  bool far_done = false;
+  spawn_read_to_end(link.far, stream, ended, far_done);
+  REQUIRE(run_until(link.io, [&] { return far_done; }));
+  bool complete = false;
+  CHECK(split_frames(stream, complete) == bodies);
+  CHECK(complete);
+  CHECK(closed.calls == 0);
+}
+
+TEST_CASE("a close handler may send to other connections while the outbox is being written") {
+  // The registry's shape: a connection that ends during the write of the outbox makes its
+  // owner tell the others (`<user> logged out`), while their own frames are still to be written.
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  tcp::socket near_a(io), far_a(io), near_b(io), far_b(io);
+  far_a.connect(acceptor.local_endpoint());
+  acceptor.accept(near_a);
+  far_b.connect(acceptor.local_endpoint());
+  acceptor.accept(near_b);
+  auto a = net::framed_connection::create(std::move(near_a));
+  auto b = net::framed_connection::create(std::move(near_b));
+  close_record b_closed;
+  b->start([](std::string_view) {}, record_close(b_closed));
+  int a_closes = 0;
+  a->start(
+      [&](std::string_view) {
+        // a and b both get a frame, in that order; then a is closed with its frame unsent, so
+        // a ends when the outbox reaches it, before b's turn.
+        a->send(frame_of("to a"));
+        b->send(frame_of("first to b"));
+        a->close();
+      },
+      [&](net::close_cause, const std::string&) {
+        ++a_closes;
+        b->send(frame_of("second to b, from a's close handler"));
+        b->close_after_flush();
+      });
+  asio::write(far_a, asio::buffer(frame_of("go")));
+
+  std::string stream;
+  std::error_code ended;
+  bool far_done = false;
+  spawn_read_to_end(far_b, stream, ended, far_done);
+  REQUIRE(run_until(io, [&] { return far_done; }));
+  CHECK(a_closes == 1);
+  bool complete = false;
+  CHECK(split_frames(stream, complete) ==
+        std::vector<std::string>{"first to b", "second to b, from a's close handler"});
+  CHECK(complete);
+}
