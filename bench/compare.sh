@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Measures the registry against ngIRCd and InspIRCd with parley-bench and prints one markdown table
 # of medians, then the issue's targets as ratios, met or missed.
-#   bench/compare.sh           the full comparison (about 20 minutes on 2 cores)
+#   bench/compare.sh           the full comparison (about 35 minutes on 2 cores after the build, of
+#                              which the registry's three idle runs take about 15)
 #   bench/compare.sh --quick   small N, short runs, one repetition: a sanity check of the pipeline
+# Order: every server's traffic workloads (direct W=16, direct W=4, broadcast, latency), then the
+# registry's private and login-storm, and last the idle workload of every server, the slowest (the
+# registry logs 10,000 clients in minutes), so that a run stopped early still has the comparisons.
 # Each run gets a fresh server on a free loopback port, pinned to core 0, with parley-bench pinned
 # to core 1; every server is stopped by its PID, on exit too. Raw result lines go to
 # <build>/bench-results/compare-<time>.txt, server and generator output beside them.
@@ -46,7 +50,8 @@ fi
 # Beyond the measured time a run may take this long (logins of 10,000 clients, the 2 s drain)
 # before it is killed and counted as failed.
 run_slack_s=330
-# A started server must accept a connection within this many tenths of a second.
+# A started server must accept a connection within this many tenths of a second. The registry's
+# idle start, which first imports 10,000 accounts at --hash-cost test, accepted within 0.75 s.
 ready_tenths=100
 # A stopped server must exit within this many seconds, else it is killed.
 stop_grace_s=10
@@ -124,6 +129,13 @@ fi
 
 mkdir -p "$results_dir" "$logs"
 : > "$work/credentials.txt"
+# The registry's idle runs start with parley-bench's idle_clients users already registered:
+# parley-bench's names are <prefix><i> for i in 0..N-1 with password <password>, and compare.sh
+# keeps its defaults (b, benchpw; bench/options.hpp). The accounts are the registry's user base,
+# not a cost of connecting, and are imported before the registry listens, i.e. before parley-bench
+# reads the server's RSS "before": RSS per client is that of a connected, logged-in client.
+awk -v n="$idle_clients" 'BEGIN { for (i = 0; i < n; ++i) print "b" i " benchpw" }' \
+  >"$work/idle-credentials.txt"
 : > "$work/motd.txt"
 mkdir -p "$work/ngircd.d"
 [ "$(id -u)" -eq 0 ] && inspircd_root=(--runasroot) || inspircd_root=()
@@ -139,14 +151,15 @@ free_port() {
   done
 }
 
-# start_server NAME PORT LOG [HASH_COST]: starts NAME pinned to the server core, sets server_pid,
-# and returns once it accepts a TCP connection (or fails if it exits or never does).
+# start_server NAME PORT LOG [HASH_COST [CREDENTIALS]]: starts NAME pinned to the server core, sets
+# server_pid, and returns once it accepts a TCP connection (or fails if it exits or never does).
+# CREDENTIALS is the registry's file of accounts to import before it listens (default: empty).
 start_server() {
-  local name=$1 port=$2 log=$3 hash_cost=${4:-test}
+  local name=$1 port=$2 log=$3 hash_cost=${4:-test} credentials=${5:-$work/credentials.txt}
   case "$name" in
     registry)
       taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: --hash-cost "$hash_cost" \
-        --credentials "$work/credentials.txt" --log-level warn >"$log" 2>&1 &
+        --credentials "$credentials" --log-level warn >"$log" 2>&1 &
       ;;
     ngircd)
       sed -e "s|@PORT@|$port|; s|@MOTD@|$work/motd.txt|; s|@DIR@|$work|g" \
@@ -191,6 +204,8 @@ stop_server() {
 
 # run_once SERVER LABEL RUN [HASH_COST] -- BENCH_ARGS...: one fresh server, one parley-bench run.
 # Appends "server= label= run= exit= stop= <the bench line>" to the results file and prints the line.
+# Read from the environment: run_duration (seconds measured, instead of duration) and
+# run_credentials (the registry's credentials file, instead of the empty one).
 run_once() {
   local name=$1 label=$2 run=$3 hash_cost=test
   shift 3
@@ -203,7 +218,8 @@ run_once() {
   [ "$name" = registry ] || proto=irc
   local batch=()
   [ -z "${connect_batch[$name]:-}" ] || batch=(--connect-batch "${connect_batch[$name]}")
-  if ! start_server "$name" "$port" "$base.server.log" "$hash_cost"; then
+  if ! start_server "$name" "$port" "$base.server.log" "$hash_cost" \
+    "${run_credentials:-$work/credentials.txt}"; then
     line="server=$name label=$label run=$run exit=setup stop=none"
     echo "$line" >>"$results"
     echo "$line"
@@ -233,16 +249,16 @@ field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
 
 {
   echo "# bench/compare.sh $* ($stamp) on $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)"
-  echo "# registry: --hash-cost test --db :memory: (login-storm: --hash-cost interactive); server on core $server_core, parley-bench on core $generator_core"
+  echo "# registry: --hash-cost test --db :memory: (login-storm: --hash-cost interactive; idle: the $idle_clients accounts exist before the clients connect); server on core $server_core, parley-bench on core $generator_core"
   echo "# duration=$duration warmup=$warmup users=$users idle_clients=$idle_clients reps=$reps"
   echo "# --connect-batch: ngircd=${connect_batch[ngircd]} inspircd=${connect_batch[inspircd]} registry=default"
 } >"$results"
 
+# The traffic workloads of every server first; the idle series, the slowest, come last.
 for server in registry ngircd inspircd; do
   series "$server" direct-w16 -- --workload direct --users "$users" --inflight 16
   series "$server" direct-w4 -- --workload direct --users "$users" --inflight 4
   series "$server" broadcast -- --workload broadcast --users "$users"
-  series "$server" idle -- --workload idle --users "$idle_clients"
   series "$server" latency -- --workload latency
 done
 series registry private -- --workload private --users "$users" --inflight 16
@@ -270,11 +286,17 @@ fi
 say "measuring login-storm at $storm_rate logins/s"
 series registry login-storm interactive -- --workload login-storm --rate "$storm_rate"
 
+# Idle last, for every server; the registry's with its idle_clients accounts already imported.
+run_credentials=$work/idle-credentials.txt series registry idle -- --workload idle --users "$idle_clients"
+series ngircd idle -- --workload idle --users "$idle_clients"
+series inspircd idle -- --workload idle --users "$idle_clients"
+
 # ---------------------------------------------------------------- table and targets
 
 say "raw results: $results"
 cat >"$work/table.awk" <<'AWK'
-# Medians over the completed runs (exit 0) of each server and workload, then the targets.
+# Medians over the completed runs (exit 0) of each server and workload, server by server in a fixed
+# workload order (not the order of the runs), then the targets.
 function median(list,    v, n, i, j, t) {
   n = split(list, v, " ")
   if (n == 0) return ""
@@ -285,19 +307,37 @@ function median(list,    v, n, i, j, t) {
 function shown(x, digits) { return x == "" ? "–" : sprintf("%." digits "f", x) }
 BEGIN {
   split("rate_per_s login_rate_per_s p50_us p99_us max_us rss_per_client_kib connect_s server_cpu_pct gen_cpu_pct", names, " ")
+  n = split("registry ngircd inspircd", list, " "); for (i = 1; i <= n; ++i) server_rank[list[i]] = i
+  n = split("direct-w16 direct-w4 broadcast idle latency private login-storm", list, " ")
+  for (i = 1; i <= n; ++i) workload_rank[list[i]] = i
+}
+# Where a key goes in the table: by server, then by workload; anything unknown after, as first seen.
+function rank(key,    part, s, w) {
+  split(key, part, SUBSEP)
+  s = (part[1] in server_rank) ? server_rank[part[1]] : 9
+  w = (part[2] in workload_rank) ? workload_rank[part[2]] : 99
+  return s * 1000000 + w * 10000 + seen[key]
+}
+# 10000 -> 10,000
+function thousands(n,    s) {
+  s = n ""
+  while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
+  return s
 }
 /^#/ { next }
 {
   delete f
   for (i = 1; i <= NF; ++i) { eq = index($i, "="); if (eq) f[substr($i, 1, eq - 1)] = substr($i, eq + 1) }
   key = f["server"] SUBSEP f["label"]
-  if (!(key in runs)) { order[++count] = key; runs[key] = 0; ok[key] = 0 }
+  if (!(key in runs)) { order[++count] = key; seen[key] = count; runs[key] = 0; ok[key] = 0 }
   ++runs[key]
   if (f["exit"] != "0") next
   ++ok[key]
   for (n in names) if (names[n] in f) values[key, names[n]] = values[key, names[n]] " " f[names[n]]
 }
 END {
+  for (k = 2; k <= count; ++k)
+    for (j = k; j > 1 && rank(order[j - 1]) > rank(order[j]); --j) { t = order[j]; order[j] = order[j - 1]; order[j - 1] = t }
   print ""
   print "| Server | Workload | Rate /s | p50 µs | p99 µs | RSS KiB/client | Server CPU % | Generator CPU % | Runs ok |"
   print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -316,7 +356,7 @@ END {
       shown(med[key, "server_cpu_pct"], 1), shown(med[key, "gen_cpu_pct"], 1), ok[key], runs[key]
   }
   print ""
-  print "Registry runs use `--hash-cost test` (a cheap Argon2id setting) so that logging in 10,000 users measures the server, not the password hash; login-storm uses the secure default `interactive` at " storm_rate " logins/s, the highest rate the calibration runs (storm-probe-* in the raw results) found sustained." 
+  print "Registry runs use `--hash-cost test` (a cheap Argon2id setting) so that logging in 10,000 users measures the server, not the password hash; login-storm uses the secure default `interactive` at " storm_rate " logins/s, the highest rate the calibration runs (storm-probe-* in the raw results) found sustained; registry idle: the " thousands(idle_clients) " accounts exist before the clients connect."
   print ""
   print "| Target | Measured | Result |"
   print "|---|---|---|"
@@ -356,4 +396,4 @@ function latency_target(    r, n, i, best) {
     r, best, r / best, (r + 0 <= 1.1 * best ? "met" : "missed")
 }
 AWK
-awk -v storm_rate="$storm_rate" -f "$work/table.awk" "$results"
+awk -v storm_rate="$storm_rate" -v idle_clients="$idle_clients" -f "$work/table.awk" "$results"
