@@ -9,6 +9,7 @@
 #include "registry/store/sqlite_store.hpp"
 #include "shared/cli/command_line.hpp"
 
+#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -293,6 +294,16 @@ int run(const options& opts) {
   }
   sqlite_store& store = *opened.store;
   store.close_dangling_logins(clock::now());
+
+#ifdef M_MMAP_THRESHOLD
+  // glibc raises its mmap threshold to the size of the largest block freed so far (up to
+  // 32 MiB), and its trim threshold to twice that. A burst of presence notices to thousands of
+  // sessions builds and frees one such block (the outbox), after which every later block below
+  // that size would come from the heap, and up to twice it could stay there unreturned: after a
+  // login storm the registry kept megabytes it no longer used. Pinning the threshold at its
+  // default keeps large blocks in mappings of their own, returned to the system when freed.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 
   // One io_context, run on this thread only: the core, every session and every timer live on it.
   // The hash pool's threads only post to it.

@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <latch>
 #include <memory>
 #include <thread>
@@ -81,8 +82,15 @@ void hash_pool::finished(answer&& a) {
 void hash_pool::deliver() {
   {
     const std::lock_guard lock(answers_mutex_);
-    delivering_.swap(answers_);
-    delivery_posted_ = false;
+    // At most max_answers_per_delivery at once: the notices of one batch are held for every
+    // online session until written, so the batch bounds that memory. The rest waits for the
+    // next delivery, posted behind the writes of this one.
+    const auto take = std::min(answers_.size(), max_answers_per_delivery);
+    std::move(answers_.begin(), answers_.begin() + static_cast<std::ptrdiff_t>(take),
+              std::back_inserter(delivering_));
+    answers_.erase(answers_.begin(), answers_.begin() + static_cast<std::ptrdiff_t>(take));
+    delivery_posted_ = !answers_.empty();
+    if (delivery_posted_) asio::post(io_, [this] { deliver(); });
   }
   for (auto& a : delivering_) a.done(std::move(a.result));
   delivering_.clear();

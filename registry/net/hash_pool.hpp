@@ -26,6 +26,9 @@ class hash_pool {
   // Runs on the io thread with the job's answer.
   using completion = std::function<void(hash_done result)>;
 
+  // Answers handed to the io thread in one delivery; more wait for the next.
+  static constexpr std::size_t max_answers_per_delivery = 64;
+
   // Each thread may hold one Argon2id working area (64 MiB at `interactive`, 256 at `moderate`).
   static constexpr std::size_t max_threads = 64;
 

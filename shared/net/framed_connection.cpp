@@ -254,25 +254,28 @@ void framed_connection::on_readable(std::error_code ec) {
 }
 
 bool framed_connection::consume(std::string_view input) {
-  if (!partial_.empty()) {
+  if (spill_ && !spill_->partial.empty()) {
     // First complete the frame begun by an earlier read: its header, then its body.
-    if (partial_.size() < proto::frame_header_bytes) {
-      const auto take = std::min(proto::frame_header_bytes - partial_.size(), input.size());
-      partial_.append(input.substr(0, take));
+    auto& partial = spill_->partial;
+    if (partial.size() < proto::frame_header_bytes) {
+      const auto take = std::min(proto::frame_header_bytes - partial.size(), input.size());
+      partial.append(input.substr(0, take));
       input.remove_prefix(take);
-      if (partial_.size() < proto::frame_header_bytes) return true;
+      if (partial.size() < proto::frame_header_bytes) return true;
     }
     // The bound is checked before the buffer grows to hold the body.
-    const auto frame_bytes = checked_frame_bytes(partial_.data());
+    const auto frame_bytes = checked_frame_bytes(partial.data());
     if (frame_bytes == 0) return false;
-    const auto take = std::min(frame_bytes - partial_.size(), input.size());
-    partial_.reserve(frame_bytes);
-    partial_.append(input.substr(0, take));
+    const auto take = std::min(frame_bytes - partial.size(), input.size());
+    partial.reserve(frame_bytes);
+    partial.append(input.substr(0, take));
     input.remove_prefix(take);
-    if (partial_.size() < frame_bytes) return true;
-    deliver(std::string_view(partial_).substr(proto::frame_header_bytes));
+    if (partial.size() < frame_bytes) return true;
+    // The spill stays allocated during the call (the owner may send, which may queue there).
+    deliver(std::string_view(partial).substr(proto::frame_header_bytes));
     // Released, not kept: an idle connection holds no read buffer.
-    std::string().swap(partial_);
+    std::string().swap(partial);
+    release_spill_if_empty();
     if (!open_) return false;
   }
   while (input.size() >= proto::frame_header_bytes) {
@@ -280,14 +283,14 @@ bool framed_connection::consume(std::string_view input) {
     if (frame_bytes == 0) return false;
     if (input.size() < frame_bytes) {
       // Within the bound, just checked: this is all the rest of the frame may ever take.
-      partial_.reserve(frame_bytes);
+      spilled().partial.reserve(frame_bytes);
       break;
     }
     deliver(input.substr(proto::frame_header_bytes, frame_bytes - proto::frame_header_bytes));
     input.remove_prefix(frame_bytes);
     if (!open_) return false;
   }
-  partial_.append(input);
+  if (!input.empty()) spilled().partial.append(input);
   return true;
 }
 
@@ -323,7 +326,7 @@ bool framed_connection::send(proto::frame_ptr frame) {
   queued_bytes_ += static_cast<std::uint32_t>(frame->size());
   if (waiting_writable_) {
     // Behind frames the kernel has not taken yet: wait with them.
-    queue_.push_back(std::move(frame));
+    spill_->queue.push_back(std::move(frame));
   } else {
     outbox_->add(*this, std::move(frame));
   }
@@ -341,7 +344,7 @@ void framed_connection::flush_outbox(std::uint32_t at) {
     // Queued while an earlier chain was being written, which then filled the kernel's buffer:
     // these frames go behind the ones already waiting.
     for (auto i = at; i != no_entry; i = entries[i].next)
-      queue_.push_back(std::move(entries[i].frame));
+      spill_->queue.push_back(std::move(entries[i].frame));
     return;
   }
   while (open_ && at != no_entry) {
@@ -370,10 +373,11 @@ void framed_connection::flush_outbox(std::uint32_t at) {
     if (at != no_entry && sent < count) {
       // The kernel took less than offered, its buffer is full: the rest (the first frame
       // perhaps in part) waits in this connection's own queue until there is room.
+      auto& spilled_to = spilled();
       for (auto i = at; i != no_entry; i = entries[i].next)
-        queue_.push_back(std::move(entries[i].frame));
-      head_ = 0;
-      head_written_ = static_cast<std::uint32_t>(written);
+        spilled_to.queue.push_back(std::move(entries[i].frame));
+      spilled_to.head = 0;
+      spilled_to.head_written = static_cast<std::uint32_t>(written);
       wait_writable();
       return;
     }
@@ -391,11 +395,13 @@ void framed_connection::wait_writable() {
 }
 
 void framed_connection::flush_queue() {
-  while (open_ && head_ < queue_.size()) {
+  // Only ever reached with the spill holding what the kernel did not take.
+  auto& queue = spill_->queue;
+  while (open_ && spill_->head < queue.size()) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
-    const auto count = std::min<std::size_t>(queue_.size() - head_, max_frames_per_write);
-    for (std::size_t i = 0; i < count; ++i) buffers[i] = asio::buffer(*queue_[head_ + i]);
-    buffers[0] += head_written_;
+    const auto count = std::min<std::size_t>(queue.size() - spill_->head, max_frames_per_write);
+    for (std::size_t i = 0; i < count; ++i) buffers[i] = asio::buffer(*queue[spill_->head + i]);
+    buffers[0] += spill_->head_written;
     std::error_code ec;
     const auto written =
         socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
@@ -411,26 +417,37 @@ void framed_connection::flush_queue() {
   }
   waiting_writable_ = false;
   // Released, not kept: a connection that once fell behind does not keep its peak queue.
-  std::vector<proto::frame_ptr>().swap(queue_);
-  head_ = 0;
-  head_written_ = 0;
+  std::vector<proto::frame_ptr>().swap(queue);
+  spill_->head = 0;
+  spill_->head_written = 0;
+  release_spill_if_empty();
   if (open_) after_flush();
   finish_if_done();
 }
 
 void framed_connection::advance(std::size_t written) {
+  auto& s = *spill_;
   while (written > 0) {
-    const auto left = queue_[head_]->size() - head_written_;
+    const auto left = s.queue[s.head]->size() - s.head_written;
     if (written < left) {
-      head_written_ += static_cast<std::uint32_t>(written);
+      s.head_written += static_cast<std::uint32_t>(written);
       return;
     }
     written -= left;
     --queued_frames_;
-    queued_bytes_ -= static_cast<std::uint32_t>(queue_[head_]->size());
-    queue_[head_++].reset();
-    head_written_ = 0;
+    queued_bytes_ -= static_cast<std::uint32_t>(s.queue[s.head]->size());
+    s.queue[s.head++].reset();
+    s.head_written = 0;
   }
+}
+
+framed_connection::spill& framed_connection::spilled() {
+  if (!spill_) spill_ = std::make_unique<spill>();
+  return *spill_;
+}
+
+void framed_connection::release_spill_if_empty() {
+  if (spill_ && spill_->partial.empty() && spill_->queue.empty()) spill_.reset();
 }
 
 void framed_connection::after_flush() {
@@ -486,12 +503,9 @@ void framed_connection::finish_if_done() {
 void framed_connection::finish() {
   finished_ = true;
   if (ending_ && ending_->linger_timer) ending_->linger_timer->cancel();
-  std::vector<proto::frame_ptr>().swap(queue_);
-  head_ = 0;
-  head_written_ = 0;
+  spill_.reset();
   queued_frames_ = 0;
   queued_bytes_ = 0;
-  std::string().swap(partial_);
   // Release the owner after the call: it may own the object that owns this connection.
   auto* to = owner_;
   auto functions = std::move(functions_);

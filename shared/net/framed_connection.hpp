@@ -128,6 +128,17 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
     std::unique_ptr<asio::steady_timer> linger_timer;
   };
   class function_owner;
+  // What a connection holds only while data waits on one side or the other.
+  struct spill {
+    // The start of a frame whose end has not arrived yet.
+    std::string partial;
+    // Frames the kernel has not taken yet, [head, end).
+    std::vector<proto::frame_ptr> queue;
+    std::uint32_t head = 0;
+    std::uint32_t head_written = 0;  // bytes of queue[head] already written
+  };
+  spill& spilled();
+  void release_spill_if_empty();
 
   void start_read();
   void on_readable(std::error_code ec);
@@ -144,10 +155,10 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Called by the outbox after the handlers that queued frames: writes this connection's chain
   // of frames, detached from it and starting at entry `first` of the outbox being written.
   void flush_outbox(std::uint32_t first);
-  // Writes from queue_ (after the kernel's buffer was full).
+  // Writes from the spilled queue (after the kernel's buffer was full).
   void flush_queue();
   void wait_writable();
-  // Drops the `written` bytes that have left from the front of queue_.
+  // Drops the `written` bytes that have left from the front of the spilled queue.
   void advance(std::size_t written);
   void after_flush();
   void finish_if_done();
@@ -164,17 +175,13 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // The owner made by start(frame_handler, close_handler); empty for start(owner&, tag).
   std::unique_ptr<function_owner> functions_;
   std::unique_ptr<ending> ending_;
-  // Frames the kernel has not taken yet, [head_, end); empty (no allocation) unless the kernel's
-  // buffer filled up.
-  std::vector<proto::frame_ptr> queue_;
-  // The start of a frame whose end has not arrived yet; empty (no allocation) between frames.
-  std::string partial_;
-  std::uint32_t head_ = 0;
-  std::uint32_t head_written_ = 0;  // bytes of queue_[head_] already written
+  // Allocated only while a frame straddles two reads or the kernel's buffer is full, and
+  // released once neither holds anything: an idle connection keeps neither buffer.
+  std::unique_ptr<spill> spill_;
   // This connection's frames in the outbox: the chain's first and last entries.
   std::uint32_t out_first_;
   std::uint32_t out_last_;
-  // Frames and bytes queued, in the outbox and in queue_ together: what the bounds limit.
+  // Frames and bytes queued, in the outbox and the spilled queue together: what the bounds limit.
   std::uint32_t queued_frames_ = 0;
   std::uint32_t queued_bytes_ = 0;
   close_cause cause_ = close_cause::closed_locally;
@@ -185,7 +192,7 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   bool read_pending_ = false;      // a readiness wait or a posted read is outstanding
   bool in_outbox_ = false;         // listed in the outbox for its next write
   bool writing_chain_ = false;     // the outbox is writing, and this connection's turn is to come
-  bool waiting_writable_ = false;  // the kernel's buffer was full: queue_ waits for room
+  bool waiting_writable_ = false;  // the kernel's buffer was full: the queue waits for room
   bool finished_ = false;          // the close handler has been called
 };
 
