@@ -438,13 +438,17 @@ struct core::state {
   void handle(session_id id, session& s, const proto::direct_message& m, time_point now,
               effects& out) {
     const std::string& to = m.to.value;
-    if (!is_account(to)) return reply(out, id, proto::outcome::invalid_user, to);
+    // Looked up once: whoever is online has an account, so the account is looked for only when
+    // the recipient is not online (this is the registry's busiest path).
+    const auto recipient = online.find(to);
+    if (recipient == online.end() && !is_account(to))
+      return reply(out, id, proto::outcome::invalid_user, to);
     if (to == s.name) return reply(out, id, proto::outcome::cannot_message_self);
     if (has_blocked(to, s.name)) return reply(out, id, proto::outcome::blocked_by_recipient);
 
-    if (const auto it = online.find(to); it != online.end()) {
-      send(out, it->second,
-           proto::make_frame(proto::delivery{s.name, m.text, proto::delivery_kind::direct}));
+    if (recipient != online.end()) {
+      send(out, recipient->second,
+           proto::make_delivery_frame(s.name, m.text.value, proto::delivery_kind::direct));
       return reply(out, id, proto::outcome::message_delivered);
     }
     if (store.count_offline(to) >= config.max_offline_per_recipient)
@@ -467,7 +471,7 @@ struct core::state {
       }
       // One encoding, shared by every recipient.
       if (!frame)
-        frame = proto::make_frame(proto::delivery{s.name, m.text, proto::delivery_kind::broadcast});
+        frame = proto::make_delivery_frame(s.name, m.text.value, proto::delivery_kind::broadcast);
       send(out, other_id, frame);
     }
     reply(out, id,

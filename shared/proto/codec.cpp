@@ -6,11 +6,14 @@
 #include <cereal/types/variant.hpp>
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <istream>
 #include <ostream>
 #include <stdexcept>
 #include <streambuf>
 #include <type_traits>
+#include <variant>
 
 namespace parley::proto {
 namespace {
@@ -146,12 +149,14 @@ std::string check_name(const name_string& name, const char* field) {
   return is_valid_name(name.value) ? std::string() : std::string(field) + ": not a valid user name";
 }
 
-std::string check_text(const text_string& text) {
-  if (!text.fits()) return "text: over its bound";
-  if (text.value.empty()) return "text: empty";
-  if (!is_valid_utf8(text.value)) return "text: not UTF-8";
+std::string check_text(std::string_view text) {
+  if (text.size() > max_text_bytes) return "text: over its bound";
+  if (text.empty()) return "text: empty";
+  if (!is_valid_utf8(text)) return "text: not UTF-8";
   return {};
 }
+
+std::string check_text(const text_string& text) { return check_text(std::string_view(text.value)); }
 
 struct client_validator {
   std::string operator()(const client_hello& m) const {
@@ -262,6 +267,54 @@ std::string encode_frame(const server_message& message) { return encode_any(mess
 std::string encode_frame(const p2p_message& message) { return encode_any(message); }
 frame_ptr make_frame(const server_message& message) {
   return std::make_shared<const std::string>(encode_any(message));
+}
+
+namespace {
+
+// cereal's portable binary archive, as make_delivery_frame writes it: the endianness flag (1:
+// little-endian, as encode_any pins it), the variant index as an i32, then the fields in order;
+// a string is a u64 size tag and its bytes, an enum its underlying integer.
+constexpr char little_endian_flag = 1;
+
+template <class Variant, class T, std::size_t I = 0>
+constexpr std::size_t variant_index() {
+  if constexpr (std::is_same_v<std::variant_alternative_t<I, Variant>, T>) {
+    return I;
+  } else {
+    return variant_index<Variant, T, I + 1>();
+  }
+}
+
+void put_le(char*& at, std::uint64_t value, std::size_t bytes) {
+  for (std::size_t i = 0; i < bytes; ++i, value >>= 8) *at++ = static_cast<char>(value & 0xff);
+}
+
+void put_string(char*& at, std::string_view s) {
+  put_le(at, s.size(), sizeof(std::uint64_t));
+  std::memcpy(at, s.data(), s.size());
+  at += s.size();
+}
+
+}  // namespace
+
+frame_ptr make_delivery_frame(std::string_view from, std::string_view text, delivery_kind kind) {
+  if (!is_valid_name(from))
+    throw std::invalid_argument("encode: delivery.from: not a valid user name");
+  if (!in_range(kind)) throw std::invalid_argument("encode: delivery: unknown kind");
+  if (auto why = check_text(text); !why.empty()) throw std::invalid_argument("encode: " + why);
+  constexpr auto index = static_cast<std::uint32_t>(variant_index<server_message, delivery>());
+  const std::size_t body = 1 + sizeof(std::int32_t) + sizeof(std::uint64_t) + from.size() +
+                           sizeof(std::uint64_t) + text.size() + sizeof(delivery_kind);
+  // Within the frame bound by the checks above: a name and a text at their bounds are far below.
+  std::string frame(frame_header_bytes + body, '\0');
+  write_frame_length(frame.data(), static_cast<std::uint32_t>(body));
+  char* at = frame.data() + frame_header_bytes;
+  *at++ = little_endian_flag;
+  put_le(at, index, sizeof(std::int32_t));
+  put_string(at, from);
+  put_string(at, text);
+  put_le(at, static_cast<std::uint8_t>(kind), sizeof(delivery_kind));
+  return std::make_shared<const std::string>(std::move(frame));
 }
 
 decoded<client_message> decode_client(std::string_view body) {

@@ -24,6 +24,10 @@ std::string encode_frame(const client_message& message);
 std::string encode_frame(const server_message& message);
 std::string encode_frame(const p2p_message& message);
 frame_ptr make_frame(const server_message& message);
+// The same bytes as make_frame(delivery{from, text, kind}), written directly: the registry's hot
+// path (every direct message and broadcast), without copying the strings into a message first.
+// Validates the same way and throws std::invalid_argument the same way.
+frame_ptr make_delivery_frame(std::string_view from, std::string_view text, delivery_kind kind);
 
 // Decode one frame body. Never throws: a truncated body, a size tag past its bound, an unknown
 // tag, trailing bytes or a message that fails validate() all come back as an error.

@@ -497,6 +497,45 @@ TEST_CASE("encode refuses a message that breaks its own bounds") {
       std::invalid_argument);
 }
 
+TEST_CASE("make_delivery_frame writes exactly the codec's bytes, and refuses what it refuses") {
+  using server = proto::server_message;
+  const std::string maximal_text(proto::max_text_bytes, 'x');
+  const std::string maximal_name(proto::max_name_bytes, 'n');
+  struct sample {
+    std::string from;
+    std::string text;
+    proto::delivery_kind kind;
+  };
+  const std::vector<sample> samples{
+      {"yoda", "hi", proto::delivery_kind::direct},
+      {"luke", "caf\xc3\xa9 \xe2\x9c\x93 and tabs\t", proto::delivery_kind::broadcast},
+      {"l", "x", proto::delivery_kind::offline},
+      {maximal_name, maximal_text, proto::delivery_kind::direct},
+  };
+  for (const auto& [from, text, kind] : samples) {
+    CAPTURE(from);
+    const auto direct = proto::make_delivery_frame(from, text, kind);
+    const auto via_codec = proto::make_frame(server{proto::delivery{from, text, kind}});
+    REQUIRE(direct != nullptr);
+    CHECK(*direct == *via_codec);
+    // And it decodes back to the same delivery.
+    const auto decoded = proto::decode_server(std::string_view(*direct).substr(4));
+    REQUIRE(decoded.message);
+    CHECK(*decoded.message == server{proto::delivery{from, text, kind}});
+  }
+  const auto refused = [](std::string from, std::string text, proto::delivery_kind kind) {
+    CHECK_THROWS_AS(proto::make_frame(server{proto::delivery{from, text, kind}}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(proto::make_delivery_frame(from, text, kind), std::invalid_argument);
+  };
+  refused(maximal_name + "n", "hi", proto::delivery_kind::direct);
+  refused("two words", "hi", proto::delivery_kind::direct);
+  refused("yoda", "", proto::delivery_kind::direct);
+  refused("yoda", maximal_text + "x", proto::delivery_kind::direct);
+  refused("yoda", "\xc3", proto::delivery_kind::direct);
+  refused("yoda", "hi", static_cast<proto::delivery_kind>(9));
+}
+
 TEST_CASE("frame length helpers are big-endian and inverse") {
   for (const std::uint32_t length : {0u, 1u, 0x11u, 0x01020304u, 0x00010000u, 0xffffffffu}) {
     CAPTURE(length);

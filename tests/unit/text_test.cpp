@@ -135,3 +135,23 @@ TEST_CASE("escape_for_terminal writes out bytes that are not UTF-8") {
   CHECK(proto::is_valid_utf8(safe));
   CHECK_FALSE(proto::has_ascii_control(safe));
 }
+
+TEST_CASE(
+    "is_valid_utf8 reads long ASCII runs eight bytes at a time, and every position still counts") {
+  // Whatever its offset from an eight-byte boundary, and whatever ASCII surrounds it, a bad byte
+  // or a sequence split across the fast path and the slow one is judged the same.
+  const std::string ascii(40, 'a');
+  for (std::size_t before = 0; before <= 17; ++before) {
+    const std::string head = ascii.substr(0, before);
+    CAPTURE(before);
+    CHECK(proto::is_valid_utf8(head + ascii));
+    CHECK(proto::is_valid_utf8(head + "\xe2\x9c\x93" + ascii));        // ✓ inside ASCII
+    CHECK(proto::is_valid_utf8(head + "\xf0\x9f\x98\x80"));            // U+1F600 at the end
+    CHECK_FALSE(proto::is_valid_utf8(head + "\xff" + ascii));          // never valid
+    CHECK_FALSE(proto::is_valid_utf8(head + "\x80" + ascii));          // lone continuation
+    CHECK_FALSE(proto::is_valid_utf8(head + "\xe2\x9c"));              // truncated at the end
+    CHECK_FALSE(proto::is_valid_utf8(head + "\xe2\x9c" + ascii));      // truncated before ASCII
+    CHECK_FALSE(proto::is_valid_utf8(head + "\xed\xa0\x80" + ascii));  // a surrogate
+    CHECK_FALSE(proto::is_valid_utf8(ascii + head + "\xc0\x80"));      // overlong, after a run
+  }
+}
