@@ -536,6 +536,38 @@ TEST_CASE("make_delivery_frame writes exactly the codec's bytes, and refuses wha
   refused("yoda", "hi", static_cast<proto::delivery_kind>(9));
 }
 
+TEST_CASE(
+    "direct and broadcast bodies, mutated anywhere, decode to a message that encodes back to them "
+    "or not at all") {
+  // decode_client reads these two messages on a fast path of its own; whatever it accepts must
+  // be exactly what the encoder writes for the message it returns.
+  using client = proto::client_message;
+  const std::vector<client> messages{client{proto::direct_message{"luke", "hello there"}},
+                                     client{proto::direct_message{"l", "caf\xc3\xa9"}},
+                                     client{proto::broadcast_message{"to everyone"}}};
+  for (const auto& message : messages) {
+    const auto frame = proto::encode_frame(message);
+    const std::string body = frame.substr(proto::frame_header_bytes);
+    const auto decoded = proto::decode_client(body);
+    REQUIRE(decoded.message);
+    CHECK(*decoded.message == message);
+    for (std::size_t at = 0; at < body.size(); ++at) {
+      for (const unsigned char value : {0x00, 0x01, 0x02, 0x20, 0x7f, 0x80, 0xc3, 0xff}) {
+        std::string mutated = body;
+        mutated[at] = static_cast<char>(value);
+        CAPTURE(at);
+        CAPTURE(int{value});
+        const auto result = proto::decode_client(mutated);
+        if (result.message) {
+          CHECK(proto::encode_frame(*result.message).substr(proto::frame_header_bytes) == mutated);
+        } else {
+          CHECK_FALSE(result.error.empty());
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("frame length helpers are big-endian and inverse") {
   for (const std::uint32_t length : {0u, 1u, 0x11u, 0x01020304u, 0x00010000u, 0xffffffffu}) {
     CAPTURE(length);
