@@ -1,5 +1,6 @@
 #include "bench/wire.hpp"
 
+#include "shared/proto/body_reader.hpp"
 #include "shared/proto/frame.hpp"
 
 namespace parley::bench::wire {
@@ -37,42 +38,6 @@ void end_frame(std::string& out, std::size_t start) {
   proto::write_frame_length(out.data() + start, static_cast<std::uint32_t>(body));
 }
 
-// Reads a body front to back; any read past the end or over a bound fails the whole body.
-class reader {
- public:
-  explicit reader(std::string_view body) : rest_(body) {}
-
-  std::optional<std::uint64_t> le(std::size_t bytes) {
-    if (rest_.size() < bytes) return std::nullopt;
-    std::uint64_t value = 0;
-    for (std::size_t i = bytes; i-- > 0;)
-      value = (value << 8) | static_cast<unsigned char>(rest_[i]);
-    rest_.remove_prefix(bytes);
-    return value;
-  }
-
-  std::optional<std::string_view> string(std::size_t bound) {
-    const auto size = le(size_tag_bytes);
-    if (!size || *size > bound || *size > rest_.size()) return std::nullopt;
-    const auto s = rest_.substr(0, static_cast<std::size_t>(*size));
-    rest_.remove_prefix(s.size());
-    return s;
-  }
-
-  // The body prefix: the flag must be ours and the tag the expected one.
-  bool expect_tag(std::int32_t tag) {
-    const auto flag = le(1);
-    const auto got = le(tag_bytes);
-    return flag && *flag == static_cast<std::uint64_t>(little_endian_flag) && got &&
-           *got == static_cast<std::uint32_t>(tag);
-  }
-
-  bool at_end() const { return rest_.empty(); }
-
- private:
-  std::string_view rest_;
-};
-
 }  // namespace
 
 void append_direct_message(std::string& out, std::string_view to, std::string_view text) {
@@ -96,13 +61,13 @@ void append_p2p_text(std::string& out, std::string_view text) {
 
 std::optional<std::int32_t> peek_tag(std::string_view body) {
   if (body.size() < body_prefix_bytes || body[0] != little_endian_flag) return std::nullopt;
-  reader r(body.substr(1));
+  proto::body_reader r(body.substr(1));
   return static_cast<std::int32_t>(static_cast<std::uint32_t>(*r.le(tag_bytes)));
 }
 
 std::optional<delivery_view> peek_delivery(std::string_view body) {
-  reader r(body);
-  if (!r.expect_tag(delivery_tag)) return std::nullopt;
+  proto::body_reader r(body);
+  if (!r.expect_prefix(static_cast<std::uint32_t>(delivery_tag))) return std::nullopt;
   const auto from = r.string(proto::max_name_bytes);
   const auto text = r.string(proto::max_text_bytes);
   const auto kind = r.le(1);
@@ -112,8 +77,8 @@ std::optional<delivery_view> peek_delivery(std::string_view body) {
 }
 
 std::optional<command_reply_view> peek_command_reply(std::string_view body) {
-  reader r(body);
-  if (!r.expect_tag(command_reply_tag)) return std::nullopt;
+  proto::body_reader r(body);
+  if (!r.expect_prefix(static_cast<std::uint32_t>(command_reply_tag))) return std::nullopt;
   const auto result = r.le(1);
   const auto subject = r.string(proto::max_name_bytes);
   if (!result || !subject || !r.at_end()) return std::nullopt;
@@ -122,8 +87,8 @@ std::optional<command_reply_view> peek_command_reply(std::string_view body) {
 }
 
 std::optional<std::string_view> peek_p2p_text(std::string_view body) {
-  reader r(body);
-  if (!r.expect_tag(p2p_text_tag)) return std::nullopt;
+  proto::body_reader r(body);
+  if (!r.expect_prefix(static_cast<std::uint32_t>(p2p_text_tag))) return std::nullopt;
   const auto text = r.string(proto::max_text_bytes);
   if (!text || !r.at_end()) return std::nullopt;
   return *text;

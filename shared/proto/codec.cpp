@@ -1,5 +1,7 @@
 #include "shared/proto/codec.hpp"
 
+#include "shared/proto/body_reader.hpp"
+
 #include "shared/proto/text.hpp"
 
 #include <cereal/archives/portable_binary.hpp>
@@ -320,55 +322,24 @@ frame_ptr make_delivery_frame(std::string_view from, std::string_view text, deli
 
 namespace {
 
-// Reads a well-formed little-endian body front to back; nullopt at the first surprise, so that
-// the caller can leave the body to the general decoder and its error messages.
-class fast_reader {
- public:
-  explicit fast_reader(std::string_view body) : rest_(body) {}
-
-  std::optional<std::uint64_t> le(std::size_t bytes) {
-    if (rest_.size() < bytes) return std::nullopt;
-    std::uint64_t value = 0;
-    for (std::size_t i = bytes; i-- > 0;)
-      value = (value << 8) | static_cast<unsigned char>(rest_[i]);
-    rest_.remove_prefix(bytes);
-    return value;
-  }
-
-  // A size tag within `bound` and its bytes.
-  std::optional<std::string_view> string(std::size_t bound) {
-    const auto size = le(sizeof(std::uint64_t));
-    if (!size || *size > bound || *size > rest_.size()) return std::nullopt;
-    const auto text = rest_.substr(0, static_cast<std::size_t>(*size));
-    rest_.remove_prefix(text.size());
-    return text;
-  }
-
-  bool at_end() const { return rest_.empty(); }
-
- private:
-  std::string_view rest_;
-};
-
 // The messages a registry receives most, read without cereal's stream machinery: a
 // little-endian body of a direct_message or a broadcast_message that is well-formed and valid.
 // Anything else (another message, a big-endian body, a bound broken, trailing bytes, an invalid
 // name or text) returns nullopt and goes through decode_any, which gives the same result for
 // what this accepts and the error for the rest.
 std::optional<client_message> decode_hot_client(std::string_view body) {
-  fast_reader in(body);
-  const auto flag = in.le(1);
-  const auto index = in.le(sizeof(std::int32_t));
-  if (!flag || *flag != static_cast<std::uint64_t>(little_endian_flag) || !index)
-    return std::nullopt;
-  if (*index == variant_index<client_message, direct_message>()) {
+  constexpr auto direct_index =
+      static_cast<std::uint32_t>(variant_index<client_message, direct_message>());
+  constexpr auto broadcast_index =
+      static_cast<std::uint32_t>(variant_index<client_message, broadcast_message>());
+  if (body_reader in(body); in.expect_prefix(direct_index)) {
     const auto to = in.string(max_name_bytes);
     const auto text = to ? in.string(max_text_bytes) : std::nullopt;
     if (!text || !in.at_end() || !is_valid_name(*to) || !check_text(*text).empty())
       return std::nullopt;
     return client_message{direct_message{std::string(*to), std::string(*text)}};
   }
-  if (*index == variant_index<client_message, broadcast_message>()) {
+  if (body_reader in(body); in.expect_prefix(broadcast_index)) {
     const auto text = in.string(max_text_bytes);
     if (!text || !in.at_end() || !check_text(*text).empty()) return std::nullopt;
     return client_message{broadcast_message{std::string(*text)}};
