@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Measures the registry against ngIRCd and InspIRCd with parley-bench and prints one markdown table
 # of medians, then the targets as ratios, met or missed.
-#   bench/compare.sh           the full comparison (about 35 minutes on 2 cores after the build, of
-#                              which the registry's three idle runs take about 15)
+#   bench/compare.sh           the full comparison (15 minutes on 2 cores after the build, in the
+#                              runs of 21 November 2026)
 #   bench/compare.sh --quick   small N, short runs, one repetition: a sanity check of the pipeline
 # Order: every server's traffic workloads (direct W=16, direct W=4, broadcast, latency), then the
-# registry's private and login-storm, and last the idle workload of every server, the slowest (the
-# registry logs 10,000 clients in minutes), so that a run stopped early still has the comparisons.
+# registry's private and login-storm, and last the idle workload of every server, the slowest
+# (logging in 10,000 clients takes 5 to 20 s per run, and took the registry minutes before its
+# accept loop was fixed), so that a run stopped early still has the comparisons.
 # Each run gets a fresh server on a free loopback port, pinned to core 0, with parley-bench pinned
 # to core 1; every server is stopped by its PID, on exit too. Raw result lines go to
 # <build>/bench-results/compare-<time>.txt, server and generator output beside them.
