@@ -335,8 +335,8 @@ function thousands(n,    s) {
   if (f["exit"] != "0") next
   ++ok[key]
   for (n in names) if (names[n] in f) values[key, names[n]] = values[key, names[n]] " " f[names[n]]
-  # Both cores' time per delivered message: on loopback the sending core also runs the receiving
-  # socket's TCP input, so neither CPU figure alone is the server's own cost (docs/BENCHMARKS.md).
+  # Both cores' time per delivered message: on loopback the sending core usually runs the receiving
+  # socket's TCP input too, so neither CPU figure alone is the server's own cost (docs/BENCHMARKS.md).
   if (f["rate_per_s"] + 0 > 0 && f["server_cpu_pct"] != "" && f["gen_cpu_pct"] != "" && f["label"] !~ /^(idle|login-storm|storm-probe)/)
     values[key, "both_us_per_msg"] = values[key, "both_us_per_msg"] " " (f["server_cpu_pct"] + f["gen_cpu_pct"]) * 1e4 / f["rate_per_s"]
 }
@@ -376,21 +376,16 @@ END {
     r == "" ? "no completed run" : sprintf("p99 %.0f µs at %s logins/s", r, shown(med["registry" SUBSEP "login-storm", "login_rate_per_s"], 1)),
     r == "" ? "missed" : (r + 0 <= 5000 ? "met" : "missed") saturated("registry" SUBSEP "login-storm")
 }
+function gen_saturated(key) { return med[key, "gen_cpu_pct"] != "" && med[key, "gen_cpu_pct"] + 0 >= 95 }
 # Appended to a result when the generator's core was saturated: the registry's number is a lower bound.
-function saturated(key) {
-  return med[key, "gen_cpu_pct"] != "" && med[key, "gen_cpu_pct"] + 0 >= 95 ? " (generator saturated: lower bound)" : ""
-}
-# The same for the server compared with: its rate is a lower bound, so the ratio is an upper bound.
-function other_saturated(key,    part) {
-  split(key, part, SUBSEP)
-  return med[key, "gen_cpu_pct"] != "" && med[key, "gen_cpu_pct"] + 0 >= 95 ? " (generator saturated in " part[1] "'s runs: the ratio is an upper bound)" : ""
-}
-function ratio_target(text, label, other, metric, goal,    a, b, note) {
+function saturated(key) { return gen_saturated(key) ? " (generator saturated: lower bound)" : "" }
+# For a ratio, the server compared with counts too: its rate a lower bound makes the ratio an upper one.
+function ratio_target(text, label, other, metric, goal,    a, b, mine, theirs, note) {
   a = med["registry" SUBSEP label, metric]; b = med[other SUBSEP label, metric]
   if (a == "" || b == "" || b + 0 == 0) { printf "| %s | not measured | missed |\n", text; return }
-  note = saturated("registry" SUBSEP label) other_saturated(other SUBSEP label)
-  if (saturated("registry" SUBSEP label) != "" && other_saturated(other SUBSEP label) != "")
-    note = " (generator saturated in both servers' runs: both rates are lower bounds, the ratio neither bound)"
+  mine = gen_saturated("registry" SUBSEP label); theirs = gen_saturated(other SUBSEP label)
+  note = mine && theirs ? " (generator saturated in both servers' runs: both rates are lower bounds, the ratio neither bound)" \
+    : theirs ? " (generator saturated in " other "'s runs: the ratio is an upper bound)" : saturated("registry" SUBSEP label)
   printf "| %s | %.2f × (%.1f vs %.1f /s) | %s%s |\n", text, a / b, a, b, (a / b >= goal ? "met" : "missed"), note
 }
 function idle_target(    r, n, i, best) {
