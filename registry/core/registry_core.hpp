@@ -48,8 +48,10 @@ struct hash_job {
 struct hash_done {
   session_id session = 0;
   std::uint64_t ticket = 0;
-  bool ok = false;   // verify: the password matched; create: hashing succeeded
-  std::string hash;  // create: the new hash
+  bool ok = false;  // verify: the password matched; create: hashing succeeded
+  // create: the new hash. verify: a new hash at the registry's cost when the stored one was
+  // made at another (the password matched), else empty.
+  std::string hash;
 };
 
 // Why the core ends a session (for the log; the peer learns it from session_end).

@@ -1,5 +1,6 @@
 #include "registry/net/server.hpp"
 
+#include "registry/auth/secret.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <spdlog/spdlog.h>

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "registry/core/registry_core.hpp"
-#include "registry/net/hash_pool.hpp"
+#include "registry/auth/hash_pool.hpp"
 #include "shared/net/framed_connection.hpp"
 
 #include <asio/awaitable.hpp>

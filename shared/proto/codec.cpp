@@ -76,7 +76,7 @@ decode_stream& decoder_for_this_thread() {
 
 template <class Message>
 std::string encode_any(const Message& message) {
-  if (auto why = validate(message); !why.empty()) throw std::invalid_argument("encode: " + why);
+  if (auto why = validate(message)) throw std::invalid_argument("encode: " + *why);
   std::string frame(frame_header_bytes, '\0');
   {
     auto& encoder = encoder_for_this_thread();
@@ -118,8 +118,8 @@ decoded<Message> decode_any(std::string_view body) {
       result.error = "trailing bytes after the message";
       return result;
     }
-    if (auto why = validate(message); !why.empty()) {
-      result.error = std::move(why);
+    if (auto why = validate(message)) {
+      result.error = std::move(*why);
       return result;
     }
     result.message = std::move(message);
@@ -148,122 +148,133 @@ bool is_address(std::string_view text) {
   return true;
 }
 
-std::string check_name(const name_string& name, const char* field) {
-  return is_valid_name(name.value) ? std::string() : std::string(field) + ": not a valid user name";
+std::optional<problem> check_name(const name_string& name, const char* field) {
+  if (is_valid_name(name.value)) return std::nullopt;
+  return std::string(field) + ": not a valid user name";
 }
 
-std::string check_text(std::string_view text) {
+std::optional<problem> check_text(std::string_view text) {
   if (text.size() > max_text_bytes) return "text: over its bound";
   if (text.empty()) return "text: empty";
   if (!is_valid_utf8(text)) return "text: not UTF-8";
   return {};
 }
 
-std::string check_text(const text_string& text) { return check_text(std::string_view(text.value)); }
+std::optional<problem> check_text(const text_string& text) {
+  return check_text(std::string_view(text.value));
+}
 
 struct client_validator {
-  std::string operator()(const client_hello& m) const {
+  std::optional<problem> operator()(const client_hello& m) const {
     if (!m.agent.fits() || has_ascii_control(m.agent.value) || !is_valid_utf8(m.agent.value))
       return "hello: bad agent string";
     return {};
   }
-  std::string operator()(const login_name& m) const { return check_name(m.name, "login_name"); }
-  std::string operator()(const login_password& m) const {
+  std::optional<problem> operator()(const login_name& m) const {
+    return check_name(m.name, "login_name");
+  }
+  std::optional<problem> operator()(const login_password& m) const {
     if (!m.password.fits()) return "login_password: over its bound";
     if (has_ascii_control(m.password.value) || !is_valid_utf8(m.password.value))
       return "login_password: control characters or not UTF-8";
     return {};
   }
-  std::string operator()(const direct_message& m) const {
-    if (auto why = check_name(m.to, "direct_message.to"); !why.empty()) return why;
+  std::optional<problem> operator()(const direct_message& m) const {
+    if (auto why = check_name(m.to, "direct_message.to")) return why;
     return check_text(m.text);
   }
-  std::string operator()(const broadcast_message& m) const { return check_text(m.text); }
-  std::string operator()(const who_else&) const { return {}; }
-  std::string operator()(const who_else_since&) const { return {}; }
-  std::string operator()(const block_user& m) const { return check_name(m.name, "block_user"); }
-  std::string operator()(const unblock_user& m) const { return check_name(m.name, "unblock_user"); }
-  std::string operator()(const logout_request&) const { return {}; }
-  std::string operator()(const activity&) const { return {}; }
-  std::string operator()(const private_listen& m) const {
-    return m.port != 0 ? std::string() : "private_listen: port 0";
+  std::optional<problem> operator()(const broadcast_message& m) const { return check_text(m.text); }
+  std::optional<problem> operator()(const who_else&) const { return {}; }
+  std::optional<problem> operator()(const who_else_since&) const { return {}; }
+  std::optional<problem> operator()(const block_user& m) const {
+    return check_name(m.name, "block_user");
   }
-  std::string operator()(const private_request& m) const {
+  std::optional<problem> operator()(const unblock_user& m) const {
+    return check_name(m.name, "unblock_user");
+  }
+  std::optional<problem> operator()(const logout_request&) const { return {}; }
+  std::optional<problem> operator()(const activity&) const { return {}; }
+  std::optional<problem> operator()(const private_listen& m) const {
+    return m.port != 0 ? std::optional<problem>() : "private_listen: port 0";
+  }
+  std::optional<problem> operator()(const private_request& m) const {
     return check_name(m.to, "private_request.to");
   }
-  std::string operator()(const private_answer& m) const {
+  std::optional<problem> operator()(const private_answer& m) const {
     if (!is_flag(m.accept)) return "private_answer: accept is not 0 or 1";
     return check_name(m.requester, "private_answer.requester");
   }
 };
 
 struct server_validator {
-  std::string operator()(const server_hello&) const { return {}; }
-  std::string operator()(const login_reply& m) const {
-    return in_range(m.result) ? std::string() : "login_reply: unknown result";
+  std::optional<problem> operator()(const server_hello&) const { return {}; }
+  std::optional<problem> operator()(const login_reply& m) const {
+    return in_range(m.result) ? std::optional<problem>() : "login_reply: unknown result";
   }
-  std::string operator()(const delivery& m) const {
-    if (auto why = check_name(m.from, "delivery.from"); !why.empty()) return why;
+  std::optional<problem> operator()(const delivery& m) const {
+    if (auto why = check_name(m.from, "delivery.from")) return why;
     if (!in_range(m.kind)) return "delivery: unknown kind";
     return check_text(m.text);
   }
-  std::string operator()(const presence& m) const {
+  std::optional<problem> operator()(const presence& m) const {
     if (!is_flag(m.online)) return "presence: online is not 0 or 1";
     return check_name(m.user, "presence.user");
   }
-  std::string operator()(const command_reply& m) const {
+  std::optional<problem> operator()(const command_reply& m) const {
     if (!in_range(m.result)) return "command_reply: unknown outcome";
     if (!m.subject.value.empty()) return check_name(m.subject, "command_reply.subject");
     return {};
   }
-  std::string operator()(const user_list& m) const {
+  std::optional<problem> operator()(const user_list& m) const {
     if (!in_range(m.query)) return "user_list: unknown query";
     if (!is_flag(m.final_chunk)) return "user_list: final_chunk is not 0 or 1";
     if (!m.names.fits()) return "user_list: too many names";
     for (const auto& name : m.names.items)
-      if (auto why = check_name(name, "user_list.names"); !why.empty()) return why;
+      if (auto why = check_name(name, "user_list.names")) return why;
     return {};
   }
-  std::string operator()(const session_end& m) const {
-    return in_range(m.reason) ? std::string() : "session_end: unknown reason";
+  std::optional<problem> operator()(const session_end& m) const {
+    return in_range(m.reason) ? std::optional<problem>() : "session_end: unknown reason";
   }
-  std::string operator()(const private_offer& m) const {
+  std::optional<problem> operator()(const private_offer& m) const {
     return check_name(m.from, "private_offer.from");
   }
-  std::string operator()(const private_expect& m) const {
+  std::optional<problem> operator()(const private_expect& m) const {
     if (!is_valid_token(m.token.value)) return "private_expect: bad token";
     return check_name(m.peer, "private_expect.peer");
   }
-  std::string operator()(const private_granted& m) const {
+  std::optional<problem> operator()(const private_granted& m) const {
     if (!is_valid_token(m.token.value)) return "private_granted: bad token";
     if (m.port == 0) return "private_granted: port 0";
     if (!is_address(m.address.value)) return "private_granted: bad address";
     return check_name(m.peer, "private_granted.peer");
   }
-  std::string operator()(const private_declined& m) const {
+  std::optional<problem> operator()(const private_declined& m) const {
     return check_name(m.peer, "private_declined.peer");
   }
 };
 
 struct p2p_validator {
-  std::string operator()(const p2p_hello& m) const {
+  std::optional<problem> operator()(const p2p_hello& m) const {
     if (!is_valid_token(m.token.value)) return "p2p_hello: bad token";
     return check_name(m.from, "p2p_hello.from");
   }
-  std::string operator()(const p2p_accept&) const { return {}; }
-  std::string operator()(const p2p_text& m) const { return check_text(m.text); }
-  std::string operator()(const p2p_stop&) const { return {}; }
+  std::optional<problem> operator()(const p2p_accept&) const { return {}; }
+  std::optional<problem> operator()(const p2p_text& m) const { return check_text(m.text); }
+  std::optional<problem> operator()(const p2p_stop&) const { return {}; }
 };
 
 }  // namespace
 
-std::string validate(const client_message& message) {
+std::optional<problem> validate(const client_message& message) {
   return std::visit(client_validator{}, message);
 }
-std::string validate(const server_message& message) {
+std::optional<problem> validate(const server_message& message) {
   return std::visit(server_validator{}, message);
 }
-std::string validate(const p2p_message& message) { return std::visit(p2p_validator{}, message); }
+std::optional<problem> validate(const p2p_message& message) {
+  return std::visit(p2p_validator{}, message);
+}
 
 std::string encode_frame(const client_message& message) { return encode_any(message); }
 std::string encode_frame(const server_message& message) { return encode_any(message); }
@@ -304,7 +315,7 @@ frame_ptr make_delivery_frame(std::string_view from, std::string_view text, deli
   if (!is_valid_name(from))
     throw std::invalid_argument("encode: delivery.from: not a valid user name");
   if (!in_range(kind)) throw std::invalid_argument("encode: delivery: unknown kind");
-  if (auto why = check_text(text); !why.empty()) throw std::invalid_argument("encode: " + why);
+  if (auto why = check_text(text)) throw std::invalid_argument("encode: " + *why);
   constexpr auto index = static_cast<std::uint32_t>(variant_index<server_message, delivery>());
   const std::size_t body = 1 + sizeof(std::int32_t) + sizeof(std::uint64_t) + from.size() +
                            sizeof(std::uint64_t) + text.size() + sizeof(delivery_kind);
@@ -335,13 +346,12 @@ std::optional<client_message> decode_hot_client(std::string_view body) {
   if (body_reader in(body); in.expect_prefix(direct_index)) {
     const auto to = in.string(max_name_bytes);
     const auto text = to ? in.string(max_text_bytes) : std::nullopt;
-    if (!text || !in.at_end() || !is_valid_name(*to) || !check_text(*text).empty())
-      return std::nullopt;
+    if (!text || !in.at_end() || !is_valid_name(*to) || check_text(*text)) return std::nullopt;
     return client_message{direct_message{std::string(*to), std::string(*text)}};
   }
   if (body_reader in(body); in.expect_prefix(broadcast_index)) {
     const auto text = in.string(max_text_bytes);
-    if (!text || !in.at_end() || !check_text(*text).empty()) return std::nullopt;
+    if (!text || !in.at_end() || check_text(*text)) return std::nullopt;
     return client_message{broadcast_message{std::string(*text)}};
   }
   return std::nullopt;

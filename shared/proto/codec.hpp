@@ -36,9 +36,10 @@ decoded<server_message> decode_server(std::string_view body);
 decoded<p2p_message> decode_p2p(std::string_view body);
 
 // Per-message validation beyond the size bounds (name syntax, UTF-8, enum ranges).
-// Returns an empty string when the message is valid, else the reason.
-std::string validate(const client_message& message);
-std::string validate(const server_message& message);
-std::string validate(const p2p_message& message);
+// Nothing when the message is valid, else the problem: a reason for the log, naming the field.
+using problem = std::string;
+std::optional<problem> validate(const client_message& message);
+std::optional<problem> validate(const server_message& message);
+std::optional<problem> validate(const p2p_message& message);
 
 }  // namespace parley::proto

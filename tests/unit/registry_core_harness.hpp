@@ -236,7 +236,7 @@ class harness {
 
   void send(session_id id, const proto::client_message& message) {
     // Only what the codec would let through reaches the core.
-    REQUIRE(proto::validate(message).empty());
+    REQUIRE_FALSE(proto::validate(message));
     effects out;
     registry().on_message(id, message, now, out);
     apply(out);

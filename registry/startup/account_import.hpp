@@ -3,9 +3,9 @@
 // lets the registry start with the accounts the database holds.
 #pragma once
 
+#include "registry/auth/hash_pool.hpp"
 #include "registry/core/clock.hpp"
 #include "registry/core/storage.hpp"
-#include "registry/net/hash_pool.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "registry/core/credentials.hpp"
+#include "registry/startup/credentials.hpp"
 
 #include "shared/proto/messages.hpp"
 #include "shared/proto/text.hpp"

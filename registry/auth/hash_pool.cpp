@@ -1,4 +1,6 @@
-#include "registry/net/hash_pool.hpp"
+#include "registry/auth/hash_pool.hpp"
+
+#include "registry/auth/secret.hpp"
 
 #include <sodium.h>
 #include <asio/post.hpp>
@@ -26,6 +28,12 @@ hash_done run_job(const hash_job& job, auth::hash_cost cost) {
   result.ticket = job.ticket;
   if (job.what == hash_job::kind::verify) {
     result.ok = auth::verify_password(job.stored_hash, job.password);
+    // A hash made at another cost than the registry's now (--hash-cost changed) is made anew
+    // while the password is at hand; the core stores it. Only after a match: a wrong password
+    // costs no second hash.
+    if (result.ok && auth::needs_rehash(job.stored_hash, cost)) {
+      if (auto fresh = auth::hash_password(job.password, cost)) result.hash = std::move(*fresh);
+    }
   } else if (auto hash = auth::hash_password(job.password, cost)) {
     result.ok = true;
     result.hash = std::move(*hash);
@@ -34,14 +42,6 @@ hash_done run_job(const hash_job& job, auth::hash_cost cost) {
 }
 
 }  // namespace
-
-void wipe(std::string& secret) {
-  // Growing to the capacity makes the whole buffer addressable (no reallocation), including
-  // bytes a shorter earlier value left behind.
-  secret.resize(secret.capacity());
-  sodium_memzero(secret.data(), secret.size());
-  secret.clear();
-}
 
 std::size_t hash_pool::default_threads() {
   const std::size_t cores = std::thread::hardware_concurrency();

@@ -76,7 +76,4 @@ class hash_pool {
   asio::thread_pool pool_;
 };
 
-// Overwrites a string's whole buffer (not only its current size) with zeros and empties it.
-void wipe(std::string& secret);
-
 }  // namespace parley::registry

@@ -1,6 +1,7 @@
-#include "registry/net/account_import.hpp"
+#include "registry/startup/account_import.hpp"
 
-#include "registry/core/credentials.hpp"
+#include "registry/auth/secret.hpp"
+#include "registry/startup/credentials.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,0 +1,53 @@
+// Private to the registry core: the accounts it keeps in memory (SPEC 2), loaded once from the
+// store at start-up and kept in step with it by the parts that write (login, lockout).
+#pragma once
+
+#include "registry/core/clock.hpp"
+#include "registry/core/session.hpp"
+#include "registry/core/storage.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace parley::registry {
+
+struct account {
+  std::string password_hash;
+  int failed_attempts = 0;
+  time_point locked_until{};  // epoch: not locked
+  std::optional<time_point> last_logout;
+};
+
+class account_book {
+ public:
+  void load(std::vector<account_record>&& records) {
+    for (auto& a : records)
+      accounts_.insert_or_assign(
+          std::move(a.name),
+          account{std::move(a.password_hash), a.failed_attempts, a.locked_until, a.last_logout});
+  }
+
+  // Null when no account has this name.
+  account* find(std::string_view name) {
+    const auto it = accounts_.find(name);
+    return it == accounts_.end() ? nullptr : &it->second;
+  }
+  bool contains(std::string_view name) const { return accounts_.contains(name); }
+  void add(const std::string& name, std::string password_hash) {
+    accounts_.insert_or_assign(name, account{std::move(password_hash), 0, time_point{}, {}});
+  }
+  // Login history in memory: whoelsesince reads it (the store's copy is best effort).
+  void note_logout(std::string_view name, time_point now) {
+    if (account* a = find(name)) a->last_logout = now;
+  }
+  // Sorted by name.
+  const by_name<account>& all() const { return accounts_; }
+
+ private:
+  by_name<account> accounts_;
+};
+
+}  // namespace parley::registry

@@ -1,0 +1,65 @@
+// Private to the registry core: SPEC 3's login, from the hello to the welcome. Owns the names
+// reserved by sessions creating an account and the tickets of hash jobs; hashing itself runs in
+// the shell (hash_job out, hash_done back). Each step says what the session's life does next.
+#pragma once
+
+#include "registry/core/accounts.hpp"
+#include "registry/core/lockout.hpp"
+#include "registry/core/registry_core.hpp"
+#include "registry/core/replies.hpp"
+#include "registry/core/session.hpp"
+#include "registry/core/storage.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace parley::registry {
+
+// What the core does with a session after a login step.
+struct login_step {
+  enum class next {
+    wait,            // nothing more: the session waits for its next message or hash
+    enter,           // logged in: the session goes online
+    end_locked,      // the login reply is sent; the session ends (end_cause::locked_out)
+    protocol_error,  // the session ends with session_end{protocol_error}
+  };
+  next what = next::wait;
+  std::string detail;  // for the log, when the session ends
+};
+
+class login_flow {
+ public:
+  login_flow(account_book& accounts, lockout& locks, const session_table& sessions, storage& store,
+             const replies& replies)
+      : accounts_(accounts), locks_(locks), sessions_(sessions), store_(store), replies_(replies) {}
+
+  login_step on_hello(session_id id, session& s, const proto::client_hello& m, effects& out);
+  login_step on_name(session_id id, session& s, const proto::login_name& m, effects& out);
+  login_step on_password(session_id id, session& s, const proto::login_password& m, time_point now,
+                         effects& out);
+  // The answer to this session's hash job (the core has matched its ticket).
+  login_step on_hash_done(session_id id, session& s, const hash_done& result, time_point now,
+                          effects& out);
+
+  // The session ends, or has entered: a name it reserved is free again.
+  void release(session_id id, const session& s);
+
+ private:
+  login_step start_hash(session_id id, session& s, hash_job::kind what, const std::string& password,
+                        std::string stored_hash, phase next, effects& out);
+  login_step verified(session_id id, session& s, const hash_done& result, time_point now,
+                      effects& out);
+  login_step created(session_id id, session& s, const hash_done& result, time_point now);
+  login_step locked(session_id id, proto::login_result result, std::string detail,
+                    effects& out) const;
+
+  account_book& accounts_;
+  lockout& locks_;
+  const session_table& sessions_;
+  storage& store_;
+  const replies& replies_;
+  by_name<session_id> reserved_;  // unknown names some session is creating right now
+  std::uint64_t next_ticket_ = 1;
+};
+
+}  // namespace parley::registry

@@ -1,0 +1,137 @@
+#include "registry/core/private_broker.hpp"
+
+#include "shared/proto/codec.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <span>
+
+namespace parley::registry {
+// Paired with the address this session was seen connecting from when a chat is granted. The
+// latest announcement wins: a peer that reopens its listener says so again.
+void private_broker::on_listen(session& s, const proto::private_listen& m) {
+  s.chats.port_ = m.port;
+}
+
+// Checked in this order; the first that applies is the one answer. A request that passes them
+// is passed on to the target, and the requester's reply says only that.
+void private_broker::on_request(session_id id, session& s, const proto::private_request& m,
+                                effects& out) {
+  const std::string& to = m.to.value;
+  if (!accounts_.contains(to)) return replies_.outcome(out, id, proto::outcome::invalid_user, to);
+  if (to == s.name) return replies_.outcome(out, id, proto::outcome::cannot_private_self);
+  const auto target_id = sessions_.online_id(to);
+  if (!target_id) return replies_.outcome(out, id, proto::outcome::user_offline, to);
+  // SPEC 8.1: a target who has blocked the requester is not even asked.
+  if (blocks_.has_blocked(to, s.name))
+    return replies_.outcome(out, id, proto::outcome::private_blocked, to);
+  session& target = sessions_.at(*target_id);
+  if (target.chats.port_ == 0)
+    return replies_.outcome(out, id, proto::outcome::private_unavailable, to);
+  const auto waiting = offers_of(target);
+  if (std::ranges::find(waiting, s.name) != waiting.end())
+    return replies_.outcome(out, id, proto::outcome::private_pending, to);
+  if (waiting.size() >= max_offers_)
+    return replies_.outcome(out, id, proto::outcome::private_busy, to);
+
+  waiting_of(target).offers.push_back(s.name);
+  waiting_of(s).asked.insert(to);
+  replies::send(out, *target_id, proto::make_frame(proto::private_offer{s.name}));
+  replies_.outcome(out, id, proto::outcome::private_requested);
+}
+
+// No reply: the answer only moves the requester on. An answer for nobody waiting (the
+// requester left meanwhile, or never asked) changes nothing.
+void private_broker::on_answer(session_id id, session& s, const proto::private_answer& m,
+                               effects& out) {
+  if (!s.chats.waiting_) return;
+  auto& offers = s.chats.waiting_->offers;
+  const auto offer = std::ranges::find(offers, m.requester.value);
+  if (offer == offers.end()) return;
+  offers.erase(offer);
+  release_if_settled(s);
+  const auto requester_id = sessions_.online_id(m.requester.value);
+  // Cannot happen while settle keeps its promise; an answer to nobody, then.
+  if (!requester_id) return;
+  session& requester = sessions_.at(*requester_id);
+  forget_asked(requester, s.name);
+
+  if (m.accept == 0)
+    return replies::send(out, *requester_id, proto::make_frame(proto::private_declined{s.name}));
+  grant(id, s, *requester_id, requester, out);
+}
+
+// One fresh token for both sides. The address is where the registry saw the target connect
+// from: a peer never gets to say where others should dial.
+void private_broker::grant(session_id target_id, const session& target, session_id requester_id,
+                           const session& requester, effects& out) {
+  const std::string token = new_token_();
+  const proto::server_message expect = proto::private_expect{requester.name, token};
+  const proto::server_message granted =
+      proto::private_granted{target.name, target.address, target.chats.port_, token};
+  // A frame that does not validate would end the receiver's registry session as a protocol
+  // error; a broken token source or an address that is not one costs only this chat.
+  if (proto::validate(expect) || proto::validate(granted))
+    return replies::send(out, requester_id,
+                         proto::make_frame(proto::private_declined{target.name}));
+  // The target first, so that its expectation is on the way before the requester can dial.
+  replies::send(out, target_id, proto::make_frame(expect));
+  replies::send(out, requester_id, proto::make_frame(granted));
+}
+
+void private_broker::decline_waiting(session& s, effects& out) {
+  if (!s.chats.waiting_) return;
+  proto::frame_ptr frame;
+  // Only other sessions change in the loop (nobody can ask themselves), so the slot stays.
+  for (const std::string& requester : s.chats.waiting_->offers) {
+    const auto requester_id = sessions_.online_id(requester);
+    if (!requester_id) continue;
+    forget_asked(sessions_.at(*requester_id), s.name);
+    // Encoded once, for however many are waiting.
+    if (!frame) frame = proto::make_frame(proto::private_declined{s.name});
+    replies::send(out, *requester_id, frame);
+  }
+  s.chats.waiting_->offers.clear();
+  release_if_settled(s);
+}
+
+void private_broker::settle(session& s, effects& out) {
+  decline_waiting(s, out);
+  if (!s.chats.waiting_) return;
+  for (const std::string& target : s.chats.waiting_->asked) {
+    const auto target_id = sessions_.online_id(target);
+    if (!target_id) continue;
+    session& other = sessions_.at(*target_id);
+    if (!other.chats.waiting_) continue;
+    auto& offers = other.chats.waiting_->offers;
+    if (const auto offer = std::ranges::find(offers, s.name); offer != offers.end())
+      offers.erase(offer);
+    release_if_settled(other);
+  }
+  s.chats.waiting_.reset();
+}
+
+std::span<const std::string> private_broker::offers_of(const session& s) {
+  if (!s.chats.waiting_) return {};
+  return s.chats.waiting_->offers;
+}
+
+// Created on first need. Whoever empties one calls release_if_settled, so that an idle session
+// holds none.
+private_slot::waiting& private_broker::waiting_of(session& s) {
+  if (!s.chats.waiting_) s.chats.waiting_ = std::make_unique<private_slot::waiting>();
+  return *s.chats.waiting_;
+}
+
+void private_broker::release_if_settled(session& s) {
+  if (s.chats.waiting_ && s.chats.waiting_->empty()) s.chats.waiting_.reset();
+}
+
+// `requester` no longer waits for `target`'s answer.
+void private_broker::forget_asked(session& requester, const std::string& target) {
+  if (!requester.chats.waiting_) return;
+  requester.chats.waiting_->asked.erase(target);
+  release_if_settled(requester);
+}
+
+}  // namespace parley::registry

@@ -1,0 +1,48 @@
+// Private to the registry core: queuing frames for a session, and the replies that carry
+// nothing but a code, encoded once and shared by every session.
+#pragma once
+
+#include "registry/core/registry_core.hpp"
+#include "shared/proto/frame.hpp"
+#include "shared/proto/messages.hpp"
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace parley::registry {
+
+// How many values a wire enum has (each ends with `last`).
+template <class Enum>
+constexpr std::size_t enum_count() {
+  return static_cast<std::size_t>(Enum::last) + 1;
+}
+
+class replies {
+ public:
+  replies();
+
+  static void send(effects& out, session_id to, proto::frame_ptr frame) {
+    out.sends.push_back(effects::send{to, std::move(frame)});
+  }
+  void hello(effects& out, session_id to) const { send(out, to, hello_frame_); }
+  void login(effects& out, session_id to, proto::login_result result) const {
+    send(out, to, login_frames_[static_cast<std::size_t>(result)]);
+  }
+  void outcome(effects& out, session_id to, proto::outcome result) const {
+    send(out, to, outcome_frames_[static_cast<std::size_t>(result)]);
+  }
+  // A reply naming its subject (a user) is encoded for this one reply.
+  static void outcome(effects& out, session_id to, proto::outcome result, std::string_view subject);
+  void end(effects& out, session_id to, proto::end_reason reason) const {
+    send(out, to, end_frames_[static_cast<std::size_t>(reason)]);
+  }
+
+ private:
+  std::array<proto::frame_ptr, enum_count<proto::login_result>()> login_frames_;
+  std::array<proto::frame_ptr, enum_count<proto::outcome>()> outcome_frames_;
+  std::array<proto::frame_ptr, enum_count<proto::end_reason>()> end_frames_;
+  proto::frame_ptr hello_frame_;
+};
+
+}  // namespace parley::registry
