@@ -1,11 +1,12 @@
 // The `registry` executable: the command line, logging, start-up (database, credentials import,
 // core), then the server on one io_context until SIGINT or SIGTERM.
+#include "registry/auth/hash_pool.hpp"
 #include "registry/auth/password_hash.hpp"
 #include "registry/auth/token.hpp"
 #include "registry/core/registry_core.hpp"
-#include "registry/startup/account_import.hpp"
-#include "registry/auth/hash_pool.hpp"
+#include "registry/core/storage.hpp"
 #include "registry/net/server.hpp"
+#include "registry/startup/account_import.hpp"
 #include "registry/store/sqlite_store.hpp"
 #include "shared/cli/command_line.hpp"
 
@@ -360,6 +361,11 @@ int main(int argc, char** argv) {
     // Here the server, the core and the database have all been closed.
     if (code == exit_clean_shutdown) spdlog::info("stopped");
     return code;
+  } catch (const parley::registry::storage_error& e) {
+    // Thrown by load() only, which runs at start-up only (the account import, the core's
+    // construction): a registry that cannot read its database must not serve with none.
+    spdlog::error("cannot start: {}", e.what());
+    return exit_startup_failure;
   } catch (const std::exception& e) {
     spdlog::critical("stopping on an unexpected error: {}", e.what());
     return exit_startup_failure;

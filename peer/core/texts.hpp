@@ -48,7 +48,7 @@ inline constexpr std::string_view cannot_block_self = "Error. Cannot block self"
 inline constexpr std::string_view cannot_unblock_self = "Error. Cannot unblock self";
 inline constexpr std::string_view no_other_users_online = "No other users online";
 inline constexpr std::string_view no_other_users = "No other users";
-inline constexpr std::string_view store_failed = "Error. The registry could not store your message";
+inline constexpr std::string_view store_failed = "Error. The message could not be stored";
 inline std::string blocked(std::string_view user) { return std::string(user) + " is blocked"; }
 inline std::string already_blocked(std::string_view user) {
   return "Error. " + std::string(user) + " is already blocked";

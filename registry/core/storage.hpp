@@ -1,14 +1,18 @@
 // What the registry core needs from durable storage. The SQLite store (registry/store/) is the
 // implementation; tests use it too, on ":memory:" or on a file. The core never sees SQL.
 //
-// Every write returns false when it could not be committed; the core then tells the user
-// (`store_failed`) instead of acknowledging. Nothing here throws.
+// load() is the one call that throws (storage_error), and it runs at start-up only: a registry
+// that cannot read its accounts must not start as if it had none. Every other call reports a
+// failure as a value, as it happens at run time: a write returns false when it could not be
+// committed (the core then tells the user, `store_failed`, instead of acknowledging), a read
+// returns nothing. The implementation logs each such failure with its cause.
 #pragma once
 
 #include "registry/core/clock.hpp"
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,13 @@ struct offline_record {
   time_point sent_at{};
 };
 
+// The stored state could not be read. The message names the database file and carries the
+// storage engine's own text (SQLite's, for the SQLite store).
+class storage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Everything the core keeps in memory, read once at start-up.
 struct storage_snapshot {
   std::vector<account_record> accounts;
@@ -44,6 +55,7 @@ class storage {
  public:
   virtual ~storage() = default;
 
+  // Everything stored, at start-up; throws storage_error when it cannot be read whole.
   virtual storage_snapshot load() = 0;
 
   virtual bool add_account(const std::string& name, const std::string& password_hash,

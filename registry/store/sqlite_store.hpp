@@ -1,9 +1,13 @@
 // The registry's durable state in one SQLite file (WAL). The only code that includes SQLiteCpp
-// and the only place SQLite::Exception is caught.
+// and the only place SQLite::Exception is caught. Its parts, all in registry/store/: opening and
+// inspecting the file and its schema (database_file), the statements and the reads and writes
+// (sqlite_store.cpp). Every error at run time is logged (spdlog, error level) with SQLite's own
+// text, naming the operation and the file, never a password hash or a message body.
 #pragma once
 
 #include "registry/core/storage.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,6 +20,13 @@ struct store_open_result {
   std::string error;                    // else: names the file and the problem
 };
 
+struct store_options {
+  static constexpr std::chrono::milliseconds default_busy_timeout{5000};
+  // How long a statement waits for a lock held by another connection (an operator's sqlite3
+  // shell, say) before it fails. Tests shorten it to see a failure without the wait.
+  std::chrono::milliseconds busy_timeout = default_busy_timeout;
+};
+
 class sqlite_store final : public storage {
  public:
   // Opens the database at `path` (":memory:" keeps nothing), creating the schema in a new file
@@ -23,10 +34,11 @@ class sqlite_store final : public storage {
   // (another application's SQLite file, a corrupt, truncated or empty file, a newer schema) is
   // refused and left byte-for-byte untouched: it is checked through a read-only connection
   // before anything may write to it.
-  static store_open_result open(const std::string& path);
+  static store_open_result open(const std::string& path, store_options options = {});
 
   ~sqlite_store() override;
 
+  // Throws storage_error (naming the file, with SQLite's text) when the file cannot be read.
   storage_snapshot load() override;
   bool add_account(const std::string& name, const std::string& password_hash,
                    time_point now) override;

@@ -293,7 +293,7 @@ TEST_CASE("peer core: every reply text") {
   shows(outcome::cannot_unblock_self, "", {"Error. Cannot unblock self"});
   shows(outcome::no_other_users_online, "", {"No other users online"});
   shows(outcome::no_other_users, "", {"No other users"});
-  shows(outcome::store_failed, "", {"Error. The registry could not store your message"});
+  shows(outcome::store_failed, "", {"Error. The message could not be stored"});
   shows(outcome::mailbox_full, "luke", {"Error. luke has too many unread messages"});
 }
 

@@ -1,0 +1,242 @@
+// Store failures speak (SPEC 9): a database that cannot be loaded stops the start-up with
+// storage_error (naming the file, with SQLite's text) instead of an empty state, and every
+// failure at run time is logged with SQLite's message. The failures are real: another SQLite
+// connection to the same file changes the schema or holds the write lock.
+#include "registry/core/registry_core.hpp"
+#include "registry/core/storage.hpp"
+#include "registry/store/sqlite_store.hpp"
+#include "tests/unit/registry_core_harness.hpp"
+
+#include <doctest/doctest.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+// The other connection is plain SQLite, as another program (an operator's shell) would be.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace parley::registry;
+using namespace std::chrono_literals;
+
+namespace {
+
+const time_point t0 = from_unix_ms(1'700'000'000'000);
+// Short enough that a lock held on purpose fails a statement at once; the registry keeps 5 s.
+constexpr std::chrono::milliseconds short_busy_timeout = 50ms;
+
+// A database file in a folder of its own, removed with the folder at the end.
+class temp_database {
+ public:
+  temp_database() {
+    static std::atomic<int> counter{0};
+    folder_ = fs::temp_directory_path() / ("parley-store-errors-" + std::to_string(::getpid()) +
+                                           "-" + std::to_string(counter++));
+    fs::remove_all(folder_);
+    fs::create_directories(folder_);
+  }
+  temp_database(const temp_database&) = delete;
+  temp_database& operator=(const temp_database&) = delete;
+  ~temp_database() {
+    std::error_code ignored;
+    fs::remove_all(folder_, ignored);
+  }
+  std::string path() const { return (folder_ / "registry.db").string(); }
+
+ private:
+  fs::path folder_;
+};
+
+// Another connection to the same file, closed at the end of the scope.
+class other_connection {
+ public:
+  explicit other_connection(const std::string& path) {
+    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+  }
+  other_connection(const other_connection&) = delete;
+  other_connection& operator=(const other_connection&) = delete;
+  ~other_connection() { sqlite3_close(db_); }
+
+  void run(const char* sql) {
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &error);
+    INFO(sql << ": " << (error ? error : ""));
+    sqlite3_free(error);
+    REQUIRE(rc == SQLITE_OK);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Everything logged through spdlog's default logger while it lives, one "level text" line per
+// entry; the previous default logger is back afterwards.
+class log_capture {
+ public:
+  log_capture() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "store-errors-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_));
+    logger->set_pattern("%l %v");
+    logger->set_level(spdlog::level::trace);
+    spdlog::set_default_logger(std::move(logger));
+  }
+  log_capture(const log_capture&) = delete;
+  log_capture& operator=(const log_capture&) = delete;
+  ~log_capture() { spdlog::set_default_logger(previous_); }
+
+  std::string text() const { return lines_.str(); }
+  bool has(const std::string& line) const { return text().find(line) != std::string::npos; }
+
+ private:
+  // Declared first: the capturing logger (and its sink, which writes here) goes before it.
+  std::ostringstream lines_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+std::unique_ptr<sqlite_store> open_store(const std::string& path, store_options options = {}) {
+  auto opened = sqlite_store::open(path, options);
+  INFO(opened.error);
+  REQUIRE(opened.store != nullptr);
+  return std::move(opened.store);
+}
+
+// Stands in for a database that cannot be read: load() fails as the SQLite store's does.
+class unreadable_storage final : public storage {
+ public:
+  static constexpr const char* message =
+      "database \"gone.db\" cannot be loaded: reading its accounts failed: disk I/O error";
+
+  storage_snapshot load() override { throw storage_error(message); }
+  bool add_account(const std::string&, const std::string&, time_point) override { return false; }
+  bool set_password_hash(const std::string&, const std::string&) override { return false; }
+  bool set_lockout(const std::string&, int, time_point) override { return false; }
+  bool add_block(const std::string&, const std::string&) override { return false; }
+  bool remove_block(const std::string&, const std::string&) override { return false; }
+  bool store_offline(const std::string&, const std::string&, const std::string&,
+                     time_point) override {
+    return false;
+  }
+  std::size_t count_offline(const std::string&) override { return 0; }
+  std::vector<offline_record> take_offline(const std::string&) override { return {}; }
+  bool record_login(const std::string&, time_point) override { return false; }
+  bool record_logout(const std::string&, time_point) override { return false; }
+};
+
+}  // namespace
+
+TEST_CASE("store errors: the core does not start over a storage whose load() throws") {
+  unreadable_storage store;
+  CHECK_THROWS_WITH_AS(std::make_unique<core>(testing::harness::test_config(), store),
+                       unreadable_storage::message, storage_error);
+}
+
+TEST_CASE("store errors: load() throws storage_error naming the file and SQLite's text") {
+  temp_database file;
+  auto store = open_store(file.path());
+  REQUIRE(store->add_account("yoda", "hash-yoda", t0));
+  REQUIRE(store->add_account("luke", "hash-luke", t0));
+  REQUIRE(store->add_block("yoda", "luke"));
+  REQUIRE(store->load().accounts.size() == 2);
+
+  std::string broken;
+  SUBCASE("a table dropped by another connection after open()") {
+    other_connection(file.path()).run("DROP TABLE blocks");
+    broken = "blocks";
+  }
+  SUBCASE("a table renamed by another connection after open()") {
+    other_connection(file.path()).run("ALTER TABLE accounts RENAME TO old_accounts");
+    broken = "accounts";
+  }
+
+  try {
+    store->load();
+    FAIL("load() returned although the " << broken << " table is gone");
+  } catch (const storage_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("database \"" + file.path() + "\"") != std::string::npos);
+    CHECK(what.find("reading its " + broken + " failed") != std::string::npos);
+    CHECK(what.find("no such table") != std::string::npos);
+  }
+}
+
+TEST_CASE("store errors: the core does not start over a real store whose load() fails") {
+  temp_database file;
+  auto store = open_store(file.path());
+  REQUIRE(store->add_account("yoda", "hash-yoda", t0));
+  other_connection(file.path()).run("DROP TABLE blocks");
+  try {
+    core registry_core(testing::harness::test_config(), *store);
+    FAIL("the core started with the blocks table gone");
+  } catch (const storage_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find(file.path()) != std::string::npos);
+    CHECK(what.find("no such table") != std::string::npos);
+  }
+}
+
+TEST_CASE(
+    "store errors: writes refused while another connection holds the write lock are "
+    "logged with SQLite's message, and work once it is released") {
+  temp_database file;
+  auto store = open_store(file.path(), {.busy_timeout = short_busy_timeout});
+  REQUIRE(store->add_account("yoda", "hash-yoda", t0));
+  REQUIRE(store->add_account("luke", "hash-luke", t0));
+  REQUIRE(store->store_offline("luke", "yoda", "stored before the lock", t0));
+
+  const std::string in_file = " in database \"" + file.path() + "\": database is locked";
+  log_capture log;
+  {
+    other_connection holder(file.path());
+    holder.run("BEGIN IMMEDIATE");
+
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_FALSE(store->store_offline("luke", "yoda", "a secret body", t0));
+    // The shortened timeout was the one applied: the registry's 5 s would have passed here.
+    CHECK(std::chrono::steady_clock::now() - started < 4s);
+    CHECK(log.has("error store: could not store an offline message for luke" + in_file));
+
+    CHECK_FALSE(store->add_account("hans", "secret-hash-of-hans", t0));
+    CHECK(log.has("error store: could not store the new account hans" + in_file));
+    CHECK_FALSE(store->set_password_hash("yoda", "secret-new-hash"));
+    CHECK(log.has("error store: could not store the new password hash of yoda" + in_file));
+    CHECK_FALSE(store->set_lockout("yoda", 1, t0));
+    CHECK(
+        log.has("error store: could not store the failed attempts and lockout of yoda" + in_file));
+    CHECK_FALSE(store->add_block("yoda", "luke"));
+    CHECK(log.has("error store: could not store that yoda blocks luke" + in_file));
+    CHECK_FALSE(store->record_login("yoda", t0));
+    CHECK(log.has("error store: could not record the login of yoda" + in_file));
+    // The messages stay stored for the next try.
+    CHECK(store->take_offline("luke").empty());
+    CHECK(log.has("error store: could not take the offline messages of luke" + in_file));
+
+    holder.run("ROLLBACK");
+  }
+  INFO(log.text());
+  // Secrets and bodies never reach the log.
+  CHECK(log.text().find("secret") == std::string::npos);
+
+  CHECK(store->store_offline("luke", "yoda", "stored after the lock", t0));
+  const auto taken = store->take_offline("luke");
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].text == "stored before the lock");
+  CHECK(taken[1].text == "stored after the lock");
+}
+
+TEST_CASE("store errors: a write that matches no row is logged and fails") {
+  auto store = open_store(":memory:");
+  log_capture log;
+  CHECK_FALSE(store->set_lockout("nobody", 1, t0));
+  CHECK(
+      log.has("error store: could not store the failed attempts and lockout of nobody in "
+              "database \":memory:\": no row matched"));
+}
