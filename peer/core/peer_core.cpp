@@ -16,14 +16,18 @@ bool is_sendable_password(std::string_view password) {
          proto::is_valid_utf8(password);
 }
 
-// The help line of one command: its usage padded to a column, then the summary.
+// The help line of one command: its usage padded to a column, the summary, then its aliases.
 std::string help_line(const command_info& info) {
   // Wide enough for the longest usage, `message <user> <message>`, and two spaces.
   constexpr std::size_t usage_column = 26;
   std::string usage(info.name);
   if (!info.arguments.empty()) usage += " " + std::string(info.arguments);
   if (usage.size() < usage_column) usage.resize(usage_column, ' ');
-  return usage + std::string(info.summary);
+  auto line = usage + std::string(info.summary);
+  for (std::size_t i = 0; i < info.aliases.size(); ++i)
+    line += (i == 0 ? " (also: " : ", ") + std::string(info.aliases[i]);
+  if (!info.aliases.empty()) line += ")";
+  return line;
 }
 
 }  // namespace
@@ -542,10 +546,8 @@ std::vector<std::string> peer_core::completions(std::string_view before,
   // Only the word right after a command that takes a user: `<command> <partial name>`.
   if (before.back() != ' ') return matches;
   const auto name = before.substr(0, before.size() - 1);
-  bool takes_user = name == "privatestart";
-  for (const auto& info : command_table())
-    if (info.name == name && info.user_argument) takes_user = true;
-  if (!takes_user) return matches;
+  const auto* info = find_command(name);
+  if (!info || !info->user_argument) return matches;
   for (auto it = known_names_.lower_bound(word); it != known_names_.end(); ++it) {
     if (!std::string_view(*it).starts_with(word)) break;
     matches.push_back(*it);
