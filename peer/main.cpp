@@ -1,7 +1,7 @@
 // The `peer` executable: the command line, then the peer on one io_context (one thread) until
 // the session ends.
+#include "peer/app/peer_app.hpp"
 #include "peer/core/effects.hpp"
-#include "peer/net/peer_app.hpp"
 #include "shared/cli/command_line.hpp"
 
 #include <CLI/CLI.hpp>

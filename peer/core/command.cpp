@@ -12,6 +12,8 @@
 namespace parley::peer {
 namespace {
 
+constexpr std::array<std::string_view, 1> startprivate_aliases{"privatestart"};
+
 constexpr std::array<command_info, 11> commands{{
     {"message", "<user> <message>", "Send a message (kept for <user> if offline)", true},
     {"broadcast", "<message>", "Send a message to everyone online", false},
@@ -19,14 +21,12 @@ constexpr std::array<command_info, 11> commands{{
     {"whoelsesince", "<seconds>", "List the users online in the past <seconds>", false},
     {"block", "<user>", "Stop <user> from messaging you or seeing you online", true},
     {"unblock", "<user>", "Undo block", true},
-    {"startprivate", "<user>", "Ask <user> for a private chat (also: privatestart)", true},
+    {"startprivate", "<user>", "Ask <user> for a private chat", true, startprivate_aliases},
     {"private", "<user> <message>", "Send a message in your private chat with <user>", true},
     {"stopprivate", "<user>", "End your private chat with <user>", true},
     {"logout", "", "Log out and quit", false},
     {"help", "", "Show this list", false},
 }};
-
-constexpr std::string_view startprivate_alias = "privatestart";
 
 bool is_blank_text(std::string_view text) {
   return text.find_first_not_of(" \t") == std::string_view::npos;
@@ -74,6 +74,13 @@ std::optional<parse_error> check_text(std::string_view text) {
   return std::nullopt;
 }
 
+// The table's name for a command typed as `typed` (an alias or the name itself); anything else
+// is returned as it is, and the parser refuses it.
+std::string_view canonical_name(std::string_view typed) {
+  const auto* info = find_command(typed);
+  return info ? info->name : typed;
+}
+
 // `<user> <message>`: the user, then everything after the single space that follows it.
 template <class Command>
 parse_result parse_user_and_text(std::string_view arguments) {
@@ -107,7 +114,7 @@ bool is_blank(std::string_view line) { return is_blank_text(strip_carriage_retur
 parse_result parse_command(std::string_view raw_line) {
   const auto line = strip_carriage_return(raw_line);
   const auto space = line.find(' ');
-  const auto name = line.substr(0, space);
+  const auto name = canonical_name(line.substr(0, space));
   const auto tail = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
 
   // Commands whose last argument is free text: nothing after the name is trimmed.
@@ -126,7 +133,7 @@ parse_result parse_command(std::string_view raw_line) {
   }
 
   const auto words = split_words(strip_trailing_spaces(line));
-  const auto command_name = words.front();
+  const auto command_name = canonical_name(words.front());
   if (command_name == "whoelse") {
     if (words.size() != 1) return parse_error::invalid_command;
     return whoelse_command{};
@@ -148,8 +155,7 @@ parse_result parse_command(std::string_view raw_line) {
   if (command_name == "block") return parse_user_only<block_command>(words);
   if (command_name == "unblock") return parse_user_only<unblock_command>(words);
   if (command_name == "stopprivate") return parse_user_only<stopprivate_command>(words);
-  if (command_name == "startprivate" || command_name == startprivate_alias)
-    return parse_user_only<startprivate_command>(words);
+  if (command_name == "startprivate") return parse_user_only<startprivate_command>(words);
   return parse_error::invalid_command;
 }
 
@@ -164,5 +170,14 @@ std::string_view describe(parse_error error) {
 }
 
 std::span<const command_info> command_table() { return commands; }
+
+const command_info* find_command(std::string_view name) {
+  for (const auto& info : commands) {
+    if (info.name == name) return &info;
+    for (const auto alias : info.aliases)
+      if (alias == name) return &info;
+  }
+  return nullptr;
+}
 
 }  // namespace parley::peer

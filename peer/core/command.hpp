@@ -94,15 +94,20 @@ std::string_view strip_carriage_return(std::string_view line);
 // error, as a shell skips an empty command line.
 bool is_blank(std::string_view line);
 
-// One row of `help`, and what Tab completion knows about a command.
+// One row of `help`, and what the parser and Tab completion know about a command.
 struct command_info {
   std::string_view name;
   std::string_view arguments;  // as shown by help, e.g. "<user> <message>"
   std::string_view summary;
   bool user_argument;  // the first argument is a user name (Tab completes it)
+  // Other names the parser takes for the command; help lists them, completion offers only `name`.
+  std::span<const std::string_view> aliases = {};
 };
 
 // Every command, in the order help lists them.
 std::span<const command_info> command_table();
+
+// The command called `name` or one of its aliases; nullptr if there is none.
+const command_info* find_command(std::string_view name);
 
 }  // namespace parley::peer

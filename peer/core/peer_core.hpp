@@ -1,6 +1,6 @@
 // The peer's session with the registry as a pure state machine: typed lines, decoded registry
 // messages and connection events in; lines to print, prompts, messages to send and the exit
-// code out (effects.hpp). No sockets, no terminal, no clock: the shell in peer/net feeds it.
+// code out (effects.hpp). No sockets, no terminal, no clock: the shell in peer/app feeds it.
 //
 // Input is handled strictly in order, one registry request at a time: while a login step or a
 // command waits for its reply, further lines wait in a bounded queue. So a script's output is

@@ -332,52 +332,67 @@ terminal::scan terminal::next_script_line(std::string& line) {
 }
 
 asio::awaitable<void> terminal::read_script() {
-  char chunk[read_chunk_bytes];
   for (;;) {
     // Wait until the core takes a line: input is never read further ahead than one chunk.
-    while (!input_wanted_ && !stopped_) {
-      std::error_code ec;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    co_await wait_until_input_wanted();
     if (stopped_) co_return;
+    const auto step = hand_on_buffered_script();
+    if (step == script_step::finished) co_return;
+    if (step == script_step::need_input) co_await read_more_script();
+  }
+}
 
-    std::string line;
-    switch (next_script_line(line)) {
-      case scan::line: handlers_.on_line(std::move(line)); continue;
-      case scan::too_long: handlers_.on_line_too_long(); continue;
-      case scan::need_more: break;
-    }
-    if (input_ended_) {
-      // A last line without its '\n' is still a line.
-      if (!buffer_.empty() && !discarding_) {
-        line = std::move(buffer_);
-        buffer_.clear();
-        handlers_.on_line(std::move(line));
-        continue;
-      }
-      handlers_.on_end_of_input();
+asio::awaitable<void> terminal::wait_until_input_wanted() {
+  while (!input_wanted_ && !stopped_) {
+    std::error_code ec;
+    wake_.expires_at(asio::steady_timer::time_point::max());
+    co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+terminal::script_step terminal::hand_on_buffered_script() {
+  std::string line;
+  switch (next_script_line(line)) {
+    case scan::line: handlers_.on_line(std::move(line)); return script_step::handed_on;
+    case scan::too_long: handlers_.on_line_too_long(); return script_step::handed_on;
+    case scan::need_more: break;
+  }
+  if (!input_ended_) return script_step::need_input;
+  // A last line without its '\n' is still a line.
+  if (!buffer_.empty() && !discarding_) {
+    line = std::move(buffer_);
+    buffer_.clear();
+    handlers_.on_line(std::move(line));
+    return script_step::handed_on;
+  }
+  handlers_.on_end_of_input();
+  return script_step::finished;
+}
+
+asio::awaitable<void> terminal::read_more_script() {
+  if (!blocking_reads_) {
+    std::error_code ec;
+    co_await input_.async_wait(asio::posix::stream_descriptor::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    // Stopped meanwhile: read_script sees it and ends.
+    if (stopped_) co_return;
+    if (ec) {
+      input_ended_ = true;
       co_return;
     }
+  }
+  read_script_chunk();
+}
 
-    if (!blocking_reads_) {
-      std::error_code ec;
-      co_await input_.async_wait(asio::posix::stream_descriptor::wait_read,
-                                 asio::redirect_error(asio::use_awaitable, ec));
-      if (stopped_) co_return;
-      if (ec) {
-        input_ended_ = true;
-        continue;
-      }
-    }
-    const int fd = blocking_reads_ ? STDIN_FILENO : input_.native_handle();
-    const auto got = ::read(fd, chunk, sizeof chunk);
-    if (got > 0) {
-      buffer_.append(chunk, static_cast<std::size_t>(got));
-    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-      // End of input, or an input that cannot be read any more: both end the script.
-      input_ended_ = true;
-    }
+void terminal::read_script_chunk() {
+  char chunk[read_chunk_bytes];
+  const int fd = blocking_reads_ ? STDIN_FILENO : input_.native_handle();
+  const auto got = ::read(fd, chunk, sizeof chunk);
+  if (got > 0) {
+    buffer_.append(chunk, static_cast<std::size_t>(got));
+  } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+    // End of input, or an input that cannot be read any more: both end the script.
+    input_ended_ = true;
   }
 }
 

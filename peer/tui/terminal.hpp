@@ -79,6 +79,12 @@ class terminal {
   // The next complete script line from buffer_, or why there is none.
   enum class scan { line, too_long, need_more };
   scan next_script_line(std::string& line);
+  // The steps of read_script: wait for the core, hand on what buffer_ holds, read more.
+  asio::awaitable<void> wait_until_input_wanted();
+  enum class script_step { handed_on, need_input, finished };
+  script_step hand_on_buffered_script();
+  asio::awaitable<void> read_more_script();
+  void read_script_chunk();
   void install_readline();
   void load_history();
   void save_history();

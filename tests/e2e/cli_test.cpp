@@ -54,12 +54,10 @@ void check_refused(const std::vector<std::string>& argv, std::string_view culpri
 // The registry refuses the database `db`: exit 1, the file named, not a byte changed.
 void check_database_refused(const std::filesystem::path& db) {
   const auto before = read_file(db);
-  const temp_dir dir;
-  const auto credentials = dir.path() / "credentials.txt";
-  write_file(credentials, "yoda wise\n");
+  const temp_file credentials("credentials.txt", "yoda wise\n");
   const auto result =
       run({registry_binary, std::to_string(unused_port()), "10", "30", "--credentials",
-           credentials.string(), "--db", db.string(), "--hash-cost", "test"},
+           credentials.path().string(), "--db", db.string(), "--hash-cost", "test"},
           registry_start_timeout);
   INFO("stderr: " << result.err);
   CHECK(result.exit_code == 1);
@@ -126,14 +124,12 @@ TEST_CASE("cli: a peer that cannot reach the registry says so and exits 1") {
 }
 
 TEST_CASE("cli: a corrupt database file is refused and left untouched") {
-  const temp_dir dir;
-  const auto db = dir.path() / "corrupt.db";
   // Random bytes, the same at every run.
   std::mt19937 random(3331);
   std::string bytes(16 * 1024, '\0');
   for (auto& byte : bytes) byte = static_cast<char>(random() & 0xff);
-  write_file(db, bytes);
-  check_database_refused(db);
+  const temp_file db("corrupt.db", bytes);
+  check_database_refused(db.path());
 }
 
 TEST_CASE("cli: a truncated database file is refused and left untouched") {
@@ -147,18 +143,15 @@ TEST_CASE("cli: a truncated database file is refused and left untouched") {
     bytes = read_file(registry.database_path());
   }
   REQUIRE(bytes.size() > 4096);
-  const temp_dir dir;
-  const auto db = dir.path() / "truncated.db";
   // The header survives, most pages do not.
-  write_file(db, std::string_view(bytes).substr(0, bytes.size() / 3));
-  check_database_refused(db);
+  const temp_file db("truncated.db", std::string_view(bytes).substr(0, bytes.size() / 3));
+  check_database_refused(db.path());
 }
 
 TEST_CASE("cli: another application's SQLite file is refused and left untouched") {
-  const temp_dir dir;
-  const auto db = dir.path() / "recipes.db";
-  make_foreign_database(db);
-  check_database_refused(db);
+  const temp_file db("recipes.db");
+  make_foreign_database(db.path());
+  check_database_refused(db.path());
 }
 
 }  // namespace parley::e2e

@@ -17,9 +17,7 @@ lines one(std::string_view line) { return lines{std::string(line)}; }
 
 TEST_CASE("commands: errors of message and broadcast and whoelse and whoelsesince") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   CHECK(answer_to(*yoda, "message yoda Talking to myself") == one(text::cannot_message_self));
   CHECK(answer_to(*yoda, "message nobody Hello") == one(text::invalid_user));
@@ -78,9 +76,7 @@ TEST_CASE("commands: block and unblock errors") {
 
 TEST_CASE("commands: private chat commands without an open chat") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   CHECK(answer_to(*yoda, "private luke Psst") ==
         lines{"Error. Private messaging to luke not enabled"});
@@ -96,11 +92,7 @@ TEST_CASE("commands: private chat commands without an open chat") {
 TEST_CASE("commands: an account created at run time is a valid user at once") {
   registry_fixture registry;
   auto rey = start_peer(registry);
-  rey->expect(text::username_prompt);
-  rey->send_line("rey");
-  rey->expect(text::new_user_prompt);
-  rey->send_line("scavenger");
-  rey->expect_line(text::welcome);
+  create_account(*rey, "rey", "scavenger");
   log_out(*rey);
 
   auto yoda = logged_in_peer(registry, "yoda");

@@ -67,9 +67,7 @@ TEST_CASE("durability: kill -9 right after the acknowledgements loses no offline
 
 TEST_CASE("shutdown: SIGTERM stops the registry with 0 and tells every peer") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
   // A peer still at the login prompt is told too.
   auto anonymous = start_peer(registry);
   anonymous->expect(text::username_prompt);

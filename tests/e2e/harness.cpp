@@ -69,6 +69,11 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+temp_file::temp_file(std::string_view name, std::optional<std::string_view> bytes)
+    : path_(dir_.path() / name) {
+  if (bytes) write_file(path_, *bytes);
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;
@@ -252,12 +257,42 @@ peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script
   return peer;
 }
 
+namespace {
+
+// Waits for `prompt`, then types `reply`.
+void answer_prompt(child_process& peer, std::string_view prompt, std::string_view reply,
+                   call_site where) {
+  peer.expect(prompt, default_timeout, where);
+  peer.send_line(reply, where);
+}
+
+}  // namespace
+
+void answer_login_prompts(child_process& peer, std::string_view user, std::string_view password,
+                          call_site where) {
+  answer_prompt(peer, text::username_prompt, user, where);
+  answer_prompt(peer, text::password_prompt, password, where);
+}
+
 void log_in(child_process& peer, std::string_view user, std::string_view password,
             call_site where) {
-  peer.expect(text::username_prompt, default_timeout, where);
-  peer.send_line(user, where);
+  answer_login_prompts(peer, user, password, where);
+  peer.expect_line(text::welcome, default_timeout, where);
+}
+
+void fail_password_twice(child_process& peer, std::string_view user, std::string_view first,
+                         std::string_view second, call_site where) {
+  answer_login_prompts(peer, user, first, where);
+  peer.expect_line(text::invalid_password, default_timeout, where);
+  answer_prompt(peer, text::password_prompt, second, where);
+  peer.expect_line(text::invalid_password, default_timeout, where);
   peer.expect(text::password_prompt, default_timeout, where);
-  peer.send_line(password, where);
+}
+
+void create_account(child_process& peer, std::string_view user, std::string_view password,
+                    call_site where) {
+  answer_prompt(peer, text::username_prompt, user, where);
+  answer_prompt(peer, text::new_user_prompt, password, where);
   peer.expect_line(text::welcome, default_timeout, where);
 }
 
@@ -265,6 +300,26 @@ peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user, call_
   auto peer = start_peer(registry);
   log_in(*peer, user, password_of(user), where);
   return peer;
+}
+
+namespace {
+
+// `first`, then `second` logged in by `log_in_one`, and `first` has been told of `second`.
+template <class Log_in_one>
+auto log_in_two(registry_fixture& registry, std::string_view first, std::string_view second,
+                call_site where, Log_in_one log_in_one) {
+  auto first_peer = log_in_one(registry, first, where);
+  auto second_peer = log_in_one(registry, second, where);
+  first_peer->expect_line(std::string(second) + " logged in", default_timeout, where);
+  return std::pair{std::move(first_peer), std::move(second_peer)};
+}
+
+}  // namespace
+
+std::pair<peer_ptr, peer_ptr> two_logged_in_peers(registry_fixture& registry,
+                                                  std::string_view first, std::string_view second,
+                                                  call_site where) {
+  return log_in_two(registry, first, second, where, logged_in_peer);
 }
 
 std::vector<std::string> answer_to(child_process& peer, std::string_view command, call_site where) {
@@ -349,13 +404,35 @@ user_peer logged_in_user(registry_fixture& registry, std::string_view user, call
   return logged_in;
 }
 
-void open_private_chat(const user_peer& requester, const user_peer& target, call_site where) {
+std::pair<user_peer, user_peer> two_logged_in_users(registry_fixture& registry,
+                                                    std::string_view first, std::string_view second,
+                                                    call_site where) {
+  return log_in_two(registry, first, second, where, logged_in_user);
+}
+
+void open_private_chat(const user_peer& requester, const user_peer& target, std::string_view answer,
+                       call_site where) {
   requester->send_line("startprivate " + target.name, where);
   target->expect(text::private_offer(requester.name), default_timeout, where);
-  target->send_line("y", where);
+  accept_private_chat(requester, target, answer, where);
+}
+
+void accept_private_chat(const user_peer& requester, const user_peer& target,
+                         std::string_view answer, call_site where) {
+  target->send_line(answer, where);
   target->expect_line(text::private_start(requester.name), default_timeout, where);
   requester->expect_line(text::private_accepts(target.name), default_timeout, where);
   requester->expect_line(text::private_start(target.name), default_timeout, where);
+}
+
+bool keep_active_until(child_process& peer, std::string_view line, steady::time_point give_up,
+                       const std::function<void()>& activity) {
+  bool shown = false;
+  while (!shown && steady::now() < give_up) {
+    activity();
+    shown = peer.wait_for(line, keep_active_interval);
+  }
+  return shown;
 }
 
 stopped_process::stopped_process(child_process& process) : process_(process) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,17 @@ class temp_dir {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  std::filesystem::path path_;
+};
+
+// A file called `name` in a fresh temp_dir, holding `bytes` if given (else not created).
+class temp_file {
+ public:
+  explicit temp_file(std::string_view name, std::optional<std::string_view> bytes = std::nullopt);
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  temp_dir dir_;
   std::filesystem::path path_;
 };
 
@@ -121,12 +133,25 @@ peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& hom
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home);
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
+// Answers the username and password prompts; the reply is the caller's to expect.
+void answer_login_prompts(child_process& peer, std::string_view user, std::string_view password,
+                          call_site where = call_site::here());
 // Answers the login prompts of a terminal peer and waits for the welcome line.
 void log_in(child_process& peer, std::string_view user, std::string_view password,
             call_site where = call_site::here());
+// Logs in as `user` with two wrong passwords, each refused and asked again: the prompt shows.
+void fail_password_twice(child_process& peer, std::string_view user, std::string_view first,
+                         std::string_view second, call_site where = call_site::here());
+// Answers the prompts as a user the registry does not know yet and waits for the welcome line.
+void create_account(child_process& peer, std::string_view user, std::string_view password,
+                    call_site where = call_site::here());
 // A terminal peer, logged in as `user` with the password of the credentials file.
 peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
                         call_site where = call_site::here());
+// `first`, then `second` logged in (logged_in_peer), and `first` has been told of `second`.
+std::pair<peer_ptr, peer_ptr> two_logged_in_peers(registry_fixture& registry,
+                                                  std::string_view first, std::string_view second,
+                                                  call_site where = call_site::here());
 // The whole answer to one command: sends `command`, then a command the peer answers on its own,
 // and returns the lines printed in between, echoes and prompts left out. Input is handled in
 // order, so the second answer comes only after the first.
@@ -154,9 +179,23 @@ struct user_peer {
 // Logged in, with its private-chat port known to the registry (others can ask it at once).
 user_peer logged_in_user(registry_fixture& registry, std::string_view user,
                          call_site where = call_site::here());
-// `startprivate <target>` by `requester`, answered y: waits until both sides show the start.
+// `first`, then `second` logged in (logged_in_user), and `first` has been told of `second`.
+std::pair<user_peer, user_peer> two_logged_in_users(registry_fixture& registry,
+                                                    std::string_view first, std::string_view second,
+                                                    call_site where = call_site::here());
+// `startprivate <target>` by `requester`, answered `answer`: waits until both sides show the start.
 void open_private_chat(const user_peer& requester, const user_peer& target,
-                       call_site where = call_site::here());
+                       std::string_view answer = "y", call_site where = call_site::here());
+// `target`, shown `requester`'s offer, answers `answer` (a yes): waits until both show the start.
+void accept_private_chat(const user_peer& requester, const user_peer& target,
+                         std::string_view answer = "y", call_site where = call_site::here());
+
+// How often keep_active_until acts; well under the 2 s inactivity timeouts the tests use.
+inline constexpr milliseconds keep_active_interval = 400ms;
+// Runs `activity` every keep_active_interval until `peer` shows `line` (true) or `give_up` passes.
+bool keep_active_until(child_process& peer, std::string_view line,
+                       std::chrono::steady_clock::time_point give_up,
+                       const std::function<void()>& activity);
 
 // Stops a process with SIGSTOP for as long as it lives, and always lets it go on (SIGCONT), even
 // when the test fails in between.

@@ -10,14 +10,6 @@ namespace {
 // Between two login attempts while waiting for a lockout to end.
 constexpr milliseconds retry_interval = 250ms;
 
-// Answers the username and password prompts; the reply is the caller's to expect.
-void answer_prompts(child_process& peer, std::string_view user, std::string_view password) {
-  peer.expect(text::username_prompt);
-  peer.send_line(user);
-  peer.expect(text::password_prompt);
-  peer.send_line(password);
-}
-
 }  // namespace
 
 TEST_CASE("login: a new user is created and persisted and logs in again after a restart") {
@@ -27,18 +19,14 @@ TEST_CASE("login: a new user is created and persisted and logs in again after a 
   const std::string password = "Tr0ub4dor&3-e2e";
 
   auto rey = start_peer(registry);
-  rey->expect(text::username_prompt);
-  rey->send_line("rey");
-  rey->expect(text::new_user_prompt);
-  rey->send_line(password);
-  rey->expect_line(text::welcome);
+  create_account(*rey, "rey", password);
   log_out(*rey);
   // A password is never shown on the terminal.
   CHECK(rey->raw_output().find(password) == std::string::npos);
 
   registry.restart();
   rey = start_peer(registry);
-  answer_prompts(*rey, "rey", "wrong");
+  answer_login_prompts(*rey, "rey", "wrong");
   rey->expect_line(text::invalid_password);
   rey->expect(text::password_prompt);
   rey->send_line(password);
@@ -63,19 +51,14 @@ TEST_CASE("login: three wrong passwords lock the account and then even the right
   registry_fixture registry;
 
   auto first = start_peer(registry);
-  answer_prompts(*first, "yoda", "wrong-1");
-  first->expect_line(text::invalid_password);
-  first->expect(text::password_prompt);
-  first->send_line("wrong-2");
-  first->expect_line(text::invalid_password);
-  first->expect(text::password_prompt);
+  fail_password_twice(*first, "yoda", "wrong-1", "wrong-2");
   first->send_line("wrong-3");
   first->expect_line(text::now_locked);
   CHECK(first->wait_exit() == 1);
 
   // Checked after the password, whatever the password.
   auto second = start_peer(registry);
-  answer_prompts(*second, "yoda", password_of("yoda"));
+  answer_login_prompts(*second, "yoda", password_of("yoda"));
   second->expect_line(text::account_locked);
   CHECK(second->wait_exit() == 1);
   CHECK(second->output().text().find(text::welcome) == std::string::npos);
@@ -90,12 +73,7 @@ TEST_CASE("login: failures are counted per user across connections and reset by 
 
   // Two failures, then end of input before logging in: the peer exits 0.
   auto first = start_peer(registry);
-  answer_prompts(*first, "yoda", "wrong-1");
-  first->expect_line(text::invalid_password);
-  first->expect(text::password_prompt);
-  first->send_line("wrong-2");
-  first->expect_line(text::invalid_password);
-  first->expect(text::password_prompt);
+  fail_password_twice(*first, "yoda", "wrong-1", "wrong-2");
   first->close_input();
   CHECK(first->wait_exit() == 0);
 
@@ -104,18 +82,13 @@ TEST_CASE("login: failures are counted per user across connections and reset by 
   log_in(*second, "yoda", password_of("yoda"));
   log_out(*second);
   auto third = start_peer(registry);
-  answer_prompts(*third, "yoda", "wrong-3");
-  third->expect_line(text::invalid_password);
-  third->expect(text::password_prompt);
-  third->send_line("wrong-4");
-  third->expect_line(text::invalid_password);
-  third->expect(text::password_prompt);
+  fail_password_twice(*third, "yoda", "wrong-3", "wrong-4");
   third->close_input();
   CHECK(third->wait_exit() == 0);
 
   // The third consecutive failure, on yet another connection, locks.
   auto fourth = start_peer(registry);
-  answer_prompts(*fourth, "yoda", "wrong-5");
+  answer_login_prompts(*fourth, "yoda", "wrong-5");
   fourth->expect_line(text::now_locked);
   CHECK(fourth->wait_exit() == 1);
 }
@@ -125,7 +98,7 @@ TEST_CASE("login: the lockout ends after block_duration") {
   registry_fixture registry({.block_seconds = block_seconds});
 
   auto locker = start_peer(registry);
-  answer_prompts(*locker, "luke", "wrong-1");
+  answer_login_prompts(*locker, "luke", "wrong-1");
   locker->expect(text::password_prompt);
   locker->send_line("wrong-2");
   locker->expect(text::password_prompt);
@@ -140,7 +113,7 @@ TEST_CASE("login: the lockout ends after block_duration") {
   while (true) {
     REQUIRE(std::chrono::steady_clock::now() < give_up);
     auto attempt = start_peer(registry);
-    answer_prompts(*attempt, "luke", password_of("luke"));
+    answer_login_prompts(*attempt, "luke", password_of("luke"));
     const auto reply = attempt->wait_for_any({text::welcome, text::account_locked});
     REQUIRE(reply.has_value());
     if (*reply == 0) {

@@ -18,9 +18,7 @@ using lines = std::vector<std::string>;
 
 TEST_CASE("private: messages go both ways with their exact texts") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   yoda->send_line("private luke Do or do not, there is no try");
@@ -41,9 +39,7 @@ TEST_CASE("private: messages go both ways with their exact texts") {
 
 TEST_CASE("private: stopprivate from the requester's side") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   CHECK(answer_to(*yoda, "stopprivate luke") == lines{text::private_stopped("luke")});
@@ -62,9 +58,7 @@ TEST_CASE("private: stopprivate from the requester's side") {
 
 TEST_CASE("private: stopprivate from the target's side") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   CHECK(answer_to(*luke, "stopprivate yoda") == lines{text::private_stopped("yoda")});
@@ -108,9 +102,7 @@ TEST_CASE("private: registry commands keep working during a chat") {
 
 TEST_CASE("private: a logout ends the chat for the other side") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   log_out(*luke);
@@ -128,9 +120,7 @@ TEST_CASE("private: a logout ends the chat for the other side") {
 
 TEST_CASE("private: kill -9 of one peer ends the chat for the other") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   luke->signal(SIGKILL);
@@ -142,8 +132,6 @@ TEST_CASE("private: kill -9 of one peer ends the chat for the other") {
 
 TEST_CASE("private: an inactivity timeout ends the chat, and private messages are activity") {
   constexpr int timeout_seconds = 2;
-  // How often yoda, who stays active only through the chat, sends a private message.
-  constexpr milliseconds activity_interval = 400ms;
   registry_fixture registry({.timeout_seconds = timeout_seconds});
   auto yoda = logged_in_user(registry, "yoda");
   auto luke = logged_in_user(registry, "luke");
@@ -152,13 +140,11 @@ TEST_CASE("private: an inactivity timeout ends the chat, and private messages ar
   const auto idle_since = std::chrono::steady_clock::now();
 
   const auto give_up = idle_since + std::chrono::seconds(timeout_seconds) + default_timeout;
-  bool ended = false;
+  // yoda stays active only through the chat: numbered private messages.
   int sent = 0;
-  while (!ended && std::chrono::steady_clock::now() < give_up) {
+  REQUIRE(keep_active_until(*yoda, text::private_ended("luke"), give_up, [&] {
     yoda->send_line("private luke ping " + std::to_string(++sent));
-    ended = yoda->wait_for(text::private_ended("luke"), activity_interval);
-  }
-  REQUIRE(ended);
+  }));
   CHECK(std::chrono::steady_clock::now() - idle_since >=
         std::chrono::seconds(timeout_seconds) - 500ms);
   luke->expect_line(text::private_text("yoda", "ping 1"));
@@ -173,9 +159,7 @@ TEST_CASE("private: an inactivity timeout ends the chat, and private messages ar
 
 TEST_CASE("private: messages flow while the registry is stopped (SIGSTOP)") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   open_private_chat(yoda, luke);
 
   {

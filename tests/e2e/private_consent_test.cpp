@@ -39,13 +39,19 @@ void announce_port(raw_client& client, std::uint16_t port) {
   }
 }
 
+// `startprivate luke` by yoda, answered yes by luke, a raw client; returns whom the offer named.
+std::string raw_luke_accepts(const user_peer& yoda, raw_client& luke) {
+  yoda->send_line("startprivate luke");
+  auto requester = luke.expect<proto::private_offer>().from.value;
+  luke.send(proto::private_answer{{"yoda"}, 1});
+  return requester;
+}
+
 }  // namespace
 
 TEST_CASE("private: every refusal of startprivate has its own text") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
 
   // A name no account could have (33 characters) is refused by the peer itself.
   CHECK(answer_to(*yoda, "startprivate " + std::string(33, 'x')) ==
@@ -75,10 +81,7 @@ TEST_CASE("private: every refusal of startprivate has its own text") {
   CHECK(answer_to(*yoda, "stopprivate luke") == lines{text::private_not_enabled("luke")});
 
   // Once open, in either direction, the chat cannot be started again.
-  luke->send_line("y");
-  luke->expect_line(text::private_start("yoda"));
-  yoda->expect_line(text::private_accepts("luke"));
-  yoda->expect_line(text::private_start("luke"));
+  accept_private_chat(yoda, luke);
   CHECK(answer_to(*yoda, "startprivate luke") == lines{text::private_already_enabled("luke")});
   CHECK(answer_to(*luke, "startprivate yoda") == lines{text::private_already_enabled("yoda")});
   CHECK(answer_to(*luke, "privatestart yoda") == lines{text::private_already_enabled("yoda")});
@@ -109,9 +112,7 @@ TEST_CASE("private: the registry hands the requester the address it saw and the 
   announce_port(luke, luke_listener.port());
   yoda->expect_line("luke logged in");
 
-  yoda->send_line("startprivate luke");
-  CHECK(luke.expect<proto::private_offer>().from.value == "yoda");
-  luke.send(proto::private_answer{{"yoda"}, 1});
+  CHECK(raw_luke_accepts(yoda, luke) == "yoda");
   const auto expectation = luke.expect<proto::private_expect>();
   CHECK(expectation.peer.value == "yoda");
   CHECK(proto::is_valid_token(expectation.token.value));
@@ -147,9 +148,7 @@ TEST_CASE("private: a dial that is refused tells the requester") {
   announce_port(luke, luke_listener.port());
   yoda->expect_line("luke logged in");
 
-  yoda->send_line("startprivate luke");
-  luke.expect<proto::private_offer>();
-  luke.send(proto::private_answer{{"yoda"}, 1});
+  raw_luke_accepts(yoda, luke);
   // luke's side reads the hello and hangs up instead of accepting.
   {
     auto chat = luke_listener.accept();
@@ -162,9 +161,7 @@ TEST_CASE("private: a dial that is refused tells the requester") {
 
 TEST_CASE("private: n declines, and anything but y or n asks again") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
 
   yoda->send_line("privatestart luke");
   luke->expect(text::private_offer("yoda"));
@@ -180,12 +177,7 @@ TEST_CASE("private: n declines, and anything but y or n asks again") {
   CHECK(answer_to(*yoda, "private luke hello?") == lines{text::private_not_enabled("luke")});
 
   // Asked again, an upper-case Y accepts.
-  yoda->send_line("startprivate luke");
-  luke->expect(text::private_offer("yoda"));
-  luke->send_line(" Y");
-  luke->expect_line(text::private_start("yoda"));
-  yoda->expect_line(text::private_accepts("luke"));
-  yoda->expect_line(text::private_start("luke"));
+  open_private_chat(yoda, luke, " Y");
   log_out(*luke);
   log_out(*yoda);
 }
@@ -209,10 +201,7 @@ TEST_CASE("private: requests queue and the answers go to the oldest first") {
   luke->send_line("n");
   yoda->expect_line(text::private_declined("luke"));
   luke->expect(text::private_offer("hans"));
-  luke->send_line("y");
-  luke->expect_line(text::private_start("hans"));
-  hans->expect_line(text::private_accepts("luke"));
-  hans->expect_line(text::private_start("luke"));
+  accept_private_chat(hans, luke);
   CHECK_FALSE(yoda->output().text().find(text::private_start("luke")) != std::string::npos);
 
   log_out(*luke);
@@ -237,10 +226,7 @@ TEST_CASE("private: the consent prompt is answered while other messages arrive")
   luke->expect_line("hans: Are you there?");
   luke->expect_line("hans: Anyone?");
   luke->expect(text::private_offer("yoda"));
-  luke->send_line("y");
-  luke->expect_line(text::private_start("yoda"));
-  yoda->expect_line(text::private_accepts("luke"));
-  yoda->expect_line(text::private_start("luke"));
+  accept_private_chat(yoda, luke);
 
   // An answer typed halfway when a message arrives is kept.
   hans->send_line("startprivate luke");
@@ -257,9 +243,7 @@ TEST_CASE("private: the consent prompt is answered while other messages arrive")
 
 TEST_CASE("private: the requester is told of a decline when the target leaves unasked") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
 
   // luke's peer is killed while it asks luke.
   yoda->send_line("startprivate luke");
@@ -282,8 +266,6 @@ TEST_CASE("private: the requester is told of a decline when the target leaves un
 
 TEST_CASE("private: an unanswered request is declined when the target times out") {
   constexpr int timeout_seconds = 2;
-  // How often the requester issues a command while luke idles.
-  constexpr milliseconds activity_interval = 400ms;
   registry_fixture registry({.timeout_seconds = timeout_seconds});
   auto luke = logged_in_user(registry, "luke");
   auto yoda = logged_in_user(registry, "yoda");
@@ -292,12 +274,9 @@ TEST_CASE("private: an unanswered request is declined when the target times out"
 
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds) + default_timeout;
-  bool declined = false;
-  while (!declined && std::chrono::steady_clock::now() < give_up) {
-    yoda->send_line("whoelse");
-    declined = yoda->wait_for(text::private_declined("luke"), activity_interval);
-  }
-  REQUIRE(declined);
+  // The requester issues a command now and then while luke idles.
+  REQUIRE(keep_active_until(*yoda, text::private_declined("luke"), give_up,
+                            [&] { yoda->send_line("whoelse"); }));
   luke->expect_line(text::inactivity);
   CHECK(luke->wait_exit() == 0);
   log_out(*yoda);

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ struct peer_behind_fake_registry {
     CHECK(answer.accept == 1);
   }
 
+  // Opens a chat with `user` through the fake registry, as that user's peer would.
+  std::unique_ptr<raw_client> open_chat(std::string_view user, std::string_view token,
+                                        call_site where = call_site::here());
+
   temp_dir home;
   listener fake;
   peer_ptr peer;
@@ -54,6 +59,18 @@ struct peer_behind_fake_registry {
 bool accepted(raw_client& chat) {
   const auto answer = chat.receive_p2p();
   return answer && std::holds_alternative<proto::p2p_accept>(*answer);
+}
+
+std::unique_ptr<raw_client> peer_behind_fake_registry::open_chat(std::string_view user,
+                                                                 std::string_view token,
+                                                                 call_site where) {
+  consent(user, where);
+  registry.send_to_peer(proto::private_expect{{std::string(user)}, {std::string(token)}}, where);
+  auto chat = std::make_unique<raw_client>(port, where);
+  chat->send_p2p(hello_from(user, token), where);
+  REQUIRE(accepted(*chat));
+  peer->expect_line(text::private_start(user), default_timeout, where);
+  return chat;
 }
 
 std::size_t count_of(const child_process& peer, std::string_view text) {
@@ -142,35 +159,20 @@ TEST_CASE("private: connections past the handshake bound are closed at once") {
 
   // The held ones run out of time; then the listener takes chats again.
   for (auto& connection : waiting) CHECK(connection->wait_closed(refusal_timeout));
-  luke.consent("yoda");
-  luke.registry.send_to_peer(proto::private_expect{{"yoda"}, {std::string(issued_token)}});
-  raw_client yoda(luke.port);
-  yoda.send_p2p(hello_from("yoda", issued_token));
-  REQUIRE(accepted(yoda));
-  luke.peer->expect_line(text::private_start("yoda"));
+  const auto yoda = luke.open_chat("yoda", issued_token);
 }
 
 TEST_CASE("private: a bad frame, or word from the registry that the other left, ends a chat") {
   peer_behind_fake_registry luke("luke");
-  // Opens a chat with `user` through the fake registry, as that user's peer would.
-  const auto open_chat = [&](std::string_view user, std::string_view token) {
-    luke.consent(user);
-    luke.registry.send_to_peer(proto::private_expect{{std::string(user)}, {std::string(token)}});
-    auto chat = std::make_unique<raw_client>(luke.port);
-    chat->send_p2p(hello_from(user, token));
-    REQUIRE(accepted(*chat));
-    luke.peer->expect_line(text::private_start(user));
-    return chat;
-  };
 
   // A frame that does not decode on the chat connection.
-  auto yoda = open_chat("yoda", issued_token);
+  auto yoda = luke.open_chat("yoda", issued_token);
   yoda->send_bytes(std::string("\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb", 9));
   luke.peer->expect_line(text::private_ended("yoda"));
   CHECK(yoda->wait_closed());
 
   // The registry says hans logged out while his chat connection still looks open.
-  auto hans = open_chat("hans", second_token);
+  auto hans = luke.open_chat("hans", second_token);
   luke.registry.send_to_peer(proto::presence{{"hans"}, 0});
   expect_lines_in_any_order(*luke.peer, {"hans logged out", text::private_ended("hans")});
   CHECK(hans->wait_closed());

@@ -67,9 +67,7 @@ namespace parley::e2e {
 
 TEST_CASE("registry: what peers sent while it was stopped (SIGSTOP) is handled once it continues") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   registry.process().signal(SIGSTOP);
   yoda->send_line("message luke Sent while the registry slept");

@@ -52,9 +52,7 @@ TEST_CASE("sample session: presence and online and offline messages and broadcas
 
 TEST_CASE("sample session: block refuses messages and hides presence and unblock undoes it") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
   auto hans = logged_in_peer(registry, "hans");
   yoda->expect_line("hans logged in");
   luke->expect_line("hans logged in");

@@ -35,9 +35,7 @@ TEST_CASE("terminal: control characters in a received message are shown escaped"
 
 TEST_CASE("terminal: a half-typed line survives an incoming message") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   luke->send_raw("message yoda hel");
   luke->expect("message yoda hel");
@@ -54,9 +52,7 @@ TEST_CASE("terminal: a half-typed line survives an incoming message") {
 
 TEST_CASE("terminal: end of input (Ctrl-D) logs out") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   luke->close_input();
   CHECK(luke->wait_exit() == 0);
@@ -122,9 +118,7 @@ TEST_CASE("terminal: the history keeps commands between runs and never a passwor
 
 TEST_CASE("terminal: Tab completes command names and user names") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
 
   yoda->send_raw("whoel\t");
   yoda->expect(std::string(text::command_prompt) + "whoelse");
@@ -142,9 +136,7 @@ TEST_CASE("terminal: Tab completes command names and user names") {
 
 TEST_CASE("terminal: Ctrl-C and SIGTERM log out like logout") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
-  auto luke = logged_in_peer(registry, "luke");
-  yoda->expect_line("luke logged in");
+  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
   auto hans = logged_in_peer(registry, "hans");
   yoda->expect_line("hans logged in");
 

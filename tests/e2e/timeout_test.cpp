@@ -7,8 +7,6 @@ namespace parley::e2e {
 
 TEST_CASE("timeout: an idle user is logged out and the others are told") {
   constexpr int timeout_seconds = 2;
-  // How often the active user issues a command while the idle one times out.
-  constexpr milliseconds activity_interval = 400ms;
   registry_fixture registry({.timeout_seconds = timeout_seconds});
 
   auto luke = logged_in_peer(registry, "luke");
@@ -17,13 +15,10 @@ TEST_CASE("timeout: an idle user is logged out and the others are told") {
 
   // yoda keeps issuing commands, and sends luke messages, which do not count as luke's activity.
   const auto give_up = idle_since + std::chrono::seconds(timeout_seconds) + default_timeout;
-  bool told = false;
-  while (!told && std::chrono::steady_clock::now() < give_up) {
+  REQUIRE(keep_active_until(*yoda, "luke logged out", give_up, [&] {
     yoda->send_line("message luke Wake up!");
     yoda->send_line("whoelse");
-    told = yoda->wait_for("luke logged out", activity_interval);
-  }
-  REQUIRE(told);
+  }));
   const auto idle_for = std::chrono::steady_clock::now() - idle_since;
   CHECK(idle_for >= std::chrono::seconds(timeout_seconds) - 500ms);
 

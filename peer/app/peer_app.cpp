@@ -1,4 +1,4 @@
-#include "peer/net/peer_app.hpp"
+#include "peer/app/peer_app.hpp"
 
 #include "peer/core/texts.hpp"
 #include "shared/util/overloaded.hpp"

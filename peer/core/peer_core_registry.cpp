@@ -1,0 +1,171 @@
+// What the registry says: login replies, command replies and user lists, deliveries and
+// presence, the end of the session, and the loss of the connection.
+#include "peer/core/peer_core.hpp"
+
+#include "peer/core/texts.hpp"
+#include "shared/proto/text.hpp"
+#include "shared/util/overloaded.hpp"
+
+namespace parley::peer {
+
+void peer_core::on_message(const proto::server_message& message, time_point now, effects& out) {
+  if (phase_ == phase::done) return;
+  std::visit(
+      overloaded{
+          // The registry's hello carries nothing the peer acts on yet.
+          [&](const proto::server_hello&) {},
+          [&](const proto::login_reply& m) { on_login_reply(m, out); },
+          [&](const proto::delivery& m) {
+            remember_name(m.from.value);
+            out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
+          },
+          [&](const proto::presence& m) {
+            remember_name(m.user.value);
+            out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+            // Its connection may not have broken yet (a frozen process, a lost route).
+            if (!m.online) private_chats_.on_user_offline(m.user.value, out);
+          },
+          [&](const proto::command_reply& m) { on_command_reply(m, out); },
+          [&](const proto::user_list& m) { on_user_list(m, out); },
+          [&](const proto::session_end& m) { on_session_end(m, out); },
+          [&](const proto::private_offer& m) { on_offer(m, out); },
+          [&](const proto::private_expect& m) { private_chats_.on_expect(m, now); },
+          [&](const proto::private_granted& m) {
+            remember_name(m.peer.value);
+            private_chats_.on_granted(m, out);
+          },
+          [&](const proto::private_declined& m) { private_chats_.on_declined(m.peer.value, out); },
+      },
+      message);
+}
+
+void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
+  // A login reply nobody asked for cannot be placed; it is ignored.
+  if (phase_ != phase::login_step) return;
+  using proto::login_result;
+  switch (reply.result) {
+    case login_result::ask_password: ask(phase::password, out); break;
+    case login_result::ask_new_password: ask(phase::new_password, out); break;
+    case login_result::already_logged_in:
+      out.print(texts::already_logged_in(username_));
+      ask(phase::username, out);
+      break;
+    case login_result::welcome:
+      out.print(texts::welcome);
+      private_chats_.set_own_name(username_);
+      ask(phase::logged_in, out);
+      break;
+    case login_result::invalid_password:
+      out.print(texts::invalid_password);
+      ask(phase::password, out);
+      break;
+    case login_result::invalid_now_locked:
+      out.print(texts::invalid_now_locked);
+      return finish(exit_failure, out);
+    case login_result::account_locked:
+      out.print(texts::account_locked);
+      return finish(exit_failure, out);
+    case login_result::invalid_new_password:
+      out.print(texts::invalid_new_password);
+      out.print(texts::password_hint);
+      ask(phase::new_password, out);
+      break;
+  }
+  drain(out);
+}
+
+void peer_core::on_command_reply(const proto::command_reply& reply, effects& out) {
+  if (phase_ != phase::logged_in) return;
+  const auto& subject = reply.subject.value;
+  using proto::outcome;
+  switch (reply.result) {
+    case outcome::message_delivered:
+    case outcome::message_stored: remember_name(pending_target_); break;
+    case outcome::invalid_user: out.print(texts::invalid_user); break;
+    case outcome::cannot_message_self: out.print(texts::cannot_message_self); break;
+    case outcome::blocked_by_recipient: out.print(texts::blocked_by_recipient); break;
+    case outcome::broadcast_sent: break;
+    case outcome::broadcast_partial: out.print(texts::broadcast_partial); break;
+    case outcome::blocked:
+      remember_name(subject);
+      out.print(texts::blocked(subject));
+      break;
+    case outcome::already_blocked: out.print(texts::already_blocked(subject)); break;
+    case outcome::cannot_block_self: out.print(texts::cannot_block_self); break;
+    case outcome::unblocked:
+      remember_name(subject);
+      out.print(texts::unblocked(subject));
+      break;
+    case outcome::not_blocked: out.print(texts::not_blocked(subject)); break;
+    case outcome::cannot_unblock_self: out.print(texts::cannot_unblock_self); break;
+    case outcome::no_other_users_online: out.print(texts::no_other_users_online); break;
+    case outcome::no_other_users: out.print(texts::no_other_users); break;
+    case outcome::store_failed: out.print(texts::store_failed); break;
+    case outcome::mailbox_full: out.print(texts::mailbox_full(subject)); break;
+    case outcome::private_requested: break;
+    case outcome::cannot_private_self: out.print(texts::cannot_private_self); break;
+    case outcome::user_offline: out.print(texts::user_offline(subject)); break;
+    case outcome::private_blocked: out.print(texts::private_blocked(subject)); break;
+    case outcome::private_pending: out.print(texts::private_pending(subject)); break;
+    case outcome::private_busy: out.print(texts::private_busy(subject)); break;
+    case outcome::private_unavailable: out.print(texts::private_unavailable(subject)); break;
+  }
+  pending_target_.clear();
+  // Every command's one answer is a command_reply, or a user list ended by its final chunk or
+  // by one of the two "no other users" replies.
+  if (awaiting_ == awaiting::reply || awaiting_ == awaiting::user_list) reply_done(out);
+}
+
+void peer_core::on_user_list(const proto::user_list& list, effects& out) {
+  if (phase_ != phase::logged_in) return;
+  for (const auto& name : list.names.items) {
+    remember_name(name.value);
+    out.print(name.value);
+  }
+  if (list.final_chunk && awaiting_ == awaiting::user_list) reply_done(out);
+}
+
+void peer_core::reply_done(effects& out) {
+  awaiting_ = awaiting::nothing;
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+void peer_core::on_session_end(const proto::session_end& end, effects& out) {
+  using proto::end_reason;
+  switch (end.reason) {
+    case end_reason::logged_out: return finish(exit_success, out);
+    case end_reason::inactivity:
+      out.print(texts::logged_out_inactivity);
+      return finish(exit_success, out);
+    case end_reason::shutdown:
+      out.print(texts::registry_shut_down);
+      return finish(exit_failure, out);
+    case end_reason::login_timeout:
+      out.print(texts::login_timed_out);
+      return finish(exit_failure, out);
+    case end_reason::protocol_error:
+      out.print(texts::registry_protocol_error);
+      return finish(exit_failure, out);
+  }
+}
+
+void peer_core::on_disconnected(effects& out) {
+  if (phase_ == phase::done || registry_lost_) return;
+  // The user asked to leave and the registry has closed: that is the logout, confirmed or not.
+  if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
+  out.print(texts::lost_connection);
+  if (phase_ != phase::logged_in || private_chats_.active_count() == 0)
+    return finish(exit_failure, out);
+  // Private chats need no registry (SPEC 8.6): they go on, and so does the peer, until the last
+  // one ends. Nothing the registry was asked will be answered now.
+  out.print(texts::chats_go_on);
+  registry_lost_ = true;
+  awaiting_ = awaiting::nothing;
+  pending_target_.clear();
+  private_chats_.drop_offers();
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+}  // namespace parley::peer
