@@ -1,5 +1,7 @@
 #include "shared/net/framed_connection.hpp"
 
+#include "shared/net/outbox.hpp"
+
 #include <asio/post.hpp>
 
 #include <algorithm>
@@ -17,11 +19,6 @@ constexpr std::size_t max_frames_per_write = 64;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Reads one readiness event may do before the connection yields to the others.
 constexpr std::size_t max_reads_per_event = 4;
-// The outbox keeps room for this many frames between bursts; a burst's larger array (every
-// online user times the notices of a batch of logins) is released once written.
-constexpr std::size_t kept_outbox_entries = 4096;
-// End of an outbox chain.
-constexpr std::uint32_t no_entry = std::numeric_limits<std::uint32_t>::max();
 
 // Every connection on this thread reads into the same buffer and is done with it before the
 // next one reads: frames are handed over, and a straddling frame copied out, within one handler.
@@ -40,89 +37,6 @@ std::uint32_t clamp_u32(std::size_t value) {
 }
 
 }  // namespace
-
-// The frames every connection of one io_context sends during one handler, chained per
-// connection, and the connections that have some; written out by one posted handler.
-class outbox_service : public asio::execution_context::service {
- public:
-  using key_type = outbox_service;
-  static inline asio::execution_context::id id;
-
-  struct entry {
-    proto::frame_ptr frame;
-    std::uint32_t next = no_entry;  // the same connection's next frame
-  };
-
-  explicit outbox_service(asio::io_context& io) : service(io), io_(io) {}
-
-  void add(framed_connection& connection, proto::frame_ptr frame) {
-    const auto index = static_cast<std::uint32_t>(entries_.size());
-    entries_.push_back(entry{std::move(frame)});
-    if (connection.out_last_ == no_entry) {
-      connection.out_first_ = index;
-    } else {
-      entries_[connection.out_last_].next = index;
-    }
-    connection.out_last_ = index;
-    enlist(connection);
-  }
-
-  // The connection is written to (or, with nothing queued, finishes a graceful close) after
-  // the current handler.
-  void enlist(framed_connection& connection) {
-    if (connection.in_outbox_) return;
-    connection.in_outbox_ = true;
-    pending_.push_back(connection.shared_from_this());
-    if (posted_) return;
-    posted_ = true;
-    asio::post(io_, [this] { flush_all(); });
-  }
-
-  std::vector<entry>& writing() { return writing_; }
-
- private:
-  void flush_all() {
-    posted_ = false;
-    // Writing may end a connection, and its owner may then send to others (a `logged out`
-    // notice): frames sent meanwhile go to a fresh outbox and a later flush_all. So every chain
-    // to write now is first detached from its connection.
-    entries_.swap(writing_);
-    pending_.swap(flushing_);
-    chains_.clear();
-    for (const auto& connection : flushing_) {
-      chains_.push_back(connection->out_first_);
-      connection->out_first_ = no_entry;
-      connection->out_last_ = no_entry;
-      connection->in_outbox_ = false;
-      connection->writing_chain_ = true;
-    }
-    for (std::size_t i = 0; i < flushing_.size(); ++i) flushing_[i]->flush_outbox(chains_[i]);
-    flushing_.clear();
-    writing_.clear();
-    if (writing_.capacity() > kept_outbox_entries) {
-      std::vector<entry>().swap(writing_);
-      std::vector<std::shared_ptr<framed_connection>>().swap(flushing_);
-      std::vector<std::uint32_t>().swap(chains_);
-    }
-  }
-
-  // The io_context is going away: its handlers will not run, so the connections are let go.
-  void shutdown() override {
-    pending_.clear();
-    entries_.clear();
-    flushing_.clear();
-    writing_.clear();
-  }
-
-  asio::io_context& io_;
-  std::vector<entry> entries_;
-  std::vector<std::shared_ptr<framed_connection>> pending_;
-  // Being written by flush_all: the frames, the connections, and where each one's chain starts.
-  std::vector<entry> writing_;
-  std::vector<std::shared_ptr<framed_connection>> flushing_;
-  std::vector<std::uint32_t> chains_;
-  bool posted_ = false;
-};
 
 class framed_connection::function_owner final : public framed_connection::owner {
  public:
@@ -180,8 +94,8 @@ framed_connection::framed_connection(socket_type socket, connection_limits limit
           clamp_u32(limits.max_queued_bytes),
           clamp_u32(static_cast<std::size_t>(std::max<std::int64_t>(0, limits.linger.count())))},
       outbox_(&asio::use_service<outbox_service>(socket_.get_executor().context())),
-      out_first_(no_entry),
-      out_last_(no_entry) {
+      out_first_(outbox_service::no_entry),
+      out_last_(outbox_service::no_entry) {
   std::error_code ec;
   remote_ = socket_.remote_endpoint(ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -225,9 +139,9 @@ void framed_connection::start_read() {
 }
 
 void framed_connection::on_readable(std::error_code ec) {
-  if (ec && open_) close(close_cause::read_error, ec.message());
+  if (ec && alive()) close(close_cause::read_error, ec.message());
   char* const chunk = read_scratch();
-  for (std::size_t reads = 0; open_ && reads < max_reads_per_event; ++reads) {
+  for (std::size_t reads = 0; alive() && reads < max_reads_per_event; ++reads) {
     const auto n = socket_.read_some(asio::buffer(chunk, read_chunk_bytes), ec);
     if (would_block(ec)) {
       start_read();
@@ -244,7 +158,7 @@ void framed_connection::on_readable(std::error_code ec) {
       return;
     }
   }
-  if (open_) {
+  if (alive()) {
     // More is waiting, but other connections get their turn first.
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
     return;
@@ -276,7 +190,7 @@ bool framed_connection::consume(std::string_view input) {
     // Released, not kept: an idle connection holds no read buffer.
     std::string().swap(partial);
     release_spill_if_empty();
-    if (!open_) return false;
+    if (!alive()) return false;
   }
   while (input.size() >= proto::frame_header_bytes) {
     const auto frame_bytes = checked_frame_bytes(input.data());
@@ -288,7 +202,7 @@ bool framed_connection::consume(std::string_view input) {
     }
     deliver(input.substr(proto::frame_header_bytes, frame_bytes - proto::frame_header_bytes));
     input.remove_prefix(frame_bytes);
-    if (!open_) return false;
+    if (!alive()) return false;
   }
   if (!input.empty()) spilled().partial.append(input);
   return true;
@@ -305,7 +219,7 @@ std::size_t framed_connection::checked_frame_bytes(const char* header) {
 
 void framed_connection::deliver(std::string_view body) {
   // Frames that arrive during a graceful close are read (to see the EOF) but not handed over.
-  if (open_ && !closing_) owner_->on_frame(tag_, body);
+  if (state_ == lifecycle::open) owner_->on_frame(tag_, body);
 }
 
 // ------------------------------------------------------------------ writing
@@ -315,7 +229,7 @@ bool framed_connection::send(std::string frame) {
 }
 
 bool framed_connection::send(proto::frame_ptr frame) {
-  if (!open_ || closing_) return false;
+  if (state_ != lifecycle::open) return false;
   if (std::size_t{queued_frames_} + 1 > limits_.max_queued_frames ||
       std::size_t{queued_bytes_} + frame->size() > limits_.max_queued_bytes) {
     close(close_cause::queue_overflow, std::to_string(queued_frames_) + " frames, " +
@@ -343,14 +257,15 @@ void framed_connection::flush_outbox(std::uint32_t at) {
   if (waiting_writable_) {
     // Queued while an earlier chain was being written, which then filled the kernel's buffer:
     // these frames go behind the ones already waiting.
-    for (auto i = at; i != no_entry; i = entries[i].next)
+    for (auto i = at; i != outbox_service::no_entry; i = entries[i].next)
       spill_->queue.push_back(std::move(entries[i].frame));
     return;
   }
-  while (open_ && at != no_entry) {
+  while (alive() && at != outbox_service::no_entry) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
     std::size_t count = 0;
-    for (auto i = at; i != no_entry && count < max_frames_per_write; i = entries[i].next)
+    for (auto i = at; i != outbox_service::no_entry && count < max_frames_per_write;
+         i = entries[i].next)
       buffers[count++] = asio::buffer(*entries[i].frame);
     std::error_code ec;
     auto written =
@@ -362,7 +277,7 @@ void framed_connection::flush_outbox(std::uint32_t at) {
     if (ec) written = 0;
     // Whole frames that left are done with; their entries keep nothing.
     std::size_t sent = 0;
-    while (at != no_entry && written >= entries[at].frame->size()) {
+    while (at != outbox_service::no_entry && written >= entries[at].frame->size()) {
       written -= entries[at].frame->size();
       --queued_frames_;
       queued_bytes_ -= static_cast<std::uint32_t>(entries[at].frame->size());
@@ -370,11 +285,11 @@ void framed_connection::flush_outbox(std::uint32_t at) {
       at = entries[at].next;
       ++sent;
     }
-    if (at != no_entry && sent < count) {
+    if (at != outbox_service::no_entry && sent < count) {
       // The kernel took less than offered, its buffer is full: the rest (the first frame
       // perhaps in part) waits in this connection's own queue until there is room.
       auto& spilled_to = spilled();
-      for (auto i = at; i != no_entry; i = entries[i].next)
+      for (auto i = at; i != outbox_service::no_entry; i = entries[i].next)
         spilled_to.queue.push_back(std::move(entries[i].frame));
       spilled_to.head = 0;
       spilled_to.head_written = static_cast<std::uint32_t>(written);
@@ -382,14 +297,14 @@ void framed_connection::flush_outbox(std::uint32_t at) {
       return;
     }
   }
-  if (open_) after_flush();
+  if (alive()) after_flush();
   finish_if_done();
 }
 
 void framed_connection::wait_writable() {
   waiting_writable_ = true;
   socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code ec) {
-    if (ec && self->open_) self->close(close_cause::write_error, ec.message());
+    if (ec && self->alive()) self->close(close_cause::write_error, ec.message());
     self->flush_queue();
   });
 }
@@ -397,7 +312,7 @@ void framed_connection::wait_writable() {
 void framed_connection::flush_queue() {
   // Only ever reached with the spill holding what the kernel did not take.
   auto& queue = spill_->queue;
-  while (open_ && spill_->head < queue.size()) {
+  while (alive() && spill_->head < queue.size()) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
     const auto count = std::min<std::size_t>(queue.size() - spill_->head, max_frames_per_write);
     for (std::size_t i = 0; i < count; ++i) buffers[i] = asio::buffer(*queue[spill_->head + i]);
@@ -421,7 +336,7 @@ void framed_connection::flush_queue() {
   spill_->head = 0;
   spill_->head_written = 0;
   release_spill_if_empty();
-  if (open_) after_flush();
+  if (alive()) after_flush();
   finish_if_done();
 }
 
@@ -451,10 +366,10 @@ void framed_connection::release_spill_if_empty() {
 }
 
 void framed_connection::after_flush() {
-  if (closing_ && !flushed_ && queued_frames_ == 0) {
+  if (state_ == lifecycle::draining && queued_frames_ == 0) {
     // Everything is sent: half-close, and let the other side close its end (the reader sees
     // its EOF), so no unread data turns our FIN into a reset. The linger timer bounds the wait.
-    flushed_ = true;
+    state_ = lifecycle::half_closed;
     note(close_cause::closed_locally, {});
     std::error_code ignored;
     socket_.shutdown(socket_type::shutdown_send, ignored);
@@ -464,8 +379,8 @@ void framed_connection::after_flush() {
 // ------------------------------------------------------------------ closing
 
 void framed_connection::close_after_flush() {
-  if (!open_ || closing_) return;
-  closing_ = true;
+  if (state_ != lifecycle::open) return;
+  state_ = lifecycle::draining;
   // A peer that stops reading, or never closes its end, would otherwise hold the connection
   // forever: the whole graceful close gets one linger, then the connection is dropped.
   auto& timer = ending_state().linger_timer;
@@ -475,7 +390,7 @@ void framed_connection::close_after_flush() {
     if (ec) return;  // finish() cancelled it: the connection ended in time
     const auto self = weak.lock();
     if (!self) return;
-    if (self->flushed_)
+    if (self->state_ == lifecycle::half_closed)
       self->close();  // the cause is already noted: closed_locally
     else
       self->close(close_cause::write_error, "flush not done in time");
@@ -485,9 +400,9 @@ void framed_connection::close_after_flush() {
 }
 
 void framed_connection::close(close_cause cause, std::string detail) {
-  if (!open_) return;
+  if (!alive()) return;
   note(cause, std::move(detail));
-  open_ = false;
+  state_ = lifecycle::closed;
   std::error_code ignored;
   socket_.shutdown(socket_type::shutdown_both, ignored);
   // Closing cancels the outstanding waits; their handlers then run, and the last one finishes.
@@ -495,13 +410,13 @@ void framed_connection::close(close_cause cause, std::string detail) {
 }
 
 void framed_connection::finish_if_done() {
-  if (!open_ && !read_pending_ && !in_outbox_ && !writing_chain_ && !waiting_writable_ &&
-      !finished_)
+  if (state_ == lifecycle::closed && !read_pending_ && !in_outbox_ && !writing_chain_ &&
+      !waiting_writable_)
     finish();
 }
 
 void framed_connection::finish() {
-  finished_ = true;
+  state_ = lifecycle::finished;
   if (ending_ && ending_->linger_timer) ending_->linger_timer->cancel();
   spill_.reset();
   queued_frames_ = 0;

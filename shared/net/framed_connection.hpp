@@ -105,7 +105,7 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Closes now; whatever is queued is dropped.
   void close(close_cause cause = close_cause::closed_locally, std::string detail = {});
 
-  bool is_open() const { return open_ && !closing_; }
+  bool is_open() const { return state_ == lifecycle::open; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
   socket_type& socket() { return socket_; }
 
@@ -114,6 +114,17 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
 
  private:
   friend class outbox_service;
+
+  // A connection's life, in order; it only ever moves forward.
+  enum class lifecycle : std::uint8_t {
+    open,         // reading and sending
+    draining,     // close_after_flush(): sending what is queued, frames received are dropped
+    half_closed,  // everything is sent and our side is shut down: waiting for the other's EOF
+    closed,       // the socket is closed: waiting for the outstanding operations to return
+    finished,     // the owner has been told (on_close)
+  };
+  // The socket is still open (whether or not a graceful close has begun).
+  bool alive() const { return state_ < lifecycle::closed; }
 
   // The limits, in the fewest bytes: every connection keeps a copy.
   struct packed_limits {
@@ -186,14 +197,12 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   std::uint32_t queued_bytes_ = 0;
   close_cause cause_ = close_cause::closed_locally;
   bool cause_set_ = false;
-  bool open_ = true;
-  bool closing_ = false;           // close_after_flush() was called
-  bool flushed_ = false;           // closing, everything is sent and our side is shut down
+  lifecycle state_ = lifecycle::open;
+  // The operations still outstanding: the connection finishes once none is.
   bool read_pending_ = false;      // a readiness wait or a posted read is outstanding
   bool in_outbox_ = false;         // listed in the outbox for its next write
   bool writing_chain_ = false;     // the outbox is writing, and this connection's turn is to come
   bool waiting_writable_ = false;  // the kernel's buffer was full: the queue waits for room
-  bool finished_ = false;          // the close handler has been called
 };
 
 }  // namespace parley::net
