@@ -7,7 +7,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/deps.sh"
-"$root/scripts/build.sh" "$root/build" >&2
+# Only the two executables and their libraries: the tests and the benchmark are most of a full
+# build, and a first run should not wait for them.
+"$root/scripts/build.sh" "$root/build" -- registry peer >&2
 
 what=${1:-registry}
 [ $# -gt 0 ] && shift
