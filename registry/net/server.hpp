@@ -7,8 +7,8 @@
 // it reaches the core by posting back to the io_context.
 #pragma once
 
-#include "registry/core/registry_core.hpp"
 #include "registry/auth/hash_pool.hpp"
+#include "registry/core/registry_core.hpp"
 #include "shared/net/framed_connection.hpp"
 
 #include <asio/awaitable.hpp>

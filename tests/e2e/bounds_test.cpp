@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
+
 namespace parley::e2e {
 
 namespace {
@@ -52,7 +54,10 @@ TEST_CASE("bounds: a frame that does not decode closes the connection") {
 
   // Garbage as the very first frame.
   raw_client first(registry.port());
-  const std::string garbage = "\xff\xfe\xfd\xfc\x00\x01\x02\x03 not a message \x7f\x80";
+  // Built with its length: the embedded NUL would end a plain C string literal after 4 bytes.
+  using namespace std::string_literals;
+  const std::string garbage = "\xff\xfe\xfd\xfc\x00\x01\x02\x03 not a message \x7f\x80"s;
+  REQUIRE(garbage.size() == 25);
   REQUIRE(first.send_bytes(frame_header(static_cast<std::uint32_t>(garbage.size())) + garbage));
   CHECK(first.wait_closed());
 
