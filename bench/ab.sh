@@ -34,13 +34,7 @@ trap cleanup EXIT
 idle_clients=2000
 for ((i = 0; i < idle_clients; ++i)); do echo "b$i benchpw"; done >"$work/idle.txt"
 
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 10000))
-    ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
+source "$root/bench/lib.sh"
 
 # run_once REGISTRY CREDENTIALS BENCH_ARGS...: one registry, one parley-bench run, its line.
 run_once() {

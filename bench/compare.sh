@@ -143,14 +143,7 @@ mkdir -p "$work/ngircd.d"
 
 # ---------------------------------------------------------------- servers
 
-# A free port: random in a range outside the ephemeral ports, not listened on right now.
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 10000))
-    ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
+source "$root/bench/lib.sh"
 
 # start_server NAME PORT LOG [HASH_COST [CREDENTIALS]]: starts NAME pinned to the server core, sets
 # server_pid, and returns once it accepts a TCP connection (or fails if it exits or never does).
