@@ -9,6 +9,7 @@
 #include "registry/startup/account_import.hpp"
 #include "registry/store/sqlite_store.hpp"
 #include "shared/cli/command_line.hpp"
+#include "shared/proto/messages.hpp"
 
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -77,6 +78,7 @@ struct options {
   auth::hash_cost hash_cost = auth::hash_cost::interactive;
   std::size_t hash_threads = hash_pool::default_threads();
   std::size_t max_connections = 16384;
+  std::size_t max_prelogin_frame = default_max_prelogin_frame;
 };
 
 // ---------------------------------------------------------------- command line
@@ -89,6 +91,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string hash_cost_text = auth::to_string(result.hash_cost);
   std::string hash_threads_text = std::to_string(result.hash_threads);
   std::string max_connections_text = std::to_string(result.max_connections);
+  std::string max_prelogin_frame_text = std::to_string(result.max_prelogin_frame);
   std::string credentials_text, database_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -130,6 +133,11 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "connections over this are accepted and closed at once (default: " +
                      max_connections_text + ")")
       ->type_name("N");
+  app.add_option("--max-prelogin-frame", max_prelogin_frame_text,
+                 "bytes one frame may have before its session has logged in; a connection "
+                 "announcing more is closed (default: " +
+                     max_prelogin_frame_text + "; 0: the 64 KiB bound of every frame)")
+      ->type_name("BYTES");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -203,6 +211,14 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                          std::to_string(max_connections_bound));
   }
   result.max_connections = *connections;
+
+  const auto prelogin = cli::parse_whole(max_prelogin_frame_text, 0, parley::proto::max_frame_body);
+  if (!prelogin) {
+    return bad_arguments("invalid --max-prelogin-frame '" + max_prelogin_frame_text +
+                         "': must be a whole number from 0 to " +
+                         std::to_string(parley::proto::max_frame_body));
+  }
+  result.max_prelogin_frame = *prelogin;
   return result;
 }
 
@@ -330,14 +346,17 @@ int run(const options& opts) {
 
   server_options server_config;
   server_config.max_connections = opts.max_connections;
+  server_config.max_prelogin_frame = opts.max_prelogin_frame;
   server registry_server(io, std::move(acceptor), registry_core, pool, server_config);
   // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
-      "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {})",
+      "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {}, pre-login frame bound: "
+      "{} bytes)",
       to_string(registry_server.local_endpoint()), credentials.string(), database,
       config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
-      auth::to_string(pool.cost()), pool.threads(), opts.max_connections);
+      auth::to_string(pool.cost()), pool.threads(), opts.max_connections,
+      opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body);
 
   if (const auto ec = registry_server.start()) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());

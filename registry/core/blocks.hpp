@@ -27,7 +27,9 @@ class block_list {
     return it == blocks_.end() ? nullptr : &it->second;
   }
 
-  // Durable first: false (and nothing changed) when the store could not commit.
+  // Durable first: false (and nothing changed) when the store could not commit. Each asks for a
+  // state, so adding a block that exists, or removing one that does not, succeeds (a caller that
+  // must answer "already blocked" or "was not blocked" checks has_blocked first).
   bool add(const std::string& blocker, const std::string& blocked);
   bool remove(const std::string& blocker, const std::string& blocked);
 

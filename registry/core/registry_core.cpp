@@ -302,6 +302,12 @@ void core::on_shutdown(time_point now, effects& out) {
                      "registry shutting down", now, out);
 }
 
+bool core::logged_in(session_id id) const {
+  const auto& all = state_->sessions.all();
+  const auto it = all.find(id);
+  return it != all.end() && it->second.at == phase::online;
+}
+
 std::size_t core::sessions() const { return state_->sessions.size(); }
 
 std::size_t core::online_users() const { return state_->sessions.online().size(); }

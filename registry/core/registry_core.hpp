@@ -121,6 +121,9 @@ class core {
   // are recorded.
   void on_shutdown(time_point now, effects& out);
 
+  // Whether the session has completed its login (and not ended since).
+  bool logged_in(session_id id) const;
+
   // For logs and tests.
   std::size_t sessions() const;
   std::size_t online_users() const;

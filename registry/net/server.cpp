@@ -180,6 +180,7 @@ void server::on_accept(socket_type socket) {
   auto connection =
       parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
   const auto remote = connection->remote_endpoint();
+  if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
   const auto& entry = sessions_[id] = session{connection};
   if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} connected", label(id, entry));
 
@@ -233,6 +234,11 @@ void server::on_hash_done(hash_done result) {
   // While stopping, every session has already been told session_end: a late answer goes nowhere.
   if (stopping_) return;
   call_core([&](time_point now, effects& out) { core_.on_hash_done(result, now, out); });
+  // A login completes only with a hash's answer: from now on the session's frames may be as
+  // large as any message.
+  if (!prelogin_bound() || !core_.logged_in(result.session)) return;
+  if (const auto it = sessions_.find(result.session); it != sessions_.end())
+    it->second.connection->set_max_frame_body(options_.connection_limits.max_frame_body);
 }
 
 void server::on_tick() {

@@ -31,9 +31,15 @@ namespace parley::registry {
 // "127.0.0.1:3331", "[::1]:3331": for the log.
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
+inline constexpr std::size_t default_max_prelogin_frame = 1024;
+
 struct server_options {
   // Connections over this bound are accepted and closed at once.
   std::size_t max_connections = 16384;
+  // SPEC 9.1: the bound of one frame until the session has logged in (a hello or a login frame
+  // is far smaller), so that unauthenticated sockets cannot each make the registry hold a large
+  // partial frame. 0: connection_limits.max_frame_body from the start.
+  std::size_t max_prelogin_frame = default_max_prelogin_frame;
   // After SIGINT/SIGTERM, how long sessions get to flush their session_end and close.
   std::chrono::milliseconds shutdown_grace{2000};
   parley::net::connection_limits connection_limits{};
@@ -82,6 +88,11 @@ class server : private parley::net::framed_connection::owner {
   void on_frame(session_id id, std::string_view body) override;
   void on_close(session_id id, parley::net::close_cause cause, const std::string& detail) override;
   void on_hash_done(hash_done result);
+  // Whether connections start with the smaller pre-login frame bound.
+  bool prelogin_bound() const {
+    return options_.max_prelogin_frame != 0 &&
+           options_.max_prelogin_frame < options_.connection_limits.max_frame_body;
+  }
   void on_tick();
   void wait_for_signal();
 

@@ -211,10 +211,16 @@ bool framed_connection::consume(std::string_view input) {
 std::size_t framed_connection::checked_frame_bytes(const char* header) {
   const auto length = proto::read_frame_length(reinterpret_cast<const unsigned char*>(header));
   if (length > limits_.max_frame_body) {
-    close(close_cause::frame_too_large, std::to_string(length) + " bytes announced");
+    close(close_cause::frame_too_large, std::to_string(length) +
+                                            " bytes announced, over the bound of " +
+                                            std::to_string(limits_.max_frame_body));
     return 0;
   }
   return proto::frame_header_bytes + length;
+}
+
+void framed_connection::set_max_frame_body(std::size_t bytes) {
+  limits_.max_frame_body = clamp_u32(bytes);
 }
 
 void framed_connection::deliver(std::string_view body) {

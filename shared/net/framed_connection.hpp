@@ -105,6 +105,10 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Closes now; whatever is queued is dropped.
   void close(close_cause cause = close_cause::closed_locally, std::string detail = {});
 
+  // Changes the bound of the frames still to come (the registry's is small until login, SPEC
+  // 9.1). A frame whose header has been read already keeps the bound it was checked against.
+  void set_max_frame_body(std::size_t bytes);
+
   bool is_open() const { return state_ == lifecycle::open; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
   socket_type& socket() { return socket_; }
@@ -164,8 +168,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // already due or the connection waits for writability.
   void want_flush();
   // Called by the outbox after the handlers that queued frames: writes this connection's chain
-  // of frames, detached from it and starting at entry `first` of the outbox being written.
-  void flush_outbox(std::uint32_t first);
+  // of frames, detached from it and starting at entry `at` of the outbox being written.
+  void flush_outbox(std::uint32_t at);
   // Writes from the spilled queue (after the kernel's buffer was full).
   void flush_queue();
   void wait_writable();

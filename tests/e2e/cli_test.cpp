@@ -91,6 +91,10 @@ TEST_CASE("cli: the registry refuses bad arguments with one line and the usage a
   check_refused({registry_binary, "4000", "10", "30", "--bogus"}, "--bogus", registry_usage);
   check_refused({registry_binary, "4000", "10", "30", "--hash-cost", "fast"}, "fast",
                 registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-prelogin-frame", "65537"},
+                "--max-prelogin-frame", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-prelogin-frame", "-1"},
+                "--max-prelogin-frame", registry_usage);
 }
 
 TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and exits 2") {

@@ -143,6 +143,13 @@ registry_fixture::registry_fixture(registry_settings settings, call_site where)
   start(where);
 }
 
+registry_fixture::registry_fixture(registry_settings settings, std::vector<std::string> extra_args,
+                                   call_site where)
+    : settings_(std::move(settings)), extra_args_(std::move(extra_args)) {
+  if (settings_.credentials) write_file(credentials_path(), *settings_.credentials);
+  start(where);
+}
+
 registry_fixture::~registry_fixture() = default;
 
 void registry_fixture::start(call_site where) {
@@ -162,6 +169,7 @@ void registry_fixture::start(call_site where) {
                     "test",
                     "--log-level",
                     "debug"};
+    options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());
     options.environment = {{"NO_COLOR", "1"}};
     options.stderr_file = log_path();
     process_ = std::make_unique<child_process>(options);
@@ -444,6 +452,30 @@ stopped_process::~stopped_process() { process_.signal(SIGCONT); }
 // ------------------------------------------------------------------------- raw_client
 
 raw_client::raw_client(std::uint16_t port, call_site where) : socket_(tcp_socket()) {
+  const auto address = loopback(port);
+  if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    fail_at(where,
+            "raw client: cannot connect to port " + std::to_string(port) + ": " + strerror(errno));
+}
+
+bool wait_until(const std::function<bool()>& condition, milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  while (!condition()) {
+    if (steady::now() >= deadline) return false;
+    pause(10ms);
+  }
+  return true;
+}
+
+raw_client::raw_client(std::uint16_t port, const char* from_address, call_site where)
+    : socket_(tcp_socket()) {
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  if (::inet_pton(AF_INET, from_address, &source.sin_addr) != 1)
+    fail_at(where, std::string("raw client: not an IPv4 address: ") + from_address);
+  if (::bind(socket_.get(), reinterpret_cast<const sockaddr*>(&source), sizeof source) != 0)
+    fail_at(where,
+            std::string("raw client: cannot bind to ") + from_address + ": " + strerror(errno));
   const auto address = loopback(port);
   if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
     fail_at(where,

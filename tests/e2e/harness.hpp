@@ -61,6 +61,8 @@ std::vector<std::string> split_lines(std::string_view text);
 std::uint16_t unused_port();
 // Whether a TCP connection to 127.0.0.1:port succeeds now.
 bool accepts_connections(std::uint16_t port);
+// Polls `condition` until it holds (true) or `timeout` has passed (false).
+bool wait_until(const std::function<bool()>& condition, milliseconds timeout = default_timeout);
 
 struct user_account {
   std::string name;
@@ -84,6 +86,9 @@ struct registry_settings {
 class registry_fixture {
  public:
   explicit registry_fixture(registry_settings settings = {}, call_site where = call_site::here());
+  // With `extra_args` appended to the registry's command line at every start (a guard's option).
+  registry_fixture(registry_settings settings, std::vector<std::string> extra_args,
+                   call_site where = call_site::here());
   ~registry_fixture();
   registry_fixture(const registry_fixture&) = delete;
   registry_fixture& operator=(const registry_fixture&) = delete;
@@ -113,6 +118,7 @@ class registry_fixture {
 
  private:
   registry_settings settings_;
+  std::vector<std::string> extra_args_;
   temp_dir dir_;
   std::uint16_t port_ = 0;
   int homes_ = 0;
@@ -301,6 +307,9 @@ inline constexpr std::string_view command_prompt = "> ";
 class raw_client {
  public:
   explicit raw_client(std::uint16_t port, call_site where = call_site::here());
+  // From another loopback address (all of 127.0.0.0/8 is on lo): an attacker apart from the
+  // victims, as the registry's per-address guards see it.
+  raw_client(std::uint16_t port, const char* from_address, call_site where = call_site::here());
   explicit raw_client(unique_fd connected) : socket_(std::move(connected)) {}
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
