@@ -16,7 +16,7 @@ replies::replies() {
 }
 
 void replies::outcome(effects& out, session_id to, proto::outcome result,
-                      std::string_view subject) {
+                      std::string_view subject) const {
   send(out, to, proto::make_frame(proto::command_reply{result, subject}));
 }
 

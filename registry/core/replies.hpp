@@ -33,7 +33,7 @@ class replies {
     send(out, to, outcome_frames_[static_cast<std::size_t>(result)]);
   }
   // A reply naming its subject (a user) is encoded for this one reply.
-  static void outcome(effects& out, session_id to, proto::outcome result, std::string_view subject);
+  void outcome(effects& out, session_id to, proto::outcome result, std::string_view subject) const;
   void end(effects& out, session_id to, proto::end_reason reason) const {
     send(out, to, end_frames_[static_cast<std::size_t>(reason)]);
   }
