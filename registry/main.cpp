@@ -79,6 +79,7 @@ struct options {
   std::size_t hash_threads = hash_pool::default_threads();
   std::size_t max_connections = 16384;
   std::size_t max_prelogin_frame = default_max_prelogin_frame;
+  std::size_t max_per_address = default_max_per_address;
 };
 
 // ---------------------------------------------------------------- command line
@@ -92,6 +93,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string hash_threads_text = std::to_string(result.hash_threads);
   std::string max_connections_text = std::to_string(result.max_connections);
   std::string max_prelogin_frame_text = std::to_string(result.max_prelogin_frame);
+  std::string max_per_address_text = std::to_string(result.max_per_address);
   std::string credentials_text, database_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -138,6 +140,11 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "announcing more is closed (default: " +
                      max_prelogin_frame_text + "; 0: the 64 KiB bound of every frame)")
       ->type_name("BYTES");
+  app.add_option("--max-per-address", max_per_address_text,
+                 "connections open at once from one IP address; one more is told so and closed "
+                 "(default: " +
+                     max_per_address_text + "; 0: no cap)")
+      ->type_name("N");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -219,6 +226,14 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                          std::to_string(parley::proto::max_frame_body));
   }
   result.max_prelogin_frame = *prelogin;
+
+  const auto per_address = cli::parse_whole(max_per_address_text, 0, max_connections_bound);
+  if (!per_address) {
+    return bad_arguments("invalid --max-per-address '" + max_per_address_text +
+                         "': must be a whole number from 0 to " +
+                         std::to_string(max_connections_bound));
+  }
+  result.max_per_address = *per_address;
   return result;
 }
 
@@ -347,15 +362,17 @@ int run(const options& opts) {
   server_options server_config;
   server_config.max_connections = opts.max_connections;
   server_config.max_prelogin_frame = opts.max_prelogin_frame;
+  server_config.max_per_address = opts.max_per_address;
   server registry_server(io, std::move(acceptor), registry_core, pool, server_config);
   // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
-      "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {}, pre-login frame bound: "
-      "{} bytes)",
+      "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {} ({} per address), "
+      "pre-login frame bound: {} bytes)",
       to_string(registry_server.local_endpoint()), credentials.string(), database,
       config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
       auth::to_string(pool.cost()), pool.threads(), opts.max_connections,
+      opts.max_per_address != 0 ? std::to_string(opts.max_per_address) : std::string("no cap"),
       opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body);
 
   if (const auto ec = registry_server.start()) {

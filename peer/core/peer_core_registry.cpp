@@ -147,6 +147,9 @@ void peer_core::on_session_end(const proto::session_end& end, effects& out) {
     case end_reason::protocol_error:
       out.print(texts::registry_protocol_error);
       return finish(exit_failure, out);
+    case end_reason::too_many_connections:
+      out.print(texts::too_many_connections);
+      return finish(exit_failure, out);
   }
 }
 

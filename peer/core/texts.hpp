@@ -132,6 +132,8 @@ inline constexpr std::string_view login_timed_out = "Error. Login timed out";
 inline constexpr std::string_view registry_protocol_error =
     "Error. The registry closed the connection (protocol error)";
 inline constexpr std::string_view lost_connection = "Error. Lost connection to the registry";
+// SPEC 9.1, fixed.
+inline constexpr std::string_view too_many_connections = "Too many connections from your address";
 // Ours: after lost_connection, when private chats are still open.
 inline constexpr std::string_view chats_go_on =
     "Private chats go on; other commands need the registry";

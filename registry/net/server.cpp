@@ -27,6 +27,8 @@ constexpr std::chrono::seconds max_tick_wait{60};
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 // Connections taken from the backlog at once, after the wait for the first (see accept_loop).
 constexpr std::size_t max_accepts_per_wake = 64;
+// Connections refused for their address that are told so at once (see server::refuse_address).
+constexpr std::size_t max_refusing = 64;
 // Connections refused over --max-connections are logged at most this often.
 constexpr std::chrono::seconds refusal_log_interval{1};
 
@@ -96,7 +98,9 @@ server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_po
       acceptor_(std::move(acceptor)),
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
-      grace_timer_(io) {}
+      grace_timer_(io),
+      too_many_connections_frame_(
+          proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {}
 
 tcp::endpoint server::local_endpoint() const {
   std::error_code ignored;
@@ -152,11 +156,57 @@ asio::awaitable<void> server::accept_loop() {
 }
 
 void server::take(socket_type socket) {
-  if (sessions_.size() >= options_.max_connections) {
-    refuse(std::move(socket));
-  } else {
-    on_accept(std::move(socket));
+  if (sessions_.size() >= options_.max_connections) return refuse(std::move(socket));
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  // Gone already (reset before we took it): nothing to serve.
+  if (ec) return;
+  const auto address = peer_address(remote.address());
+  if (options_.max_per_address != 0) {
+    auto& open = per_address_[address];
+    if (open >= options_.max_per_address) return refuse_address(std::move(socket), address);
+    ++open;
   }
+  on_accept(std::move(socket), address);
+}
+
+void server::forget_address(const std::string& address) {
+  if (options_.max_per_address == 0) return;
+  const auto it = per_address_.find(address);
+  if (it == per_address_.end()) return;
+  if (--it->second == 0) per_address_.erase(it);
+}
+
+void server::refuse_address(socket_type socket, const std::string& address) {
+  const std::size_t open = per_address_[address];
+  ++address_refused_unlogged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_address_refusal_log_ >= refusal_log_interval) {
+    spdlog::warn(
+        "refused a connection from {}: {} connections from it are open, the --max-per-address "
+        "bound{}",
+        address, open,
+        address_refused_unlogged_ > 1
+            ? " (" + std::to_string(address_refused_unlogged_ - 1) + " more since the last report)"
+            : std::string());
+    address_refused_unlogged_ = 0;
+    last_address_refusal_log_ = now;
+  }
+  std::error_code ec;
+  // Telling them why costs a connection object for at most its linger; past this many at once
+  // the rest are closed without a word.
+  if (refusing_.size() >= max_refusing) {
+    socket.close(ec);
+    return;
+  }
+  const session_id id = next_session_id_++;
+  auto connection =
+      parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
+  if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
+  connection->start(*this, id);
+  connection->send(too_many_connections_frame_);
+  connection->close_after_flush();
+  refusing_.emplace(id, std::move(connection));
 }
 
 void server::refuse(socket_type socket) {
@@ -175,16 +225,14 @@ void server::refuse(socket_type socket) {
   last_refusal_log_ = now;
 }
 
-void server::on_accept(socket_type socket) {
+void server::on_accept(socket_type socket, const std::string& address) {
   const session_id id = next_session_id_++;
   auto connection =
       parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
-  const auto remote = connection->remote_endpoint();
   if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
   const auto& entry = sessions_[id] = session{connection};
   if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} connected", label(id, entry));
 
-  const auto address = peer_address(remote.address());
   call_core([&](time_point now, effects& out) { core_.on_connect(id, address, now, out); });
   // The connection reports to this server with the id, and holds no reference to the session:
   // the map owns the connection, and a late event for a session that has gone finds nothing.
@@ -215,8 +263,10 @@ void server::on_frame(session_id id, std::string_view body) {
 }
 
 void server::on_close(session_id id, parley::net::close_cause cause, const std::string& detail) {
+  if (refusing_.erase(id) != 0) return;
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
+  forget_address(peer_address(it->second.connection->remote_endpoint().address()));
   if (spdlog::should_log(log_level_for(cause))) {
     // A closed_locally detail already says why (the decode error, the shutdown).
     const std::string why = detail.empty() ? parley::net::describe(cause)

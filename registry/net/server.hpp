@@ -32,6 +32,8 @@ namespace parley::registry {
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
 inline constexpr std::size_t default_max_prelogin_frame = 1024;
+// A class or an office behind one NAT must fit.
+inline constexpr std::size_t default_max_per_address = 256;
 
 struct server_options {
   // Connections over this bound are accepted and closed at once.
@@ -40,6 +42,9 @@ struct server_options {
   // is far smaller), so that unauthenticated sockets cannot each make the registry hold a large
   // partial frame. 0: connection_limits.max_frame_body from the start.
   std::size_t max_prelogin_frame = default_max_prelogin_frame;
+  // SPEC 9.1: connections open at once from one IP address; one more is told
+  // session_end{too_many_connections} and closed. 0: no cap.
+  std::size_t max_per_address = default_max_per_address;
   // After SIGINT/SIGTERM, how long sessions get to flush their session_end and close.
   std::chrono::milliseconds shutdown_grace{2000};
   parley::net::connection_limits connection_limits{};
@@ -82,8 +87,11 @@ class server : private parley::net::framed_connection::owner {
   // A new connection: a session, or refused over max_connections.
   using socket_type = parley::net::framed_connection::socket_type;
   void take(socket_type socket);
-  void on_accept(socket_type socket);
+  void on_accept(socket_type socket, const std::string& address);
   void refuse(socket_type socket);
+  // Over max_per_address: the connection hears why, then closes (kept in refusing_ meanwhile).
+  void refuse_address(socket_type socket, const std::string& address);
+  void forget_address(const std::string& address);
   // framed_connection::owner, with the session id as the connection's tag.
   void on_frame(session_id id, std::string_view body) override;
   void on_close(session_id id, parley::net::close_cause cause, const std::string& detail) override;
@@ -125,6 +133,15 @@ class server : private parley::net::framed_connection::owner {
   // Refused connections are logged at most once per refusal_log_interval, with a count.
   std::size_t refused_unlogged_ = 0;
   std::chrono::steady_clock::time_point last_refusal_log_{};
+  // Open connections per address (the form the core sees), for max_per_address; an address
+  // leaves the map with its last connection.
+  std::unordered_map<std::string, std::size_t> per_address_;
+  // Connections refused for their address, until their session_end is flushed (at most
+  // max_refusing at once; more are closed without a word).
+  std::unordered_map<session_id, std::shared_ptr<parley::net::framed_connection>> refusing_;
+  proto::frame_ptr too_many_connections_frame_;
+  std::size_t address_refused_unlogged_ = 0;
+  std::chrono::steady_clock::time_point last_address_refusal_log_{};
 };
 
 }  // namespace parley::registry

@@ -300,7 +300,10 @@ enum class end_reason : std::uint8_t {
   shutdown,        // the registry is stopping
   login_timeout,   // login not completed in time
   protocol_error,  // the peer broke the protocol
-  last = protocol_error,
+  // SPEC 9.1: the connection was refused, the registry's cap of connections from one address
+  // being reached; sent as the connection's only frame.
+  too_many_connections,
+  last = too_many_connections,
 };
 
 // Last frame of a session; the registry closes the connection after it.
