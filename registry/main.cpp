@@ -203,37 +203,27 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   }
   result.hash_cost = *cost;
 
-  const auto threads = cli::parse_whole(hash_threads_text, 1, hash_pool::max_threads);
-  if (!threads) {
-    return bad_arguments("invalid --hash-threads '" + hash_threads_text +
-                         "': must be a whole number from 1 to " +
-                         std::to_string(hash_pool::max_threads));
-  }
-  result.hash_threads = *threads;
-
-  const auto connections = cli::parse_whole(max_connections_text, 1, max_connections_bound);
-  if (!connections) {
-    return bad_arguments("invalid --max-connections '" + max_connections_text +
-                         "': must be a whole number from 1 to " +
-                         std::to_string(max_connections_bound));
-  }
-  result.max_connections = *connections;
-
-  const auto prelogin = cli::parse_whole(max_prelogin_frame_text, 0, parley::proto::max_frame_body);
-  if (!prelogin) {
-    return bad_arguments("invalid --max-prelogin-frame '" + max_prelogin_frame_text +
-                         "': must be a whole number from 0 to " +
-                         std::to_string(parley::proto::max_frame_body));
-  }
-  result.max_prelogin_frame = *prelogin;
-
-  const auto per_address = cli::parse_whole(max_per_address_text, 0, max_connections_bound);
-  if (!per_address) {
-    return bad_arguments("invalid --max-per-address '" + max_per_address_text +
-                         "': must be a whole number from 0 to " +
-                         std::to_string(max_connections_bound));
-  }
-  result.max_per_address = *per_address;
+  // The whole-number options, checked in this order; the first that is out of its range is the
+  // one error reported.
+  std::optional<std::string> whole_error;
+  const auto whole = [&](const char* name, const std::string& text, std::uint64_t low,
+                         std::uint64_t high, std::size_t& into) {
+    if (whole_error) return;
+    if (const auto value = cli::parse_whole(text, low, high)) {
+      into = static_cast<std::size_t>(*value);
+      return;
+    }
+    whole_error = std::string("invalid ") + name + " '" + text + "': must be a whole number from " +
+                  std::to_string(low) + " to " + std::to_string(high);
+  };
+  whole("--hash-threads", hash_threads_text, 1, hash_pool::max_threads, result.hash_threads);
+  whole("--max-connections", max_connections_text, 1, max_connections_bound,
+        result.max_connections);
+  whole("--max-prelogin-frame", max_prelogin_frame_text, 0, parley::proto::max_frame_body,
+        result.max_prelogin_frame);
+  whole("--max-per-address", max_per_address_text, 0, max_connections_bound,
+        result.max_per_address);
+  if (whole_error) return bad_arguments(*whole_error);
   return result;
 }
 
