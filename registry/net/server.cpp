@@ -157,17 +157,18 @@ asio::awaitable<void> server::accept_loop() {
 
 void server::take(socket_type socket) {
   if (sessions_.size() >= options_.max_connections) return refuse(std::move(socket));
-  std::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  // Gone already (reset before we took it): nothing to serve.
-  if (ec) return;
-  const auto address = peer_address(remote.address());
+  auto connection =
+      parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
+  if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
+  // The address is the connection's own (read once, when it was made), so that on_close
+  // forgets exactly the address counted here.
+  const auto address = peer_address(connection->remote_endpoint().address());
   if (options_.max_per_address != 0) {
     auto& open = per_address_[address];
-    if (open >= options_.max_per_address) return refuse_address(std::move(socket), address);
+    if (open >= options_.max_per_address) return refuse_address(std::move(connection), address);
     ++open;
   }
-  on_accept(std::move(socket), address);
+  on_accept(std::move(connection), address);
 }
 
 void server::forget_address(const std::string& address) {
@@ -177,7 +178,8 @@ void server::forget_address(const std::string& address) {
   if (--it->second == 0) per_address_.erase(it);
 }
 
-void server::refuse_address(socket_type socket, const std::string& address) {
+void server::refuse_address(std::shared_ptr<parley::net::framed_connection> connection,
+                            const std::string& address) {
   const std::size_t open = per_address_[address];
   ++address_refused_unlogged_;
   const auto now = std::chrono::steady_clock::now();
@@ -192,17 +194,10 @@ void server::refuse_address(socket_type socket, const std::string& address) {
     address_refused_unlogged_ = 0;
     last_address_refusal_log_ = now;
   }
-  std::error_code ec;
   // Telling them why costs a connection object for at most its linger; past this many at once
   // the rest are closed without a word.
-  if (refusing_.size() >= max_refusing) {
-    socket.close(ec);
-    return;
-  }
+  if (refusing_.size() >= max_refusing) return connection->close();
   const session_id id = next_session_id_++;
-  auto connection =
-      parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
-  if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
   connection->start(*this, id);
   connection->send(too_many_connections_frame_);
   connection->close_after_flush();
@@ -225,11 +220,9 @@ void server::refuse(socket_type socket) {
   last_refusal_log_ = now;
 }
 
-void server::on_accept(socket_type socket, const std::string& address) {
+void server::on_accept(std::shared_ptr<parley::net::framed_connection> connection,
+                       const std::string& address) {
   const session_id id = next_session_id_++;
-  auto connection =
-      parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
-  if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
   const auto& entry = sessions_[id] = session{connection};
   if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} connected", label(id, entry));
 

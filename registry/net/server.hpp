@@ -87,10 +87,12 @@ class server : private parley::net::framed_connection::owner {
   // A new connection: a session, or refused over max_connections.
   using socket_type = parley::net::framed_connection::socket_type;
   void take(socket_type socket);
-  void on_accept(socket_type socket, const std::string& address);
+  void on_accept(std::shared_ptr<parley::net::framed_connection> connection,
+                 const std::string& address);
   void refuse(socket_type socket);
   // Over max_per_address: the connection hears why, then closes (kept in refusing_ meanwhile).
-  void refuse_address(socket_type socket, const std::string& address);
+  void refuse_address(std::shared_ptr<parley::net::framed_connection> connection,
+                      const std::string& address);
   void forget_address(const std::string& address);
   // framed_connection::owner, with the session id as the connection's tag.
   void on_frame(session_id id, std::string_view body) override;
