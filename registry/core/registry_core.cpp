@@ -303,9 +303,8 @@ void core::on_shutdown(time_point now, effects& out) {
 }
 
 bool core::logged_in(session_id id) const {
-  const auto& all = state_->sessions.all();
-  const auto it = all.find(id);
-  return it != all.end() && it->second.at == phase::online;
+  const session* s = std::as_const(state_->sessions).find(id);
+  return s && s->at == phase::online;
 }
 
 std::size_t core::sessions() const { return state_->sessions.size(); }

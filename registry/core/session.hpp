@@ -90,6 +90,10 @@ class session_table {
     const auto it = sessions_.find(id);
     return it == sessions_.end() ? nullptr : &it->second;
   }
+  const session* find(session_id id) const {
+    const auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : &it->second;
+  }
   session& at(session_id id) { return sessions_.at(id); }
   // The new session, or null when the id is live already (the first session keeps its state).
   session* add(session_id id) {
