@@ -2,7 +2,6 @@
 
 #include "registry/auth/secret.hpp"
 
-#include <sodium.h>
 #include <asio/post.hpp>
 
 #include <algorithm>
