@@ -29,8 +29,6 @@ constexpr std::chrono::milliseconds accept_retry_delay{100};
 constexpr std::size_t max_accepts_per_wake = 64;
 // Connections refused for their address that are told so at once (see server::refuse_address).
 constexpr std::size_t max_refusing = 64;
-// Connections refused over --max-connections are logged at most this often.
-constexpr std::chrono::seconds refusal_log_interval{1};
 
 // The address the core hands to other peers for private chats: an IPv4 client reaching an IPv6
 // listener shows up as ::ffff:a.b.c.d, which is given back in its IPv4 form.
@@ -181,18 +179,11 @@ void server::forget_address(const std::string& address) {
 void server::refuse_address(std::shared_ptr<parley::net::framed_connection> connection,
                             const std::string& address) {
   const std::size_t open = per_address_[address];
-  ++address_refused_unlogged_;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_address_refusal_log_ >= refusal_log_interval) {
+  if (address_refusal_log_.admit(log_limiter::clock::now())) {
     spdlog::warn(
         "refused a connection from {}: {} connections from it are open, the --max-per-address "
         "bound{}",
-        address, open,
-        address_refused_unlogged_ > 1
-            ? " (" + std::to_string(address_refused_unlogged_ - 1) + " more since the last report)"
-            : std::string());
-    address_refused_unlogged_ = 0;
-    last_address_refusal_log_ = now;
+        address, open, address_refusal_log_.suffix());
   }
   // Telling them why costs a connection object for at most its linger; past this many at once
   // the rest are closed without a word.
@@ -208,16 +199,9 @@ void server::refuse(socket_type socket) {
   std::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   socket.close(ec);
-  ++refused_unlogged_;
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_refusal_log_ < refusal_log_interval) return;
+  if (!refusal_log_.admit(log_limiter::clock::now())) return;
   spdlog::warn("refused a connection from {}: {} connections open, the --max-connections bound{}",
-               to_string(remote), sessions_.size(),
-               refused_unlogged_ > 1
-                   ? " (" + std::to_string(refused_unlogged_ - 1) + " more since the last report)"
-                   : std::string());
-  refused_unlogged_ = 0;
-  last_refusal_log_ = now;
+               to_string(remote), sessions_.size(), refusal_log_.suffix());
 }
 
 void server::on_accept(std::shared_ptr<parley::net::framed_connection> connection,
@@ -260,13 +244,16 @@ void server::on_close(session_id id, parley::net::close_cause cause, const std::
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   forget_address(peer_address(it->second.connection->remote_endpoint().address()));
-  if (spdlog::should_log(log_level_for(cause))) {
+  const bool oversized = cause == parley::net::close_cause::frame_too_large;
+  if (spdlog::should_log(log_level_for(cause)) &&
+      (!oversized || oversized_frame_log_.admit(log_limiter::clock::now()))) {
     // A closed_locally detail already says why (the decode error, the shutdown).
     const std::string why = detail.empty() ? parley::net::describe(cause)
                             : cause == parley::net::close_cause::closed_locally
                                 ? detail
                                 : std::string(parley::net::describe(cause)) + ": " + detail;
-    spdlog::log(log_level_for(cause), "{} closed: {}", label(id, it->second), why);
+    spdlog::log(log_level_for(cause), "{} closed: {}{}", label(id, it->second), why,
+                oversized ? oversized_frame_log_.suffix() : std::string());
   }
   sessions_.erase(it);
   call_core([&](time_point now, effects& out) { core_.on_disconnect(id, now, out); });
@@ -305,9 +292,10 @@ void server::apply_effects() {
     const auto it = sessions_.find(send.to);
     // Gone, or closing after its session_end: nothing more is sent to it.
     if (it == sessions_.end() || !it->second.connection->is_open()) continue;
-    if (!it->second.connection->send(std::move(send.frame))) {
-      spdlog::warn("{}: dropped: its outgoing queue passed its bound (slow reader)",
-                   label(send.to, it->second));
+    if (!it->second.connection->send(std::move(send.frame)) &&
+        slow_reader_log_.admit(log_limiter::clock::now())) {
+      spdlog::warn("{}: dropped: its outgoing queue passed its bound (slow reader){}",
+                   label(send.to, it->second), slow_reader_log_.suffix());
     }
   }
   for (const auto& end : effects_.ends) {

@@ -9,6 +9,7 @@
 
 #include "registry/auth/hash_pool.hpp"
 #include "registry/core/registry_core.hpp"
+#include "registry/net/log_limiter.hpp"
 #include "shared/net/framed_connection.hpp"
 
 #include <asio/awaitable.hpp>
@@ -132,9 +133,11 @@ class server : private parley::net::framed_connection::owner {
   effects effects_;
   bool stopping_ = false;
   bool finished_ = false;
-  // Refused connections are logged at most once per refusal_log_interval, with a count.
-  std::size_t refused_unlogged_ = 0;
-  std::chrono::steady_clock::time_point last_refusal_log_{};
+  // The warnings a flood could repeat: each kind logged at most once a second, with a count.
+  log_limiter refusal_log_;
+  log_limiter address_refusal_log_;
+  log_limiter slow_reader_log_;
+  log_limiter oversized_frame_log_;
   // Open connections per address (the form the core sees), for max_per_address; an address
   // leaves the map with its last connection.
   std::unordered_map<std::string, std::size_t> per_address_;
@@ -142,8 +145,6 @@ class server : private parley::net::framed_connection::owner {
   // max_refusing at once; more are closed without a word).
   std::unordered_map<session_id, std::shared_ptr<parley::net::framed_connection>> refusing_;
   proto::frame_ptr too_many_connections_frame_;
-  std::size_t address_refused_unlogged_ = 0;
-  std::chrono::steady_clock::time_point last_address_refusal_log_{};
 };
 
 }  // namespace parley::registry
