@@ -8,6 +8,7 @@
 #include "registry/net/server.hpp"
 #include "registry/startup/account_import.hpp"
 #include "registry/store/sqlite_store.hpp"
+#include "registry/store/store_worker.hpp"
 #include "shared/cli/command_line.hpp"
 #include "shared/proto/messages.hpp"
 
@@ -347,13 +348,21 @@ int run(const options& opts) {
   config.block_duration = opts.block_duration;
   config.idle_timeout = opts.timeout;
   config.new_token = auth::random_token;
-  core registry_core(config, store);
+  core registry_core(config, store.load());
+
+  // From here on only the worker's thread uses the store. Its answers reach the server, made
+  // next; none is delivered before the io_context runs.
+  server* answers_to = nullptr;
+  store_worker worker(io, store, [&answers_to](std::vector<store_done>& answers) {
+    answers_to->on_store_done(answers);
+  });
 
   server_options server_config;
   server_config.max_connections = opts.max_connections;
   server_config.max_prelogin_frame = opts.max_prelogin_frame;
   server_config.max_per_address = opts.max_per_address;
-  server registry_server(io, std::move(acceptor), registry_core, pool, server_config);
+  server registry_server(io, std::move(acceptor), registry_core, pool, worker, server_config);
+  answers_to = &registry_server;
   // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "

@@ -106,7 +106,7 @@ class peer_core {
     done,
   };
   // What a logged-in session waits for from the registry.
-  enum class awaiting { nothing, reply, user_list, session_end };
+  enum class awaiting { nothing, stored, reply, user_list, session_end };
 
   struct input {
     std::string line;
@@ -129,6 +129,7 @@ class peer_core {
   void finish_input(effects& out);
 
   void on_login_reply(const proto::login_reply& reply, effects& out);
+  void on_stored_message(const proto::stored_message& m, effects& out);
   void on_command_reply(const proto::command_reply& reply, effects& out);
   void on_user_list(const proto::user_list& list, effects& out);
   void on_session_end(const proto::session_end& end, effects& out);
@@ -159,6 +160,8 @@ class peer_core {
   std::set<std::string, std::less<>> known_names_;
   private_chats private_chats_;
   std::uint16_t private_port_ = 0;
+  // The id of the last stored message shown (SPEC 6: none is shown twice).
+  std::uint64_t last_stored_shown_ = 0;
   bool registry_lost_ = false;
 };
 

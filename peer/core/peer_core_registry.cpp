@@ -35,8 +35,24 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             private_chats_.on_granted(m, out);
           },
           [&](const proto::private_declined& m) { private_chats_.on_declined(m.peer.value, out); },
+          [&](const proto::stored_message& m) { on_stored_message(m, out); },
+          [&](const proto::stored_end&) {
+            if (awaiting_ == awaiting::stored) reply_done(out);
+          },
       },
       message);
+}
+
+void peer_core::on_stored_message(const proto::stored_message& m, effects& out) {
+  // SPEC 6: shown once, then confirmed, so the registry deletes it. Ids only grow, so one seen
+  // again (sent anew after a lost connection, before its confirmation arrived) is not shown;
+  // it is confirmed again all the same.
+  if (m.id > last_stored_shown_) {
+    remember_name(m.from.value);
+    out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
+    last_stored_shown_ = m.id;
+  }
+  out.sends.emplace_back(proto::stored_received{m.id});
 }
 
 void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
@@ -53,6 +69,8 @@ void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
     case login_result::welcome:
       out.print(texts::welcome);
       private_chats_.set_own_name(username_);
+      // SPEC 3.5: the stored messages come first; what the user typed waits for stored_end.
+      awaiting_ = awaiting::stored;
       ask(phase::logged_in, out);
       break;
     case login_result::invalid_password:

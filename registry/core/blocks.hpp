@@ -13,8 +13,6 @@ namespace parley::registry {
 
 class block_list {
  public:
-  explicit block_list(storage& store) : store_(store) {}
-
   void load(std::vector<block_record>&& records);
 
   bool has_blocked(std::string_view blocker, std::string_view blocked) const {
@@ -27,14 +25,13 @@ class block_list {
     return it == blocks_.end() ? nullptr : &it->second;
   }
 
-  // Durable first: false (and nothing changed) when the store could not commit. Each asks for a
-  // state, so adding a block that exists, or removing one that does not, succeeds (a caller that
-  // must answer "already blocked" or "was not blocked" checks has_blocked first).
-  bool add(const std::string& blocker, const std::string& blocked);
-  bool remove(const std::string& blocker, const std::string& blocked);
+  // In memory only: the caller asks the store for the same change, and undoes this one if the
+  // store fails. Each asks for a state, so adding a block that exists, or removing one that does
+  // not, changes nothing.
+  void add(const std::string& blocker, const std::string& blocked);
+  void remove(const std::string& blocker, const std::string& blocked);
 
  private:
-  storage& store_;
   by_name<name_set> blocks_;  // blocker -> the users it blocks
 };
 

@@ -87,7 +87,7 @@ login_step login_flow::verified(session_id id, session& s, const hash_done& resu
                   "account locked while its password was checked", out);
 
   if (!result.ok) {
-    if (locks_.record_failure(s.name, a, now))
+    if (locks_.record_failure(id, s.name, a, now))
       return locked(id, proto::login_result::invalid_now_locked,
                     "too many wrong passwords: account locked", out);
     s.at = phase::awaiting_password;
@@ -106,16 +106,26 @@ login_step login_flow::verified(session_id id, session& s, const hash_done& resu
   // The hash was made at another cost than the registry's (--hash-cost changed since): the
   // pool made a new one from the password it had just checked. Best effort: the old hash
   // still verifies.
-  if (!result.hash.empty() && store_.set_password_hash(s.name, result.hash))
+  if (!result.hash.empty()) {
+    store_.ask(store_request::set_password_hash{s.name, result.hash});
     a.password_hash = result.hash;
+  }
   return {login_step::next::enter, {}};
 }
 
 login_step login_flow::created(session_id id, session& s, const hash_done& result, time_point now) {
   if (!result.ok) return {login_step::next::protocol_error, "could not hash the new password"};
-  if (!store_.add_account(s.name, result.hash, now))
-    return {login_step::next::protocol_error, "could not store the new account"};
-  accounts_.add(s.name, result.hash);
+  // The welcome acknowledges the account: it waits for the commit (the name stays reserved).
+  store_.ask(store_request::add_account{s.name, result.hash, now},
+             store_waiter{.what = store_waiter::kind::account_created,
+                          .session = id,
+                          .subject = s.name,
+                          .other = result.hash});
+  return {};
+}
+
+login_step login_flow::on_account_stored(session_id id, session& s, bool ok) {
+  if (!ok) return {login_step::next::protocol_error, "could not store the new account"};
   release(id, s);
   return {login_step::next::enter, {}};
 }

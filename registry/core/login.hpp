@@ -3,6 +3,8 @@
 // the shell (hash_job out, hash_done back). Each step says what the session's life does next.
 #pragma once
 
+#include "registry/core/durable.hpp"
+
 #include "registry/core/accounts.hpp"
 #include "registry/core/lockout.hpp"
 #include "registry/core/registry_core.hpp"
@@ -29,7 +31,7 @@ struct login_step {
 
 class login_flow {
  public:
-  login_flow(account_book& accounts, lockout& locks, const session_table& sessions, storage& store,
+  login_flow(account_book& accounts, lockout& locks, const session_table& sessions, durable& store,
              const replies& replies)
       : accounts_(accounts), locks_(locks), sessions_(sessions), store_(store), replies_(replies) {}
 
@@ -40,6 +42,10 @@ class login_flow {
   // The answer to this session's hash job (the core has matched its ticket).
   login_step on_hash_done(session_id id, session& s, const hash_done& result, time_point now,
                           effects& out);
+
+  // The new account of a session in phase::creating is committed (or could not be).
+  // (The core has put a committed account in the account book already.)
+  login_step on_account_stored(session_id id, session& s, bool ok);
 
   // The session ends, or has entered: a name it reserved is free again.
   void release(session_id id, const session& s);
@@ -56,7 +62,7 @@ class login_flow {
   account_book& accounts_;
   lockout& locks_;
   const session_table& sessions_;
-  storage& store_;
+  durable& store_;
   const replies& replies_;
   by_name<session_id> reserved_;  // unknown names some session is creating right now
   std::uint64_t next_ticket_ = 1;

@@ -19,16 +19,20 @@ void messaging::on_direct(session_id id, const session& s, const proto::direct_m
     return replies_.outcome(out, id, proto::outcome::blocked_by_recipient);
 
   if (recipient) {
-    replies::send(out, *recipient,
+    replies_.send(out, *recipient,
                   proto::make_delivery_frame(s.name, m.text.value, proto::delivery_kind::direct));
     return replies_.outcome(out, id, proto::outcome::message_delivered);
   }
-  if (store_.count_offline(to) >= max_offline_per_recipient_)
+  account& mailbox = *accounts_.find(to);
+  if (mailbox.stored >= max_offline_per_recipient_)
     return replies_.outcome(out, id, proto::outcome::mailbox_full, to);
-  // The acknowledgement is the durability promise: only once the row is committed.
-  if (!store_.store_offline(to, s.name, m.text.value, now))
-    return replies_.outcome(out, id, proto::outcome::store_failed);
-  replies_.outcome(out, id, proto::outcome::message_stored);
+  // Counted now, so that messages asked for and not yet committed count against the cap too.
+  ++mailbox.stored;
+  // The acknowledgement is the durability promise: it waits for the commit (on_written).
+  store_.ask_before_reply(
+      id, store_request::store_offline{to, s.name, m.text.value, now},
+      store_waiter{
+          .what = store_waiter::kind::offline_stored, .subject = to, .bytes = m.text.value.size()});
 }
 
 void messaging::on_broadcast(session_id id, const session& s, const proto::broadcast_message& m,
@@ -44,7 +48,7 @@ void messaging::on_broadcast(session_id id, const session& s, const proto::broad
     // One encoding, shared by every recipient.
     if (!frame)
       frame = proto::make_delivery_frame(s.name, m.text.value, proto::delivery_kind::broadcast);
-    replies::send(out, other_id, frame);
+    replies_.send(out, other_id, frame);
   }
   replies_.outcome(
       out, id,
@@ -59,8 +63,11 @@ void messaging::on_block(session_id id, const session& s, const proto::block_use
   if (target == s.name) return replies_.outcome(out, id, proto::outcome::cannot_block_self);
   if (blocks_.has_blocked(s.name, target))
     return replies_.outcome(out, id, proto::outcome::already_blocked, target);
-  if (!blocks_.add(s.name, target)) return replies_.outcome(out, id, proto::outcome::store_failed);
-  replies_.outcome(out, id, proto::outcome::blocked, target);
+  // In force at once; acknowledged once committed, undone if the commit fails.
+  blocks_.add(s.name, target);
+  store_.ask_before_reply(
+      id, store_request::add_block{s.name, target},
+      store_waiter{.what = store_waiter::kind::blocked, .subject = target, .other = s.name});
 }
 
 void messaging::on_unblock(session_id id, const session& s, const proto::unblock_user& m,
@@ -71,20 +78,31 @@ void messaging::on_unblock(session_id id, const session& s, const proto::unblock
   if (target == s.name) return replies_.outcome(out, id, proto::outcome::cannot_unblock_self);
   if (!blocks_.has_blocked(s.name, target))
     return replies_.outcome(out, id, proto::outcome::not_blocked, target);
-  if (!blocks_.remove(s.name, target))
-    return replies_.outcome(out, id, proto::outcome::store_failed);
-  replies_.outcome(out, id, proto::outcome::unblocked, target);
+  blocks_.remove(s.name, target);
+  store_.ask_before_reply(
+      id, store_request::remove_block{s.name, target},
+      store_waiter{.what = store_waiter::kind::unblocked, .subject = target, .other = s.name});
 }
 
-void messaging::deliver_offline(session_id id, const std::string& user, effects& out) {
-  for (auto& stored : store_.take_offline(user)) {
-    proto::server_message message =
-        proto::delivery{stored.sender, std::move(stored.text), proto::delivery_kind::offline};
-    // Stored rows came from validated messages; a row that is not (a hand-edited database)
-    // cannot be encoded, and is dropped rather than end the login.
-    if (proto::validate(message)) continue;
-    replies::send(out, id, proto::make_frame(message));
+proto::frame_ptr messaging::on_written(const store_waiter& waiter, bool ok) {
+  using kind = store_waiter::kind;
+  if (waiter.what == kind::offline_stored) {
+    if (ok) return replies_.outcome_frame(proto::outcome::message_stored);
+    if (account* mailbox = accounts_.find(waiter.subject); mailbox && mailbox->stored > 0)
+      --mailbox->stored;
+    return replies_.outcome_frame(proto::outcome::store_failed);
   }
+  const bool blocking = waiter.what == kind::blocked;
+  if (ok)
+    return replies_.outcome_frame(blocking ? proto::outcome::blocked : proto::outcome::unblocked,
+                                  waiter.subject);
+  // Memory goes back to what the store still holds. (A later block or unblock of the same pair
+  // that did commit is not undone by this: it asked for a state, and its own answer says so.)
+  if (blocking)
+    blocks_.remove(waiter.other, waiter.subject);
+  else
+    blocks_.add(waiter.other, waiter.subject);
+  return replies_.outcome_frame(proto::outcome::store_failed);
 }
 
 }  // namespace parley::registry

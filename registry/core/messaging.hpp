@@ -2,6 +2,8 @@
 // mail of SPEC 6 (stored for an offline recipient, handed over at its next login).
 #pragma once
 
+#include "registry/core/durable.hpp"
+
 #include "registry/core/accounts.hpp"
 #include "registry/core/blocks.hpp"
 #include "registry/core/registry_core.hpp"
@@ -16,8 +18,8 @@ namespace parley::registry {
 
 class messaging {
  public:
-  messaging(std::size_t max_offline_per_recipient, storage& store, const session_table& sessions,
-            const account_book& accounts, block_list& blocks, const replies& replies)
+  messaging(std::size_t max_offline_per_recipient, durable& store, const session_table& sessions,
+            account_book& accounts, block_list& blocks, const replies& replies)
       : max_offline_per_recipient_(max_offline_per_recipient),
         store_(store),
         sessions_(sessions),
@@ -32,14 +34,15 @@ class messaging {
   void on_block(session_id id, const session& s, const proto::block_user& m, effects& out);
   void on_unblock(session_id id, const session& s, const proto::unblock_user& m, effects& out);
 
-  // At login: every message stored for `user`, oldest first, taken out of the store.
-  void deliver_offline(session_id id, const std::string& user, effects& out);
+  // The store answered a write of this part's (offline_stored, blocked, unblocked): the reply
+  // the waiting session gets, and the memory put back if the write failed.
+  proto::frame_ptr on_written(const store_waiter& waiter, bool ok);
 
  private:
   std::size_t max_offline_per_recipient_;
-  storage& store_;
+  durable& store_;
   const session_table& sessions_;
-  const account_book& accounts_;
+  account_book& accounts_;
   block_list& blocks_;
   const replies& replies_;
 };

@@ -31,7 +31,7 @@ void presence::announce(const std::string& user, bool now_online, effects& out) 
     // Encoded only once somebody is there to see it, then shared.
     if (!frame)
       frame = proto::make_frame(proto::presence{user, static_cast<std::uint8_t>(now_online)});
-    replies::send(out, other_id, frame);
+    replies_.send(out, other_id, frame);
   }
 }
 
@@ -58,7 +58,7 @@ void presence::on_who_else_since(session_id id, const session& s, const proto::w
 }
 
 void presence::send_names(session_id id, proto::user_query query,
-                          const std::vector<std::string_view>& names, effects& out) {
+                          const std::vector<std::string_view>& names, effects& out) const {
   for (std::size_t first = 0; first < names.size(); first += proto::max_names_per_list) {
     const std::size_t last = std::min(names.size(), first + proto::max_names_per_list);
     proto::user_list chunk;
@@ -66,7 +66,7 @@ void presence::send_names(session_id id, proto::user_query query,
     chunk.names.items.reserve(last - first);
     for (std::size_t i = first; i < last; ++i) chunk.names.items.emplace_back(names[i]);
     chunk.final_chunk = last == names.size() ? 1 : 0;
-    replies::send(out, id, proto::make_frame(chunk));
+    replies_.send(out, id, proto::make_frame(chunk));
   }
 }
 

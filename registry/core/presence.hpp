@@ -30,8 +30,8 @@ class presence {
 
  private:
   // Lists longer than one frame may carry go out in chunks; the last one says so.
-  static void send_names(session_id id, proto::user_query query,
-                         const std::vector<std::string_view>& names, effects& out);
+  void send_names(session_id id, proto::user_query query,
+                  const std::vector<std::string_view>& names, effects& out) const;
 
   const session_table& sessions_;
   const account_book& accounts_;

@@ -36,7 +36,7 @@ void private_broker::on_request(session_id id, session& s, const proto::private_
 
   waiting_of(target).offers.push_back(s.name);
   waiting_of(s).asked.insert(to);
-  replies::send(out, *target_id, proto::make_frame(proto::private_offer{s.name}));
+  replies_.send(out, *target_id, proto::make_frame(proto::private_offer{s.name}));
   replies_.outcome(out, id, proto::outcome::private_requested);
 }
 
@@ -57,7 +57,7 @@ void private_broker::on_answer(session_id id, session& s, const proto::private_a
   forget_asked(requester, s.name);
 
   if (m.accept == 0)
-    return replies::send(out, *requester_id, proto::make_frame(proto::private_declined{s.name}));
+    return replies_.send(out, *requester_id, proto::make_frame(proto::private_declined{s.name}));
   grant(id, s, *requester_id, requester, out);
 }
 
@@ -72,11 +72,11 @@ void private_broker::grant(session_id target_id, const session& target, session_
   // A frame that does not validate would end the receiver's registry session as a protocol
   // error; a broken token source or an address that is not one costs only this chat.
   if (proto::validate(expect) || proto::validate(granted))
-    return replies::send(out, requester_id,
+    return replies_.send(out, requester_id,
                          proto::make_frame(proto::private_declined{target.name}));
   // The target first, so that its expectation is on the way before the requester can dial.
-  replies::send(out, target_id, proto::make_frame(expect));
-  replies::send(out, requester_id, proto::make_frame(granted));
+  replies_.send(out, target_id, proto::make_frame(expect));
+  replies_.send(out, requester_id, proto::make_frame(granted));
 }
 
 void private_broker::decline_waiting(session& s, effects& out) {
@@ -89,7 +89,7 @@ void private_broker::decline_waiting(session& s, effects& out) {
     forget_asked(sessions_.at(*requester_id), s.name);
     // Encoded once, for however many are waiting.
     if (!frame) frame = proto::make_frame(proto::private_declined{s.name});
-    replies::send(out, *requester_id, frame);
+    replies_.send(out, *requester_id, frame);
   }
   s.chats.waiting_->offers.clear();
   release_if_settled(s);

@@ -8,12 +8,15 @@
 #include "registry/core/accounts.hpp"
 #include "registry/core/blocks.hpp"
 #include "registry/core/deadline_queue.hpp"
+#include "registry/core/durable.hpp"
 #include "registry/core/lockout.hpp"
 #include "registry/core/login.hpp"
+#include "registry/core/mailbox.hpp"
 #include "registry/core/messaging.hpp"
 #include "registry/core/presence.hpp"
 #include "registry/core/private_broker.hpp"
 #include "registry/core/replies.hpp"
+#include "registry/core/reply_gate.hpp"
 #include "registry/core/session.hpp"
 #include "shared/util/overloaded.hpp"
 
@@ -36,6 +39,7 @@ const char* describe(end_cause cause) {
     case end_cause::login_timeout: return "login not completed in time";
     case end_cause::protocol_error: return "protocol error";
     case end_cause::shutdown: return "registry shutting down";
+    case end_cause::overloaded: return "too many frames waiting for the store";
   }
   return "unknown cause";
 }
@@ -60,7 +64,7 @@ namespace {
 constexpr std::array<const char*, std::variant_size_v<proto::client_message>> message_names{
     "client_hello", "login_name",     "login_password",  "direct_message", "broadcast",
     "who_else",     "who_else_since", "block_user",      "unblock_user",   "logout",
-    "activity",     "private_listen", "private_request", "private_answer"};
+    "activity",     "private_listen", "private_request", "private_answer", "stored_received"};
 
 bool accepts(phase at, const proto::client_message& message) {
   return std::visit(
@@ -85,23 +89,25 @@ bool accepts(phase at, const proto::client_message& message) {
 }  // namespace
 
 struct core::state {
-  state(core_config c, storage& s)
+  state(core_config c, storage_snapshot snapshot)
       : config(std::move(c)),
-        store(s),
-        blocks(store),
+        gate(config.max_held_bytes),
+        store(gate),
+        replies(gate),
         locks(store, config.max_failed_attempts, config.block_duration),
         login(accounts, locks, sessions, store, replies),
         messaging(config.max_offline_per_recipient, store, sessions, accounts, blocks, replies),
+        mail(config.mailbox_page_rows, config.mailbox_page_bytes, store, gate, accounts, replies),
         presence(sessions, accounts, blocks, replies),
         broker(config.max_private_offers, config.new_token, sessions, accounts, blocks, replies) {
     if (!config.new_token) throw std::invalid_argument("core_config::new_token is required");
-    auto snapshot = store.load();
-    accounts.load(std::move(snapshot.accounts));
+    accounts.load(std::move(snapshot.accounts), snapshot.mailboxes);
     blocks.load(std::move(snapshot.blocks));
   }
 
   core_config config;
-  storage& store;
+  reply_gate gate;
+  durable store;
   registry::replies replies;
   account_book accounts;
   block_list blocks;
@@ -110,6 +116,7 @@ struct core::state {
   lockout locks;
   login_flow login;
   registry::messaging messaging;
+  registry::mailbox mail;
   registry::presence presence;
   private_broker broker;
 
@@ -144,6 +151,7 @@ struct core::state {
             [&](const proto::private_listen& m) { broker.on_listen(s, m); },
             [&](const proto::private_request& m) { broker.on_request(id, s, m, out); },
             [&](const proto::private_answer& m) { broker.on_answer(id, s, m, out); },
+            [&](const proto::stored_received& m) { mail.on_confirm(id, s, m.up_to); },
         },
         message);
   }
@@ -179,31 +187,39 @@ struct core::state {
       deadlines.push(idle_due, id);
 
     replies.login(out, id, proto::login_result::welcome);
-    messaging.deliver_offline(id, s.name, out);
-    presence.announce(s.name, true, out);
-    store.record_login(s.name, now);
+    store.ask(store_request::record_login{s.name, now});
+    // SPEC 3.5: the stored messages first, then the others hear of the login (at once when
+    // there are none, else once they have been read: on_store_done).
+    if (!mail.open(id, s, out)) presence.announce(s.name, true, out);
   }
 
   // The user is no longer online. `tell_others` is false only at shutdown, when everyone goes.
-  void leave(session& s, time_point now, bool tell_others, effects& out) {
+  void leave(session_id id, session& s, time_point now, bool tell_others, effects& out) {
     broker.settle(s, out);
     sessions.go_offline(s);
-    if (tell_others) presence.announce(s.name, false, out);
+    // A login not announced yet (its mailbox still being read) is not followed by a logout.
+    if (tell_others && !mail.reading(id)) presence.announce(s.name, false, out);
+    mail.forget(id, out);
     // Login history is best effort: whoelsesince reads the in-memory time below.
-    store.record_logout(s.name, now);
+    store.ask(store_request::record_logout{s.name, now});
     accounts.note_logout(s.name, now);
   }
 
-  // The core is done with this session: the shell flushes what was sent and closes it.
+  // The core is done with this session: the shell flushes what was sent and closes it. While
+  // the session's frames wait for the store, its end waits behind them.
   void finish(session_id id, session& s, end_cause cause, std::string detail, effects& out) {
     login.release(id, s);
     s.at = phase::closing;
-    out.ends.push_back(effects::end{id, cause, std::move(detail)});
+    effects::end end{id, cause, std::move(detail)};
+    if (gate.holds(id))
+      gate.hold_end(id, std::move(end));
+    else
+      out.ends.push_back(std::move(end));
   }
 
   void end_with(session_id id, session& s, proto::end_reason reason, end_cause cause,
                 std::string detail, time_point now, effects& out) {
-    if (s.at == phase::online) leave(s, now, reason != proto::end_reason::shutdown, out);
+    if (s.at == phase::online) leave(id, s, now, reason != proto::end_reason::shutdown, out);
     replies.end(out, id, reason);
     finish(id, s, cause, std::move(detail), out);
   }
@@ -224,10 +240,59 @@ struct core::state {
       end_with(id, *s, proto::end_reason::login_timeout, end_cause::login_timeout,
                std::string("login not completed in time (") + describe(s->at) + ")", now, out);
   }
+
+  // ------------------------------------------------------------------ the store's answers
+
+  void answer(store_done& done, time_point now, effects& out) {
+    auto waiter = store.take_waiter(done.ticket);
+    if (!waiter) return;
+    using kind = store_waiter::kind;
+    const session_id id = waiter->session;
+    switch (waiter->what) {
+      case kind::ordered: return gate.complete(id, done.ticket, {}, out);
+      case kind::account_created: {
+        // Committed: the account exists, whether or not its session is still there.
+        if (done.ok) accounts.add(waiter->subject, std::move(waiter->other));
+        session* s = sessions.find(id);
+        if (s && s->at == phase::creating)
+          apply(id, *s, login.on_account_stored(id, *s, done.ok), now, out);
+        return;
+      }
+      case kind::blocked:
+      case kind::unblocked:
+      case kind::offline_stored:
+        return gate.complete(id, done.ticket, {messaging.on_written(*waiter, done.ok)}, out);
+      case kind::mailbox_page: {
+        if (!mail.on_page(id, waiter->subject, done.ticket, done, out)) return;
+        if (const session* s = sessions.find(id); s && s->at == phase::online)
+          presence.announce(s->name, true, out);
+        return;
+      }
+      case kind::mailbox_deleted: return mail.on_deleted(*waiter, done);
+    }
+  }
+
+  // At the end of every call into the core: sessions whose waiting frames passed their bound
+  // are dropped (like slow readers, without a last frame), and the store jobs go to the shell.
+  void end_turn(time_point now, effects& out) {
+    for (const session_id id : gate.take_overflowed()) {
+      session* s = sessions.find(id);
+      gate.forget(id);
+      if (!s || s->at == phase::closing) continue;
+      if (s->at == phase::online) leave(id, *s, now, true, out);
+      login.release(id, *s);
+      s->at = phase::closing;
+      out.ends.push_back(
+          effects::end{id, end_cause::overloaded,
+                       "over " + std::to_string(config.max_held_bytes) +
+                           " bytes of frames waiting for the store to answer its commands"});
+    }
+    store.drain_into(out.writes);
+  }
 };
 
-core::core(core_config config, storage& store)
-    : state_(std::make_unique<state>(std::move(config), store)) {}
+core::core(core_config config, storage_snapshot snapshot)
+    : state_(std::make_unique<state>(std::move(config), std::move(snapshot))) {}
 
 core::~core() = default;
 
@@ -256,9 +321,12 @@ void core::on_message(session_id id, const proto::client_message& message, time_
   }
   // Every well-formed command of a logged-in user is activity (SPEC 5); the port announcement
   // is the peer's own doing, not a command.
-  if (s->at == phase::online && !std::holds_alternative<proto::private_listen>(message))
+  // Nor is a confirmation of stored messages: receiving is not activity.
+  if (s->at == phase::online && !std::holds_alternative<proto::private_listen>(message) &&
+      !std::holds_alternative<proto::stored_received>(message))
     s->since = now;
   state_->dispatch(id, *s, message, now, out);
+  state_->end_turn(now, out);
 }
 
 void core::on_hash_done(const hash_done& result, time_point now, effects& out) {
@@ -267,19 +335,35 @@ void core::on_hash_done(const hash_done& result, time_point now, effects& out) {
   if (!s || result.ticket != s->ticket) return;
   state_->apply(result.session, *s,
                 state_->login.on_hash_done(result.session, *s, result, now, out), now, out);
+  state_->end_turn(now, out);
+}
+
+void core::on_store_done(std::vector<store_done>& results, time_point now, effects& out) {
+  for (auto& done : results) state_->answer(done, now, out);
+  state_->end_turn(now, out);
+}
+
+bool core::accepts_input(session_id id) const {
+  const std::size_t pending = state_->store.pending(id);
+  if (pending >= state_->config.max_pending_writes_per_session) return false;
+  return pending == 0 || state_->store.pending_bytes() <= state_->config.max_pending_write_bytes;
 }
 
 void core::on_disconnect(session_id id, time_point now, effects& out) {
   session* s = state_->sessions.find(id);
   if (!s) return;
   // A lost connection is announced like a logout (SPEC 7); an ended session already was.
-  if (s->at == phase::online) state_->leave(*s, now, true, out);
+  if (s->at == phase::online) state_->leave(id, *s, now, true, out);
   state_->login.release(id, *s);
+  state_->gate.forget(id);
+  state_->mail.forget(id, out);
   state_->sessions.erase(id);
+  state_->end_turn(now, out);
 }
 
 void core::on_tick(time_point now, effects& out) {
   state_->deadlines.pop_due(now, [&](session_id id) { state_->expire(id, now, out); });
+  state_->end_turn(now, out);
 }
 
 std::optional<time_point> core::next_deadline() const { return state_->deadlines.earliest(); }
@@ -300,6 +384,7 @@ void core::on_shutdown(time_point now, effects& out) {
   for (const session_id id : ids)
     state_->end_with(id, state_->sessions.at(id), proto::end_reason::shutdown, end_cause::shutdown,
                      "registry shutting down", now, out);
+  state_->end_turn(now, out);
 }
 
 bool core::logged_in(session_id id) const {

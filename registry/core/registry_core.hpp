@@ -1,10 +1,13 @@
 // The registry's state machine: decoded messages and the current time in, effects out. It never
-// touches a socket, a clock or SQL; durable writes go through the storage interface and are
-// committed before the core acknowledges them. The ASIO shell (registry/net/) applies the effects.
+// touches a socket, a clock or SQL. Durable writes are effects too (store jobs, store_jobs.hpp):
+// the shell runs them on the store worker and hands the answers back (on_store_done); what a
+// write acknowledges is sent only after its commit. The ASIO shell (registry/net/) applies the
+// effects.
 #pragma once
 
 #include "registry/core/clock.hpp"
 #include "registry/core/storage.hpp"
+#include "registry/core/store_jobs.hpp"
 #include "shared/proto/frame.hpp"
 #include "shared/proto/messages.hpp"
 
@@ -28,6 +31,18 @@ struct core_config {
   std::size_t max_offline_per_recipient = 1000;
   // SPEC 8: startprivate requests that may wait for one user's answer; more are refused.
   std::size_t max_private_offers = 16;
+  // SPEC 6/9.1: store jobs one session may have unanswered before the shell stops reading from
+  // it (accepts_input), and the bytes of message bodies not yet committed, in all, past which
+  // every session with a job unanswered is paused.
+  std::size_t max_pending_writes_per_session = 1024;
+  std::size_t max_pending_write_bytes = 64 * 1024 * 1024;
+  // Frames to one session waiting behind its unanswered jobs (or its mailbox being read); past
+  // this the session is dropped like a slow reader.
+  std::size_t max_held_bytes = 1024 * 1024;
+  // Stored messages are handed over at login a page at a time; the next page is read once the
+  // peer has confirmed the last one, so a full mailbox never sits in one outgoing queue.
+  std::size_t mailbox_page_rows = 256;
+  std::size_t mailbox_page_bytes = 256 * 1024;
   // The secret of an accepted private chat: proto::private_token_chars lowercase hex digits,
   // unpredictable. Required; injected so that the core stays free of any source of randomness
   // (the registry passes auth::random_token). It never reaches a log.
@@ -61,7 +76,9 @@ enum class end_cause {
   locked_out,
   login_timeout,
   protocol_error,
-  shutdown
+  shutdown,
+  // Frames waiting for the store to answer passed core_config::max_held_bytes.
+  overloaded
 };
 const char* describe(end_cause cause);
 
@@ -79,19 +96,22 @@ struct effects {
   std::vector<send> sends;  // queue these frames, in order
   std::vector<end> ends;    // then flush and close these sessions (after their sends)
   std::vector<hash_job> hashes;
+  std::vector<store_job> writes;  // for the store worker, in this order
 
   void clear() {
     sends.clear();
     ends.clear();
     hashes.clear();
+    writes.clear();
   }
-  bool empty() const { return sends.empty() && ends.empty() && hashes.empty(); }
+  bool empty() const { return sends.empty() && ends.empty() && hashes.empty() && writes.empty(); }
 };
 
 class core {
  public:
-  // Throws std::invalid_argument when config.new_token is missing.
-  core(core_config config, storage& store);
+  // Starts from what the store held at start-up. Throws std::invalid_argument when
+  // config.new_token is missing.
+  core(core_config config, storage_snapshot snapshot);
   ~core();
   core(const core&) = delete;
   core& operator=(const core&) = delete;
@@ -106,6 +126,14 @@ class core {
 
   // A hash_job finished. Results for sessions that have gone are ignored.
   void on_hash_done(const hash_done& result, time_point now, effects& out);
+
+  // Answers of the store worker, in the order the jobs were asked for.
+  void on_store_done(std::vector<store_done>& results, time_point now, effects& out);
+
+  // Whether the shell should go on reading the session's frames: false while it has too many
+  // store jobs unanswered (or all sessions together have too many bytes unwritten). The shell
+  // asks again after on_store_done.
+  bool accepts_input(session_id id) const;
 
   // The connection is gone (for whatever reason, including ends the core asked for).
   // Called exactly once per connected session.

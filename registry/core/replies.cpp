@@ -4,7 +4,7 @@
 
 namespace parley::registry {
 
-replies::replies() {
+replies::replies(reply_gate& gate) : gate_(gate) {
   for (std::size_t i = 0; i < login_frames_.size(); ++i)
     login_frames_[i] = proto::make_frame(proto::login_reply{static_cast<proto::login_result>(i)});
   for (std::size_t i = 0; i < outcome_frames_.size(); ++i)
@@ -17,7 +17,11 @@ replies::replies() {
 
 void replies::outcome(effects& out, session_id to, proto::outcome result,
                       std::string_view subject) const {
-  send(out, to, proto::make_frame(proto::command_reply{result, subject}));
+  send(out, to, outcome_frame(result, subject));
+}
+
+proto::frame_ptr replies::outcome_frame(proto::outcome result, std::string_view subject) {
+  return proto::make_frame(proto::command_reply{result, subject});
 }
 
 }  // namespace parley::registry

@@ -2,6 +2,8 @@
 // nothing but a code, encoded once and shared by every session.
 #pragma once
 
+#include "registry/core/reply_gate.hpp"
+
 #include "registry/core/registry_core.hpp"
 #include "shared/proto/frame.hpp"
 #include "shared/proto/messages.hpp"
@@ -20,9 +22,11 @@ constexpr std::size_t enum_count() {
 
 class replies {
  public:
-  replies();
+  // Frames to a session the gate holds wait there (see reply_gate.hpp).
+  explicit replies(reply_gate& gate);
 
-  static void send(effects& out, session_id to, proto::frame_ptr frame) {
+  void send(effects& out, session_id to, proto::frame_ptr frame) const {
+    if (gate_.holds(to)) return gate_.hold(to, std::move(frame));
     out.sends.push_back(effects::send{to, std::move(frame)});
   }
   void hello(effects& out, session_id to) const { send(out, to, hello_frame_); }
@@ -30,8 +34,13 @@ class replies {
     send(out, to, login_frames_[static_cast<std::size_t>(result)]);
   }
   void outcome(effects& out, session_id to, proto::outcome result) const {
-    send(out, to, outcome_frames_[static_cast<std::size_t>(result)]);
+    send(out, to, outcome_frame(result));
   }
+  const proto::frame_ptr& outcome_frame(proto::outcome result) const {
+    return outcome_frames_[static_cast<std::size_t>(result)];
+  }
+  // A reply naming its subject, encoded for this one reply.
+  static proto::frame_ptr outcome_frame(proto::outcome result, std::string_view subject);
   // A reply naming its subject (a user) is encoded for this one reply.
   void outcome(effects& out, session_id to, proto::outcome result, std::string_view subject) const;
   void end(effects& out, session_id to, proto::end_reason reason) const {
@@ -43,6 +52,7 @@ class replies {
   std::array<proto::frame_ptr, enum_count<proto::outcome>()> outcome_frames_;
   std::array<proto::frame_ptr, enum_count<proto::end_reason>()> end_frames_;
   proto::frame_ptr hello_frame_;
+  reply_gate& gate_;
 };
 
 }  // namespace parley::registry

@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parley::registry {
@@ -38,6 +39,12 @@ struct offline_record {
   time_point sent_at{};
 };
 
+// Part of a mailbox: `more` when messages past these remain.
+struct offline_page {
+  std::vector<offline_record> rows;
+  bool more = false;
+};
+
 // The stored state could not be read. The message names the database file and carries the
 // storage engine's own text (SQLite's, for the SQLite store).
 class storage_error : public std::runtime_error {
@@ -49,6 +56,8 @@ class storage_error : public std::runtime_error {
 struct storage_snapshot {
   std::vector<account_record> accounts;
   std::vector<block_record> blocks;
+  // How many messages are stored for each recipient that has any.
+  std::vector<std::pair<std::string, std::size_t>> mailboxes;
 };
 
 class storage {
@@ -67,13 +76,17 @@ class storage {
   virtual bool add_block(const std::string& blocker, const std::string& blocked) = 0;
   virtual bool remove_block(const std::string& blocker, const std::string& blocked) = 0;
 
-  // Commits one message for an offline recipient; returns once it is durable.
+  // Stores one message for an offline recipient (durable once the transaction it is in commits:
+  // at once outside one).
   virtual bool store_offline(const std::string& recipient, const std::string& sender,
                              const std::string& text, time_point now) = 0;
-  virtual std::size_t count_offline(const std::string& recipient) = 0;
-  // Reads and deletes, in one transaction, every message stored for the recipient, oldest first.
-  // A message is returned by at most one call ever.
-  virtual std::vector<offline_record> take_offline(const std::string& recipient) = 0;
+  // The recipient's messages with ids above `after`, oldest first: at most `max_rows`, and no
+  // more than `max_bytes` of text unless the first alone is larger. nullopt on a failure.
+  virtual std::optional<offline_page> read_offline(const std::string& recipient, std::int64_t after,
+                                                   std::size_t max_rows, std::size_t max_bytes) = 0;
+  // Deletes the recipient's messages with ids up to `up_to`; how many, or nullopt on a failure.
+  virtual std::optional<std::size_t> delete_offline(const std::string& recipient,
+                                                    std::int64_t up_to) = 0;
 
   // Login history: one row per session, closed by record_logout.
   virtual bool record_login(const std::string& name, time_point now) = 0;

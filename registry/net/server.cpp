@@ -52,7 +52,8 @@ spdlog::level::level_enum log_level_for(end_cause cause) {
     case end_cause::inactivity:
     case end_cause::locked_out:
     case end_cause::login_timeout: return spdlog::level::info;
-    case end_cause::protocol_error: return spdlog::level::warn;
+    case end_cause::protocol_error:
+    case end_cause::overloaded: return spdlog::level::warn;
   }
   return spdlog::level::info;
 }
@@ -88,10 +89,11 @@ std::error_code bind_to(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) 
 }
 
 server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_pool& pool,
-               server_options options)
+               store_worker& store, server_options options)
     : io_(io),
       core_(core),
       pool_(pool),
+      store_(store),
       options_(options),
       acceptor_(std::move(acceptor)),
       signals_(io, SIGINT, SIGTERM),
@@ -237,12 +239,29 @@ void server::on_frame(session_id id, std::string_view body) {
   if (auto* password = std::get_if<proto::login_password>(&*decoded.message)) {
     wipe(password->password.value);
   }
+  // Its commands wait for the store: read no more of them until it has answered (SPEC 9.1).
+  if (!core_.accepts_input(id) && paused_.insert(id).second) it->second.connection->pause_reading();
+}
+
+void server::on_store_done(std::vector<store_done>& answers) {
+  // Also while stopping: the acknowledgements and session ends wait for these answers.
+  call_core([&](time_point now, effects& out) { core_.on_store_done(answers, now, out); });
+  for (auto it = paused_.begin(); it != paused_.end();) {
+    if (!core_.accepts_input(*it)) {
+      ++it;
+      continue;
+    }
+    if (const auto session = sessions_.find(*it); session != sessions_.end())
+      session->second.connection->resume_reading();
+    it = paused_.erase(it);
+  }
 }
 
 void server::on_close(session_id id, parley::net::close_cause cause, const std::string& detail) {
   if (refusing_.erase(id) != 0) return;
   const auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
+  paused_.erase(id);
   forget_address(peer_address(it->second.connection->remote_endpoint().address()));
   const bool oversized = cause == parley::net::close_cause::frame_too_large;
   if (spdlog::should_log(log_level_for(cause)) &&
@@ -286,8 +305,10 @@ void server::call_core(Call&& call) {
 }
 
 void server::apply_effects() {
-  // Nothing here calls back into the core: framed_connection reports closes asynchronously and
-  // the hash pool answers through the io_context's queue.
+  // Nothing here calls back into the core: framed_connection reports closes asynchronously, the
+  // hash pool and the store worker answer through the io_context's queue. The writes go first,
+  // so the worker starts on them while the frames are queued.
+  store_.submit(effects_.writes);
   for (auto& send : effects_.sends) {
     const auto it = sessions_.find(send.to);
     // Gone, or closing after its session_end: nothing more is sent to it.

@@ -1,15 +1,16 @@
 // The registry's imperative shell: sockets, timers and signals around the core. It accepts
 // connections, decodes their frames, hands each event to the core with the current time, and
-// applies the effects the core returns (send frames, end sessions, hash passwords).
+// applies the effects the core returns (send frames, end sessions, hash passwords, store rows).
 //
 // Everything here runs on the io_context's one thread: the core, the session map and the reused
-// effects object are touched from no other thread. Only the hash pool has threads of its own, and
-// it reaches the core by posting back to the io_context.
+// effects object are touched from no other thread. Only the hash pool and the store worker have
+// threads of their own, and they reach the core by posting back to the io_context.
 #pragma once
 
 #include "registry/auth/hash_pool.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/net/log_limiter.hpp"
+#include "registry/store/store_worker.hpp"
 #include "shared/net/framed_connection.hpp"
 
 #include <asio/awaitable.hpp>
@@ -26,6 +27,7 @@
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace parley::registry {
 
@@ -60,7 +62,7 @@ class server : private parley::net::framed_connection::owner {
  public:
   // `acceptor` is bound already (bind_to).
   server(asio::io_context& io, asio::ip::tcp::acceptor acceptor, core& core, hash_pool& pool,
-         server_options options);
+         store_worker& store, server_options options);
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
@@ -74,6 +76,9 @@ class server : private parley::net::framed_connection::owner {
   // connection has closed or the grace period has passed, then stop the io_context. A second
   // call closes the remaining connections at once.
   void stop();
+
+  // The store worker's answers (it is made before the server, so main routes them here).
+  void on_store_done(std::vector<store_done>& answers);
 
  private:
   // Only what the shell needs: every byte here is paid once per connected client. The log's
@@ -119,6 +124,7 @@ class server : private parley::net::framed_connection::owner {
   asio::io_context& io_;
   core& core_;
   hash_pool& pool_;
+  store_worker& store_;
   server_options options_;
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
@@ -128,6 +134,8 @@ class server : private parley::net::framed_connection::owner {
   std::optional<time_point> tick_armed_for_;
   asio::steady_timer grace_timer_;
   std::unordered_map<session_id, session> sessions_;
+  // Sessions whose reading is paused until the store answers their commands (accepts_input).
+  std::unordered_set<session_id> paused_;
   // Session ids are never reused, so a late event can never reach a newer session.
   session_id next_session_id_ = 1;
   effects effects_;

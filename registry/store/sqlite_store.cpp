@@ -7,9 +7,11 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -42,7 +44,8 @@ class statement_use {
 
 }  // namespace
 
-// Not thread-safe: one connection, used by the registry's io thread only.
+// Not thread-safe: one connection, used by one thread at a time (the main thread at start-up,
+// then the store worker's).
 struct sqlite_store::impl {
   impl(std::string path, SQLite::Database db)
       : path_(std::move(path)),
@@ -70,9 +73,12 @@ struct sqlite_store::impl {
                         "INSERT INTO offline_messages (recipient, sender, body, sent_at)"
                         " VALUES (:recipient, :sender, :body, :sent_at)"),
         count_offline_(db_, "SELECT count(*) FROM offline_messages WHERE recipient = :recipient"),
+        select_mailboxes_(db_,
+                          "SELECT recipient, count(*) FROM offline_messages GROUP BY recipient"),
         select_offline_(db_,
                         "SELECT id, sender, body, sent_at FROM offline_messages"
-                        " WHERE recipient = :recipient ORDER BY id"),
+                        " WHERE recipient = :recipient AND id > :after ORDER BY id"
+                        " LIMIT :max_rows"),
         delete_offline_(db_,
                         "DELETE FROM offline_messages WHERE recipient = :recipient"
                         " AND id <= :last_id"),
@@ -121,6 +127,7 @@ struct sqlite_store::impl {
   SQLite::Statement delete_block_;
   SQLite::Statement insert_offline_;
   SQLite::Statement count_offline_;
+  SQLite::Statement select_mailboxes_;
   SQLite::Statement select_offline_;
   SQLite::Statement delete_offline_;
   SQLite::Statement insert_login_;
@@ -168,10 +175,20 @@ storage_snapshot sqlite_store::load() {
       }
     }
     reading = "blocks";
-    statement_use use(impl_->select_blocks_);
-    auto& select = impl_->select_blocks_;
+    {
+      statement_use use(impl_->select_blocks_);
+      auto& select = impl_->select_blocks_;
+      while (select.executeStep()) {
+        snapshot.blocks.push_back(
+            {select.getColumn(0).getString(), select.getColumn(1).getString()});
+      }
+    }
+    reading = "offline messages";
+    statement_use use(impl_->select_mailboxes_);
+    auto& select = impl_->select_mailboxes_;
     while (select.executeStep()) {
-      snapshot.blocks.push_back({select.getColumn(0).getString(), select.getColumn(1).getString()});
+      snapshot.mailboxes.emplace_back(select.getColumn(0).getString(),
+                                      static_cast<std::size_t>(select.getColumn(1).getInt64()));
     }
   } catch (const SQLite::Exception& e) {
     // Nothing half-read, and no empty state either: starting with no accounts would make every
@@ -262,41 +279,82 @@ std::size_t sqlite_store::count_offline(const std::string& recipient) {
   }
 }
 
-std::vector<offline_record> sqlite_store::take_offline(const std::string& recipient) {
-  std::vector<offline_record> taken;
+std::optional<offline_page> sqlite_store::read_offline(const std::string& recipient,
+                                                       std::int64_t after, std::size_t max_rows,
+                                                       std::size_t max_bytes) {
+  offline_page page;
   try {
-    // IMMEDIATE takes the write lock before reading, so no other connection can slip a delete
-    // (or a read of the same rows) in between: each message is returned exactly once.
-    SQLite::Transaction transaction(impl_->db_, SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t last_id = 0;
-    {
-      statement_use use(impl_->select_offline_);
-      auto& select = impl_->select_offline_;
-      select.bind(":recipient", recipient);
-      while (select.executeStep()) {
-        offline_record record;
-        record.id = select.getColumn(0).getInt64();
-        record.sender = select.getColumn(1).getString();
-        record.text = select.getColumn(2).getString();
-        record.sent_at = from_unix_ms(select.getColumn(3).getInt64());
-        last_id = record.id;
-        taken.push_back(std::move(record));
+    statement_use use(impl_->select_offline_);
+    auto& select = impl_->select_offline_;
+    select.bind(":recipient", recipient);
+    select.bind(":after", after);
+    // One row more than asked for says whether any remain.
+    select.bind(":max_rows", static_cast<std::int64_t>(max_rows) + 1);
+    std::size_t bytes = 0;
+    while (select.executeStep()) {
+      const auto body = select.getColumn(2);
+      bytes += static_cast<std::size_t>(body.getBytes());
+      if (page.rows.size() == max_rows || (!page.rows.empty() && bytes > max_bytes)) {
+        page.more = true;
+        break;
+      }
+      offline_record record;
+      record.id = select.getColumn(0).getInt64();
+      record.sender = select.getColumn(1).getString();
+      record.text = body.getString();
+      record.sent_at = from_unix_ms(select.getColumn(3).getInt64());
+      page.rows.push_back(std::move(record));
+    }
+  } catch (const SQLite::Exception& e) {
+    impl_->log_failure("read the offline messages of " + recipient, e.what());
+    return std::nullopt;
+  }
+  return page;
+}
+
+std::optional<std::size_t> sqlite_store::delete_offline(const std::string& recipient,
+                                                        std::int64_t up_to) {
+  try {
+    statement_use use(impl_->delete_offline_);
+    impl_->delete_offline_.bind(":recipient", recipient);
+    impl_->delete_offline_.bind(":last_id", up_to);
+    return static_cast<std::size_t>(impl_->delete_offline_.exec());
+  } catch (const SQLite::Exception& e) {
+    impl_->log_failure("delete the confirmed offline messages of " + recipient, e.what());
+    return std::nullopt;
+  }
+}
+
+bool sqlite_store::begin_batch() {
+  try {
+    // IMMEDIATE takes the write lock at once, so a batch never fails half-way for want of it.
+    impl_->db_.exec("BEGIN IMMEDIATE");
+    return true;
+  } catch (const SQLite::Exception& e) {
+    impl_->log_failure("begin a transaction", e.what());
+    return false;
+  }
+}
+
+bool sqlite_store::in_batch() const { return sqlite3_get_autocommit(impl_->db_.getHandle()) == 0; }
+
+bool sqlite_store::commit_batch() {
+  try {
+    impl_->db_.exec("COMMIT");
+    return true;
+  } catch (const SQLite::Exception& e) {
+    impl_->log_failure("commit a transaction", e.what());
+    // A COMMIT that failed may leave the transaction open (SQLITE_BUSY): end it, so the next
+    // batch starts clean and this one is known to be lost.
+    if (in_batch()) {
+      try {
+        impl_->db_.exec("ROLLBACK");
+      } catch (const SQLite::Exception& rollback) {
+        impl_->log_failure("roll back a failed transaction", rollback.what());
       }
     }
-    if (taken.empty()) return taken;
-    {
-      statement_use use(impl_->delete_offline_);
-      impl_->delete_offline_.bind(":recipient", recipient);
-      impl_->delete_offline_.bind(":last_id", last_id);
-      impl_->delete_offline_.exec();
-    }
-    transaction.commit();
-  } catch (const SQLite::Exception& e) {
-    // The transaction rolled back: the messages stay stored and are delivered next time.
-    impl_->log_failure("take the offline messages of " + recipient, e.what());
-    return {};
+    return false;
   }
-  return taken;
 }
 
 bool sqlite_store::record_login(const std::string& name, time_point now) {

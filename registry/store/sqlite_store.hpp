@@ -48,10 +48,23 @@ class sqlite_store final : public storage {
   bool remove_block(const std::string& blocker, const std::string& blocked) override;
   bool store_offline(const std::string& recipient, const std::string& sender,
                      const std::string& text, time_point now) override;
-  std::size_t count_offline(const std::string& recipient) override;
-  std::vector<offline_record> take_offline(const std::string& recipient) override;
+  std::optional<offline_page> read_offline(const std::string& recipient, std::int64_t after,
+                                           std::size_t max_rows, std::size_t max_bytes) override;
+  std::optional<std::size_t> delete_offline(const std::string& recipient,
+                                            std::int64_t up_to) override;
   bool record_login(const std::string& name, time_point now) override;
   bool record_logout(const std::string& name, time_point now) override;
+
+  // How many messages are stored for the recipient (0 on a failure, which is logged).
+  std::size_t count_offline(const std::string& recipient);
+
+  // Group commit (the store worker): every call between begin_batch and commit_batch is one
+  // transaction, made durable by one fsync. False when SQLite refused (logged); a failed commit
+  // leaves nothing of the batch stored. in_batch() turns false if SQLite rolled the transaction
+  // back by itself after an error (a full disk, say).
+  bool begin_batch();
+  bool commit_batch();
+  bool in_batch() const;
 
   // Sessions left open by a crash are closed at `now` (called once at start-up).
   void close_dangling_logins(time_point now);

@@ -19,6 +19,10 @@ constexpr std::size_t max_frames_per_write = 64;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Reads one readiness event may do before the connection yields to the others.
 constexpr std::size_t max_reads_per_event = 4;
+// Frames one turn may hand over before the connection yields to the others (SPEC 9.1's read
+// fairness): one client's pipelined frames cannot hold the thread for a whole read's worth of
+// commands. The rest waits in the connection, read already, for its next turn.
+constexpr std::size_t max_frames_per_turn = 128;
 
 // Every connection on this thread reads into the same buffer and is done with it before the
 // next one reads: frames are handed over, and a straddling frame copied out, within one handler.
@@ -140,6 +144,18 @@ void framed_connection::start_read() {
 
 void framed_connection::on_readable(std::error_code ec) {
   if (ec && alive()) close(close_cause::read_error, ec.message());
+  frames_this_turn_ = 0;
+  // Frames read in an earlier turn first: they came before anything still in the kernel.
+  if (alive() && spill_ && !spill_->backlog.empty()) {
+    const std::string backlog = std::move(spill_->backlog);
+    spill_->backlog.clear();
+    if (consume(backlog) && !spill_->backlog.empty()) return yield();
+    release_spill_if_empty();
+  }
+  if (alive() && paused_) {
+    read_pending_ = false;
+    return;
+  }
   char* const chunk = read_scratch();
   for (std::size_t reads = 0; alive() && reads < max_reads_per_event; ++reads) {
     const auto n = socket_.read_some(asio::buffer(chunk, read_chunk_bytes), ec);
@@ -152,6 +168,7 @@ void framed_connection::on_readable(std::error_code ec) {
       break;
     }
     if (!consume(std::string_view(chunk, n))) break;
+    if (paused_ || (spill_ && !spill_->backlog.empty())) return yield();
     // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again.
     if (n < read_chunk_bytes) {
       start_read();
@@ -165,6 +182,24 @@ void framed_connection::on_readable(std::error_code ec) {
   }
   read_pending_ = false;
   finish_if_done();
+}
+
+void framed_connection::yield() {
+  if (paused_) {
+    read_pending_ = false;
+    return;
+  }
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+}
+
+void framed_connection::pause_reading() { paused_ = true; }
+
+void framed_connection::resume_reading() {
+  if (!paused_) return;
+  paused_ = false;
+  if (read_pending_ || !alive()) return;
+  read_pending_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
 }
 
 bool framed_connection::consume(std::string_view input) {
@@ -187,12 +222,18 @@ bool framed_connection::consume(std::string_view input) {
     if (partial.size() < frame_bytes) return true;
     // The spill stays allocated during the call (the owner may send, which may queue there).
     deliver(std::string_view(partial).substr(proto::frame_header_bytes));
+    ++frames_this_turn_;
     // Released, not kept: an idle connection holds no read buffer.
     std::string().swap(partial);
     release_spill_if_empty();
     if (!alive()) return false;
   }
   while (input.size() >= proto::frame_header_bytes) {
+    if (paused_ || frames_this_turn_ >= max_frames_per_turn) {
+      // The rest waits for this connection's next turn (or for resume_reading).
+      spilled().backlog.assign(input);
+      return true;
+    }
     const auto frame_bytes = checked_frame_bytes(input.data());
     if (frame_bytes == 0) return false;
     if (input.size() < frame_bytes) {
@@ -201,6 +242,7 @@ bool framed_connection::consume(std::string_view input) {
       break;
     }
     deliver(input.substr(proto::frame_header_bytes, frame_bytes - proto::frame_header_bytes));
+    ++frames_this_turn_;
     input.remove_prefix(frame_bytes);
     if (!alive()) return false;
   }
@@ -368,7 +410,8 @@ framed_connection::spill& framed_connection::spilled() {
 }
 
 void framed_connection::release_spill_if_empty() {
-  if (spill_ && spill_->partial.empty() && spill_->queue.empty()) spill_.reset();
+  if (spill_ && spill_->partial.empty() && spill_->backlog.empty() && spill_->queue.empty())
+    spill_.reset();
 }
 
 void framed_connection::after_flush() {
@@ -387,6 +430,8 @@ void framed_connection::after_flush() {
 void framed_connection::close_after_flush() {
   if (state_ != lifecycle::open) return;
   state_ = lifecycle::draining;
+  // The other side's EOF must be seen: a paused reader reads again (and drops what it reads).
+  resume_reading();
   // A peer that stops reading, or never closes its end, would otherwise hold the connection
   // forever: the whole graceful close gets one linger, then the connection is dropped.
   auto& timer = ending_state().linger_timer;

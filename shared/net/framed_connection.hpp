@@ -105,6 +105,13 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Closes now; whatever is queued is dropped.
   void close(close_cause cause = close_cause::closed_locally, std::string detail = {});
 
+  // Stops handing frames over after the current one, until resume_reading(): the registry pauses
+  // a session whose commands wait for the store (SPEC 9.1). Frames read already wait in the
+  // connection; nothing more is read from the socket meanwhile, so TCP's own flow control
+  // slows the client down.
+  void pause_reading();
+  void resume_reading();
+
   // Changes the bound of the frames still to come (the registry's is small until login, SPEC
   // 9.1). A frame whose header has been read already keeps the bound it was checked against.
   void set_max_frame_body(std::size_t bytes);
@@ -147,6 +154,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   struct spill {
     // The start of a frame whose end has not arrived yet.
     std::string partial;
+    // Bytes read but not handed over yet (the turn's frame budget was spent, or reading is
+    // paused): whole frames, maybe followed by the start of one. Never at once with `partial`.
+    std::string backlog;
     // Frames the kernel has not taken yet, [head, end).
     std::vector<proto::frame_ptr> queue;
     std::uint32_t head = 0;
@@ -157,6 +167,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
 
   void start_read();
   void on_readable(std::error_code ec);
+  // The frames of this turn are spent: the backlog waits for the next turn, or for a resume.
+  void yield();
   // Hands every complete frame in `input` over, keeps the rest; false once the connection has
   // closed (a frame over its bound, or the frame handler closed it).
   bool consume(std::string_view input);
@@ -203,7 +215,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   bool cause_set_ = false;
   lifecycle state_ = lifecycle::open;
   // The operations still outstanding: the connection finishes once none is.
-  bool read_pending_ = false;      // a readiness wait or a posted read is outstanding
+  bool read_pending_ = false;  // a readiness wait or a posted read is outstanding
+  bool paused_ = false;        // pause_reading(): frames stay in the backlog
+  std::uint8_t frames_this_turn_ = 0;
   bool in_outbox_ = false;         // listed in the outbox for its next write
   bool writing_chain_ = false;     // the outbox is writing, and this connection's turn is to come
   bool waiting_writable_ = false;  // the kernel's buffer was full: the queue waits for room

@@ -204,6 +204,10 @@ struct client_validator {
     if (!is_flag(m.accept)) return "private_answer: accept is not 0 or 1";
     return check_name(m.requester, "private_answer.requester");
   }
+  std::optional<problem> operator()(const stored_received& m) const {
+    if (m.up_to == 0) return "stored_received: id 0";
+    return {};
+  }
 };
 
 struct server_validator {
@@ -252,6 +256,12 @@ struct server_validator {
   std::optional<problem> operator()(const private_declined& m) const {
     return check_name(m.peer, "private_declined.peer");
   }
+  std::optional<problem> operator()(const stored_message& m) const {
+    if (m.id == 0) return "stored_message: id 0";
+    if (auto why = check_name(m.from, "stored_message.from")) return why;
+    return check_text(m.text);
+  }
+  std::optional<problem> operator()(const stored_end&) const { return {}; }
 };
 
 struct p2p_validator {

@@ -13,7 +13,9 @@
 
 namespace parley::proto {
 
-inline constexpr std::uint16_t protocol_version = 1;
+// 2: offline messages carry an id and are confirmed by the peer (stored_message,
+// stored_received: SPEC 6's exactly-once delivery).
+inline constexpr std::uint16_t protocol_version = 2;
 
 // Bounds. A frame body larger than max_frame_body is refused before it is read.
 inline constexpr std::size_t max_frame_body = 64 * 1024;
@@ -178,10 +180,22 @@ struct private_answer {
   bool operator==(const private_answer&) const = default;
 };
 
+// The peer has shown every stored_message up to and including id `up_to` (SPEC 6): the registry
+// may now delete them. Not activity (receiving is not a command). An id the registry has not
+// delivered on this session is ignored: a peer can only confirm what it was given.
+struct stored_received {
+  std::uint64_t up_to = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(up_to);
+  }
+  bool operator==(const stored_received&) const = default;
+};
+
 using client_message =
     std::variant<client_hello, login_name, login_password, direct_message, broadcast_message,
                  who_else, who_else_since, block_user, unblock_user, logout_request, activity,
-                 private_listen, private_request, private_answer>;
+                 private_listen, private_request, private_answer, stored_received>;
 
 // ---------------------------------------------------------------- registry -> peer
 
@@ -362,9 +376,33 @@ struct private_declined {
   bool operator==(const private_declined&) const = default;
 };
 
-using server_message =
-    std::variant<server_hello, login_reply, delivery, presence, command_reply, user_list,
-                 session_end, private_offer, private_expect, private_granted, private_declined>;
+// A message stored for this user while it was offline (SPEC 6): shown as `<from>: <text>`, then
+// confirmed with stored_received. Ids grow with every message stored, so a peer that has shown
+// id N has shown every smaller id it was sent; a message delivered again (the peer did not
+// confirm it before its connection was lost) keeps its id, so a peer can tell it has shown it.
+struct stored_message {
+  std::uint64_t id = 0;
+  name_string from;
+  text_string text;
+  std::int64_t sent_at_ms = 0;  // when the registry stored it, milliseconds since the Unix epoch
+  template <class A>
+  void serialize(A& ar) {
+    ar(id, from, text, sent_at_ms);
+  }
+  bool operator==(const stored_message&) const = default;
+};
+
+// After the welcome and the stored messages (none, or every page of them): the peer may go on
+// with what the user typed meanwhile (SPEC 3.5: the stored messages come first).
+struct stored_end {
+  template <class A>
+  void serialize(A&) {}
+  bool operator==(const stored_end&) const = default;
+};
+
+using server_message = std::variant<server_hello, login_reply, delivery, presence, command_reply,
+                                    user_list, session_end, private_offer, private_expect,
+                                    private_granted, private_declined, stored_message, stored_end>;
 
 // ---------------------------------------------------------------- peer <-> peer (private chat)
 

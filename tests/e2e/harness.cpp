@@ -531,6 +531,8 @@ std::uint16_t raw_client::welcome_peer(child_process& peer, std::string_view use
   peer.send_line("any-password", where);
   expect_from_peer<proto::login_password>(default_timeout, where);
   send_to_peer(proto::login_reply{proto::login_result::welcome}, where);
+  // No stored messages: the peer may go on with what is typed.
+  send_to_peer(proto::stored_end{}, where);
   peer.expect_line(text::welcome, default_timeout, where);
   return port;
 }

@@ -26,6 +26,8 @@ class sql_connection {
  public:
   explicit sql_connection(const std::filesystem::path& path) {
     REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+    // The registry commits on its store worker, a moment after it answers: wait for its lock.
+    sqlite3_busy_timeout(db_, 5000);
   }
   sql_connection(const sql_connection&) = delete;
   sql_connection& operator=(const sql_connection&) = delete;

@@ -37,6 +37,7 @@ std::vector<proto::client_message> sample_client_messages() {
       proto::private_listen{40123},
       proto::private_request{"luke"},
       proto::private_answer{"yoda", 1},
+      proto::stored_received{42},
   };
 }
 
@@ -58,6 +59,8 @@ std::vector<proto::server_message> sample_server_messages() {
       proto::private_expect{"yoda", sample_token},
       proto::private_granted{"luke", "127.0.0.1", 40123, sample_token},
       proto::private_declined{"luke"},
+      proto::stored_message{42, "luke", "while you were out", 1'700'000'000'000},
+      proto::stored_end{},
   };
 }
 

@@ -78,6 +78,8 @@ struct harness {
     login_reply(proto::login_result::ask_password);
     type("wise");
     login_reply(proto::login_result::welcome);
+    // An empty mailbox: the registry says so at once.
+    receive(proto::stored_end{});
     REQUIRE(core.logged_in());
     forget();
   }

@@ -173,6 +173,9 @@ TEST_CASE("peer core: lines typed during a login step wait their turn") {
   h.login_reply(proto::login_result::ask_password);
   CHECK(h.sent == msgs{proto::login_name{"yoda"}, proto::login_password{"wise"}});
   h.login_reply(proto::login_result::welcome);
+  // The stored messages come first: the typed lines wait for their end.
+  CHECK(h.sent.back() == proto::client_message{proto::login_password{"wise"}});
+  h.receive(proto::stored_end{});
   CHECK(h.sent.back() == proto::client_message{proto::who_else{}});
   h.receive(names({"luke", "leia"}));
   CHECK(h.lines == strings{"Welcome to the greatest messaging application ever!", "luke", "leia"});
@@ -365,9 +368,27 @@ TEST_CASE("peer core: offline messages right after the welcome") {
   h.login_reply(proto::login_result::ask_password);
   h.type("wise");
   h.login_reply(proto::login_result::welcome);
-  h.receive(proto::delivery{"luke", "while you were out", proto::delivery_kind::offline});
+  h.sent.clear();
+  h.receive(proto::stored_message{7, "luke", "while you were out", 1'700'000'000'000});
   CHECK(h.lines ==
         strings{"Welcome to the greatest messaging application ever!", "luke: while you were out"});
+  // Confirmed, so the registry may delete it (SPEC 6).
+  CHECK(h.sent == msgs{proto::stored_received{7}});
+}
+
+TEST_CASE("peer core: a stored message sent again is confirmed again but not shown twice") {
+  harness h;
+  h.log_in();
+  h.lines.clear();
+  h.sent.clear();
+  h.receive(proto::stored_message{7, "luke", "once", 0});
+  h.receive(proto::stored_message{8, "luke", "twice?", 0});
+  // After a lost connection the registry sends what it has no confirmation of.
+  h.receive(proto::stored_message{8, "luke", "twice?", 0});
+  h.receive(proto::stored_message{9, "leia", "new", 0});
+  CHECK(h.lines == strings{"luke: once", "luke: twice?", "leia: new"});
+  CHECK(h.sent == msgs{proto::stored_received{7}, proto::stored_received{8},
+                       proto::stored_received{8}, proto::stored_received{9}});
 }
 
 // ---------------------------------------------------------------- endings
@@ -499,6 +520,7 @@ TEST_CASE("peer core: Tab completion") {
   h.login_reply(proto::login_result::ask_password);
   h.type("wise");
   h.login_reply(proto::login_result::welcome);
+  h.receive(proto::stored_end{});
 
   CHECK(h.core.completions("", "who") == strings{"whoelse", "whoelsesince"});
   CHECK(h.core.completions("", "st") == strings{"startprivate", "stopprivate"});

@@ -34,13 +34,11 @@ TEST_CASE("registry core: offline messages arrive after the welcome, oldest firs
   h.clear_inboxes();
 
   const auto luke = h.login_as("luke", "pw", true);
-  CHECK(h.take(luke) == messages{login(login_result::welcome),
-                                 delivery("yoda", "first", delivery_kind::offline),
-                                 delivery("yoda", "second", delivery_kind::offline),
-                                 delivery("leia", "third", delivery_kind::offline)});
+  CHECK(h.take(luke) == messages{login(login_result::welcome), stored("yoda", "first"),
+                                 stored("yoda", "second"), stored("leia", "third"), mailbox_end()});
   h.send(luke, proto::logout_request{});
   const auto again = h.login_as("luke", "pw", true);
-  CHECK(h.take(again) == messages{login(login_result::welcome)});
+  CHECK(h.take(again) == welcomed());
 }
 
 TEST_CASE("registry core: direct messages") {

@@ -1,13 +1,16 @@
 // Test harness for the registry core: the real SQLite store, the real Argon2id hashing (at its
 // test cost), a fake clock moved by hand, and every frame the core emits decoded back into a
-// structured message in a per-session inbox. It plays the shell's part: hash jobs run
-// synchronously (unless held), and a session the core ends is then disconnected.
+// structured message in a per-session inbox. It plays the shell's part: hash jobs and store jobs
+// run synchronously (unless held; store jobs through the worker's own execute()), and a session
+// the core ends is then disconnected. It plays the peer's part too: stored messages are
+// confirmed as they arrive (unless auto_confirm is off).
 #pragma once
 
 #include "registry/auth/password_hash.hpp"
 #include "registry/auth/token.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/store/sqlite_store.hpp"
+#include "registry/store/store_worker.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <doctest/doctest.h>
@@ -56,6 +59,10 @@ inline std::string to_text(const proto::server_message& message) {
               << ", <token>)";
         } else if constexpr (std::is_same_v<M, proto::private_declined>) {
           out << "private_declined(" << m.peer.value << ")";
+        } else if constexpr (std::is_same_v<M, proto::stored_end>) {
+          out << "stored_end";
+        } else if constexpr (std::is_same_v<M, proto::stored_message>) {
+          out << "stored_message(#" << m.id << ", " << m.from.value << ", " << m.text.value << ")";
         } else {
           out << "server message #" << message.index();
         }
@@ -77,6 +84,15 @@ inline proto::server_message delivery(std::string from, std::string text,
                                       proto::delivery_kind kind) {
   return proto::delivery{std::move(from), std::move(text), kind};
 }
+// A stored message as the inbox keeps it: the harness records its id apart (stored_ids) and
+// zeroes it and its time here, so tests compare what the user sees.
+inline proto::server_message stored(std::string from, std::string text) {
+  return proto::stored_message{0, std::move(from), std::move(text), 0};
+}
+// The end of the stored messages that follow every welcome.
+inline proto::server_message mailbox_end() { return proto::stored_end{}; }
+// A welcome with an empty mailbox.
+inline messages welcomed() { return {login(proto::login_result::welcome), mailbox_end()}; }
 inline proto::server_message offer(std::string from) {
   return proto::private_offer{std::move(from)};
 }
@@ -138,7 +154,7 @@ class harness {
   }
 
   core& registry() {
-    if (!core_) core_ = std::make_unique<core>(config_, *store_);
+    if (!core_) core_ = std::make_unique<core>(config_, store_->load());
     return *core_;
   }
   sqlite_store& store() { return *store_; }
@@ -166,9 +182,18 @@ class harness {
   bool disconnect_ended = true;
   std::vector<effects::end> ends;
   effects last;  // the raw effects of the latest call, for frame sharing checks
+  // Store jobs are answered at once unless held; held ones wait in `held_writes` for
+  // answer_writes().
+  bool hold_writes = false;
+  std::deque<store_job> held_writes;
+  // The peer's part: every stored message is confirmed as it arrives.
+  bool auto_confirm = true;
+  // The ids of the stored messages each session received, in order.
+  std::map<session_id, std::vector<std::uint64_t>> stored_ids;
 
   void apply(effects& out) {
     last = out;
+    std::vector<std::pair<session_id, std::uint64_t>> confirm;
     for (const auto& send : out.sends) {
       // Checked without an assertion per frame: some tests send hundreds of thousands.
       if (!send.frame || send.frame->size() < proto::frame_header_bytes)
@@ -179,10 +204,20 @@ class harness {
         FAIL("frame length does not match its body");
       auto decoded = proto::decode_server(body);
       if (!decoded.message) FAIL("the core sent a frame that does not decode: " << decoded.error);
+      if (auto* m = std::get_if<proto::stored_message>(&*decoded.message)) {
+        stored_ids[send.to].push_back(m->id);
+        if (auto_confirm) confirm.emplace_back(send.to, m->id);
+        m->id = 0;
+        m->sent_at_ms = 0;
+      }
       inbox_[send.to].push_back(std::move(*decoded.message));
     }
     auto jobs = std::move(out.hashes);
     auto finished = std::move(out.ends);
+    // Queued before anything below calls into the core again: the worker runs jobs in the order
+    // the core asked for them.
+    for (auto& job : out.writes) held_writes.push_back(std::move(job));
+    out.writes.clear();
     for (auto& job : jobs) {
       if (hold_hashes)
         held.push_back(std::move(job));
@@ -193,6 +228,23 @@ class harness {
       ends.push_back(end);
       if (disconnect_ended) disconnect(end.session);
     }
+    if (!hold_writes) answer_writes();
+    for (const auto& [id, stored_id] : confirm)
+      send_unchecked(id, proto::stored_received{stored_id});
+  }
+
+  // Runs every held store job, in order, and hands the answers to the core in one call (as the
+  // worker does with a batch).
+  void answer_writes(std::size_t at_most = SIZE_MAX) {
+    std::vector<store_done> answers;
+    while (!held_writes.empty() && answers.size() < at_most) {
+      answers.push_back(execute(*store_, held_writes.front()));
+      held_writes.pop_front();
+    }
+    if (answers.empty()) return;
+    effects out;
+    registry().on_store_done(answers, now, out);
+    apply(out);
   }
 
   hash_done compute(const hash_job& job) {
@@ -237,6 +289,13 @@ class harness {
   void send(session_id id, const proto::client_message& message) {
     // Only what the codec would let through reaches the core.
     REQUIRE_FALSE(proto::validate(message));
+    effects out;
+    registry().on_message(id, message, now, out);
+    apply(out);
+  }
+
+  // Like send, for the harness's own confirmations (the session may have gone meanwhile).
+  void send_unchecked(session_id id, const proto::client_message& message) {
     effects out;
     registry().on_message(id, message, now, out);
     apply(out);

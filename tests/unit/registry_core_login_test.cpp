@@ -24,7 +24,7 @@ TEST_CASE("registry core: a new user is asked for a password, created, persisted
   }
 
   h.send(id, proto::login_password{"force"});
-  CHECK(h.take(id) == messages{login(login_result::welcome)});
+  CHECK(h.take(id) == welcomed());
   CHECK(h.registry().online_users() == 1);
 
   // Only the Argon2id hash is stored, never the password.
@@ -40,7 +40,7 @@ TEST_CASE("registry core: a new user is asked for a password, created, persisted
   h.send(again, proto::login_name{"yoda"});
   CHECK(h.take(again) == messages{login(login_result::ask_password)});
   h.send(again, proto::login_password{"force"});
-  CHECK(h.take(again) == messages{login(login_result::welcome)});
+  CHECK(h.take(again) == welcomed());
 }
 
 TEST_CASE("registry core: a name online elsewhere is refused and the prompt repeats") {
@@ -56,7 +56,7 @@ TEST_CASE("registry core: a name online elsewhere is refused and the prompt repe
   h.send(id, proto::login_name{"luke"});
   CHECK(h.take(id) == messages{login(login_result::ask_password)});
   h.send(id, proto::login_password{"jedi"});
-  CHECK(h.take(id) == messages{login(login_result::welcome)});
+  CHECK(h.take(id) == welcomed());
   CHECK(h.registry().online_users() == 2);
 }
 
@@ -77,7 +77,7 @@ TEST_CASE("registry core: a new name is reserved while one connection creates it
     h.send(second, proto::login_name{"rey"});
     CHECK(h.take(second) == messages{login(login_result::already_logged_in)});
     h.run_held();
-    CHECK(h.take(first) == messages{login(login_result::welcome)});
+    CHECK(h.take(first) == welcomed());
     // Created and online: still refused, now for being online.
     h.send(second, proto::login_name{"rey"});
     CHECK(h.take(second) == messages{login(login_result::already_logged_in)});
@@ -87,7 +87,7 @@ TEST_CASE("registry core: a new name is reserved while one connection creates it
     h.send(second, proto::login_name{"rey"});
     CHECK(h.take(second) == messages{login(login_result::ask_new_password)});
     h.send(second, proto::login_password{"scavenger"});
-    CHECK(h.take(second) == messages{login(login_result::welcome)});
+    CHECK(h.take(second) == welcomed());
   }
   SUBCASE("the reservation ends with a login timeout") {
     h.advance(30s);
@@ -113,7 +113,7 @@ TEST_CASE("registry core: two correct logins racing for one user: the second is 
   }
   REQUIRE(h.held.size() == 2);
   h.run_held();
-  CHECK(h.take(first) == messages{login(login_result::welcome)});
+  CHECK(h.take(first) == welcomed());
   CHECK(h.take(second) == messages{login(login_result::already_logged_in)});
   CHECK(h.registry().online_users() == 1);
 
@@ -166,7 +166,7 @@ TEST_CASE("registry core: wrong passwords and the lockout timeline") {
     // Exactly at the end of block_duration the account opens again.
     h.advance(1s);
     auto [c, got3] = attempt("force");
-    CHECK(got3 == messages{login(login_result::welcome)});
+    CHECK(got3 == welcomed());
   }
   SUBCASE("after the lockout the count starts from zero") {
     h.advance(60s);
@@ -192,9 +192,10 @@ TEST_CASE("registry core: failure counting across connections and resets") {
     h.send(a, proto::login_password{"wrong"});
     h.send(a, proto::login_password{"wrong"});
     h.send(a, proto::login_password{"force"});
-    CHECK(h.take(a) ==
-          messages{login(login_result::ask_password), login(login_result::invalid_password),
-                   login(login_result::invalid_password), login(login_result::welcome)});
+    CHECK(h.take(a) == messages{login(login_result::ask_password),
+                                login(login_result::invalid_password),
+                                login(login_result::invalid_password), login(login_result::welcome),
+                                mailbox_end()});
     CHECK(h.stored("yoda").failed_attempts == 0);
     h.send(a, proto::logout_request{});
     // Two more failures do not lock: the count restarted.

@@ -106,7 +106,7 @@ TEST_CASE("registry core: the token source is required") {
   harness h = private_accounts();
   core_config config = harness::test_config();
   config.new_token = nullptr;
-  CHECK_THROWS_AS(core(config, h.store()), std::invalid_argument);
+  CHECK_THROWS_AS(core(config, h.store().load()), std::invalid_argument);
 }
 
 // ------------------------------------------------------------------ SPEC 8.1 errors

@@ -104,6 +104,17 @@ std::string check_refused(const std::string& path) {
   return opened.error;
 }
 
+// Reads every message stored for the recipient, then deletes them: what a login whose peer
+// confirms them all does.
+std::vector<offline_record> take_offline(sqlite_store& store, const std::string& recipient) {
+  auto page = store.read_offline(recipient, 0, 1'000'000, SIZE_MAX);
+  REQUIRE(page);
+  CHECK_FALSE(page->more);
+  if (!page->rows.empty())
+    CHECK(store.delete_offline(recipient, page->rows.back().id) == page->rows.size());
+  return std::move(page->rows);
+}
+
 void add_users(sqlite_store& store) {
   REQUIRE(store.add_account("yoda", "hash-yoda", t0));
   REQUIRE(store.add_account("luke", "hash-luke", t0));
@@ -119,7 +130,7 @@ TEST_CASE("sqlite_store: a :memory: store starts empty") {
   CHECK(snapshot.accounts.empty());
   CHECK(snapshot.blocks.empty());
   CHECK(store->count_offline("yoda") == 0);
-  CHECK(store->take_offline("yoda").empty());
+  CHECK(take_offline(*store, "yoda").empty());
 }
 
 TEST_CASE("sqlite_store: accounts") {
@@ -207,7 +218,7 @@ TEST_CASE("sqlite_store: offline messages are taken once, oldest first, per reci
   CHECK(store->count_offline("hans") == 1);
   CHECK(store->count_offline("yoda") == 0);
 
-  const auto taken = store->take_offline("luke");
+  const auto taken = take_offline(*store, "luke");
   REQUIRE(taken.size() == 3);
   CHECK(taken[0].sender == "yoda");
   CHECK(taken[0].text == "first");
@@ -220,13 +231,13 @@ TEST_CASE("sqlite_store: offline messages are taken once, oldest first, per reci
   CHECK(taken[1].id < taken[2].id);
 
   CHECK(store->count_offline("luke") == 0);
-  CHECK(store->take_offline("luke").empty());
+  CHECK(take_offline(*store, "luke").empty());
   // Someone else's messages are untouched.
   CHECK(store->count_offline("hans") == 1);
 
   // New messages after a take get new ids and are taken on their own.
   CHECK(store->store_offline("luke", "yoda", "later", t0 + 4ms));
-  const auto later = store->take_offline("luke");
+  const auto later = take_offline(*store, "luke");
   REQUIRE(later.size() == 1);
   CHECK(later[0].text == "later");
   CHECK(later[0].id > taken[2].id);
@@ -327,7 +338,7 @@ TEST_CASE("sqlite_store: everything survives closing and reopening the file") {
   CHECK(snapshot.blocks[0].blocker == "yoda");
   CHECK(snapshot.blocks[0].blocked == "luke");
 
-  const auto taken = store->take_offline("luke");
+  const auto taken = take_offline(*store, "luke");
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].text == "one");
   CHECK(taken[1].text == "two");
@@ -350,7 +361,10 @@ TEST_CASE("sqlite_store: a process killed with SIGKILL loses nothing it was told
     for (int i = 0; all_stored && i < 50; ++i) {
       all_stored = opened.store->store_offline("luke", "yoda", "m" + std::to_string(i), t0);
     }
-    all_stored = all_stored && opened.store->take_offline("luke").size() == 50;
+    const auto page = all_stored ? opened.store->read_offline("luke", 0, 100, SIZE_MAX)
+                                 : std::optional<offline_page>();
+    all_stored = page && page->rows.size() == 50 &&
+                 opened.store->delete_offline("luke", page->rows.back().id) == 50u;
     for (int i = 50; all_stored && i < 60; ++i) {
       all_stored = opened.store->store_offline("luke", "yoda", "m" + std::to_string(i), t0);
     }
@@ -366,7 +380,7 @@ TEST_CASE("sqlite_store: a process killed with SIGKILL loses nothing it was told
 
   auto store = open_ok(path);
   // The 50 taken before the crash stay taken; the 10 stored after are all there, once.
-  const auto taken = store->take_offline("luke");
+  const auto taken = take_offline(*store, "luke");
   REQUIRE(taken.size() == 10);
   CHECK(taken.front().text == "m50");
   CHECK(taken.back().text == "m59");
@@ -494,4 +508,67 @@ TEST_CASE("sqlite_store: paths that cannot be a database") {
     CHECK(opened.store == nullptr);
     CHECK_FALSE(opened.error.empty());
   }
+}
+
+TEST_CASE("sqlite_store: a mailbox is read a page at a time and deleted up to an id") {
+  auto store = open_ok(":memory:");
+  add_users(*store);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(store->store_offline("luke", "yoda", std::string(100, char('a' + i)), t0));
+
+  // By rows: two, and more remain.
+  auto page = store->read_offline("luke", 0, 2, 1 << 20);
+  REQUIRE(page);
+  REQUIRE(page->rows.size() == 2);
+  CHECK(page->more);
+  CHECK(page->rows[0].text[0] == 'a');
+  // After the last id read: the next ones.
+  page = store->read_offline("luke", page->rows.back().id, 2, 1 << 20);
+  REQUIRE(page);
+  REQUIRE(page->rows.size() == 2);
+  CHECK(page->rows[0].text[0] == 'c');
+  CHECK(page->more);
+  // By bytes: 250 bytes hold two bodies of 100.
+  page = store->read_offline("luke", 0, 100, 250);
+  REQUIRE(page);
+  CHECK(page->rows.size() == 2);
+  CHECK(page->more);
+  // A first body larger than the byte bound still comes, alone.
+  page = store->read_offline("luke", 0, 100, 10);
+  REQUIRE(page);
+  CHECK(page->rows.size() == 1);
+  // Everything: no more.
+  page = store->read_offline("luke", 0, 5, 1 << 20);
+  REQUIRE(page);
+  CHECK(page->rows.size() == 5);
+  CHECK_FALSE(page->more);
+
+  // Deleting up to the second id leaves three, and the count says so.
+  CHECK(store->delete_offline("luke", page->rows[1].id) == 2u);
+  CHECK(store->count_offline("luke") == 3);
+  CHECK(store->delete_offline("luke", page->rows[1].id) == 0u);
+  // Another recipient's messages are not touched by luke's ids.
+  REQUIRE(store->store_offline("hans", "yoda", "for hans", t0));
+  CHECK(store->delete_offline("luke", 1'000'000) == 3u);
+  CHECK(store->count_offline("hans") == 1);
+  // The snapshot counts each mailbox.
+  const auto snapshot = store->load();
+  REQUIRE(snapshot.mailboxes.size() == 1);
+  CHECK(snapshot.mailboxes[0] == std::pair<std::string, std::size_t>{"hans", 1});
+}
+
+TEST_CASE("sqlite_store: a batch is one transaction: committed together, or not at all") {
+  temp_dir dir;
+  const auto path = dir.file("registry.db");
+  auto store = open_ok(path);
+  add_users(*store);
+  REQUIRE(store->begin_batch());
+  CHECK(store->in_batch());
+  CHECK(store->store_offline("luke", "yoda", "one", t0));
+  CHECK(store->store_offline("luke", "yoda", "two", t0));
+  // Another connection does not see an uncommitted batch.
+  CHECK(open_ok(path)->count_offline("luke") == 0);
+  REQUIRE(store->commit_batch());
+  CHECK_FALSE(store->in_batch());
+  CHECK(open_ok(path)->count_offline("luke") == 2);
 }
