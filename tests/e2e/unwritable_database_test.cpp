@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace parley::e2e {
@@ -41,10 +42,11 @@ struct unprivileged {
 
 unprivileged unprivileged_user() {
   if (::geteuid() != 0) return {{}, ::geteuid(), ::getegid(), ""};
+  const auto skipped = [](std::string why) { return unprivileged{{}, 0, 0, std::move(why)}; };
   const passwd* nobody = ::getpwnam("nobody");
-  if (nobody == nullptr) return {.skip = "root, and there is no user nobody to run as"};
+  if (nobody == nullptr) return skipped("root, and there is no user nobody to run as");
   if (::access(setpriv_binary, X_OK) != 0)
-    return {.skip = "root, and there is no setpriv(1) to run the registry as nobody"};
+    return skipped("root, and there is no setpriv(1) to run the registry as nobody");
   return {{setpriv_binary, "--reuid=" + std::to_string(nobody->pw_uid),
            "--regid=" + std::to_string(nobody->pw_gid), "--clear-groups"},
           nobody->pw_uid,
