@@ -392,3 +392,34 @@ TEST_CASE("store errors: a read-only database file is refused when the permissio
   CHECK_FALSE(has_side_files(file.path()));
   fs::permissions(file.path(), fs::perms::owner_write, fs::perm_options::add);
 }
+
+// Found by the loader's fuzz target: a lockout time far outside the clock's range (a file edited
+// or damaged by hand) overflowed the conversion to nanoseconds, undefined behaviour.
+TEST_CASE(
+    "store errors: stored times beyond the clock's range load as the ends of the range instead "
+    "of overflowing") {
+  temp_database file;
+  {
+    auto store = open_store(file.path());
+    REQUIRE(store->add_account("yoda", "hash-yoda", t0));
+    REQUIRE(store->add_account("luke", "hash-luke", t0));
+    REQUIRE(store->record_login("luke", t0));
+  }
+  {
+    other_connection tool(file.path());
+    tool.run("UPDATE accounts SET locked_until = 9223372036854775807 WHERE name = 'yoda'");
+    tool.run("UPDATE accounts SET locked_until = -29236295276544 WHERE name = 'luke'");
+    tool.run("UPDATE logins SET logout_at = 400000000000000 WHERE name = 'luke'");
+  }
+  auto store = open_store(file.path());
+  const auto accounts = store->load().accounts;
+  REQUIRE(accounts.size() == 2);
+  CHECK(accounts[0].name == "luke");
+  CHECK(accounts[0].locked_until == time_point::min());
+  CHECK(accounts[0].last_logout == time_point::max());
+  CHECK(accounts[1].name == "yoda");
+  CHECK(accounts[1].locked_until == time_point::max());
+  // Times inside the range are kept to the millisecond.
+  CHECK(from_unix_ms(to_unix_ms(t0)) == t0);
+  CHECK(to_unix_ms(from_unix_ms(-1)) == -1);
+}
