@@ -310,9 +310,10 @@ int run(const options& opts) {
     }
   }
 
+  // A database that is not ours, is damaged, or cannot be written is refused here, untouched.
   auto opened = sqlite_store::open(database);
   if (!opened.store) {
-    spdlog::error("{}", opened.error);
+    spdlog::error("cannot start: {}", opened.error);
     return exit_startup_failure;
   }
   sqlite_store& store = *opened.store;

@@ -2,14 +2,18 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
+#include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <utility>
@@ -91,6 +95,69 @@ std::string describe_failure(const SQLite::Exception& e, const char* doing) {
   }
 }
 
+// Why this process may not write `path` (or, for a folder, create and remove files in it): the
+// system's text (Permission denied, Operation not permitted for an immutable file, Read-only file
+// system); empty when it may. access() only asks: it changes nothing.
+std::string write_denied(const std::filesystem::path& path) {
+  if (::access(path.c_str(), W_OK) == 0) return {};
+  return std::strerror(errno);
+}
+
+std::filesystem::path folder_of(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::filesystem::path(".") : parent;
+}
+
+// A file refused after the read-write open: the text follows the file's name.
+class refusal : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a failure of the read-write connection means, naming what the system would not let us
+// write when that was the cause (SQLite only says "unable to open database file" or "attempt to
+// write a readonly database"): the database itself, or its folder, where SQLite creates the
+// -wal and -shm files of WAL mode (and a new database). SQLite's own text comes last.
+std::string describe_write_failure(const SQLite::Exception& e, const std::string& path,
+                                   bool creating) {
+  const int code = primary_code(e);
+  if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM ||
+      code == SQLITE_AUTH || code == SQLITE_IOERR) {
+    const char* verb = creating ? "cannot be created: " : "cannot be written: ";
+    if (!creating) {
+      if (const auto why = write_denied(path); !why.empty())
+        return verb + std::string("the file is read-only (") + why + "; SQLite: " + e.what() + ")";
+    }
+    const auto folder = folder_of(path);
+    if (const auto why = write_denied(folder); !why.empty()) {
+      return verb + std::string("its folder \"") + folder.string() + "\" is read-only (" + why +
+             (creating ? "" : "; SQLite must create its -wal and -shm files there") +
+             "; SQLite: " + e.what() + ")";
+    }
+  }
+  return describe_failure(e, creating ? "cannot be created" : "cannot be opened");
+}
+
+// SQLite opens a file it may not write (read-only mode bits, an immutable file, a read-only
+// mount) for reading only, without a word; every write would then fail at run time. This is
+// checked right after the open, before the first read, which could create -wal and -shm files
+// beside the database. Then the write lock is taken and given back: that opens (creating them
+// if need be) the -wal and -shm files, so it fails in a folder where they cannot be created, on
+// a -wal or -shm file this process may not write, and while another process holds the lock
+// past the busy timeout. BEGIN IMMEDIATE and ROLLBACK write nothing. Throws refusal, or
+// SQLite::Exception for describe_write_failure.
+void require_writable(SQLite::Database& db, const std::string& path) {
+  if (path == memory_path) return;
+  if (sqlite3_db_readonly(db.getHandle(), "main") == 1) {
+    auto why = write_denied(path);
+    if (why.empty()) why = "SQLite could open it for reading only";
+    throw refusal("cannot be written: the file is read-only (" + why +
+                  "; SQLite: " + sqlite3_errstr(SQLITE_READONLY) + ")");
+  }
+  db.exec("BEGIN IMMEDIATE");
+  db.exec("ROLLBACK");
+}
+
 // What the read-only look at an existing file found.
 struct inspection {
   std::string problem;        // empty when the file may be opened read-write
@@ -164,11 +231,13 @@ inspection inspect_existing(const std::string& path, int busy_timeout_ms) {
   }
 }
 
-// Opens the read-write connection, creates the schema when asked, and sets the pragmas every
-// connection needs. Throws SQLite::Exception; open_database() turns that into an error.
+// Opens the read-write connection, proves that it can write, and creates the schema when asked
+// (a new file, or a blank SQLite database: nobody else's data). Nothing else is written here.
+// Throws refusal or SQLite::Exception; open_database() turns either into an error.
 SQLite::Database open_connection(const std::string& path, int flags, bool create_schema,
                                  int busy_timeout_ms) {
   SQLite::Database db(path, flags, busy_timeout_ms);
+  require_writable(db, path);
   // Off by default in SQLite, per connection: without it the REFERENCES clauses are decoration.
   db.exec("PRAGMA foreign_keys = ON");
 
@@ -181,18 +250,6 @@ SQLite::Database open_connection(const std::string& path, int flags, bool create
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
     transaction.commit();
   }
-
-  // WAL: readers never block the writer, and a commit appends to the log instead of rewriting
-  // pages in place. The mode is stored in the file, so this is a no-op after the first run.
-  const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
-  if (mode != "wal" && path != memory_path) {
-    throw SQLite::Exception("cannot switch to WAL journal mode (got \"" + mode + "\")");
-  }
-  // FULL: every commit is fsynced before it returns, so an acknowledged offline message also
-  // survives a power loss, not just a crash of the process (which NORMAL already covers in WAL
-  // mode). Our writes come at human typing rates; one fsync per commit (0.2 ms measured on an
-  // SSD, a few ms on a spinning disk) is a cost nobody notices at that rate.
-  db.exec("PRAGMA synchronous = FULL");
   return db;
 }
 
@@ -208,6 +265,8 @@ std::string describe(const std::string& path) { return "database \"" + path + "\
 
 opened_database open_database(const std::string& path, std::chrono::milliseconds busy_timeout) {
   const int busy_timeout_ms = to_busy_timeout_ms(busy_timeout);
+  // Whether the file is new: a failure then means it could not be created.
+  bool creating = true;
   try {
     if (path.empty()) return {std::nullopt, "database path is empty"};
     if (path == memory_path) {
@@ -217,6 +276,7 @@ opened_database open_database(const std::string& path, std::chrono::milliseconds
     }
 
     namespace fs = std::filesystem;
+    creating = false;
     std::error_code ec;
     const auto status = fs::status(path, ec);
     int flags = SQLite::OPEN_READWRITE;
@@ -230,6 +290,7 @@ opened_database open_database(const std::string& path, std::chrono::milliseconds
       }
       flags |= SQLite::OPEN_CREATE;
       create_schema = true;
+      creating = true;
     } else if (ec) {
       return {std::nullopt, describe(path) + " cannot be examined (" + ec.message() + ")"};
     } else if (status.type() != fs::file_type::regular) {
@@ -251,10 +312,31 @@ opened_database open_database(const std::string& path, std::chrono::milliseconds
     }
 
     return {open_connection(path, flags, create_schema, busy_timeout_ms), ""};
+  } catch (const refusal& e) {
+    return {std::nullopt, describe(path) + " " + e.what()};
   } catch (const SQLite::Exception& e) {
-    return {std::nullopt, describe(path) + " " + describe_failure(e, "cannot be opened")};
+    return {std::nullopt, describe(path) + " " + describe_write_failure(e, path, creating)};
   } catch (const std::exception& e) {
     return {std::nullopt, describe(path) + " cannot be opened (" + e.what() + ")"};
+  }
+}
+
+std::string start_writing(SQLite::Database& db, const std::string& path) {
+  try {
+    // WAL: readers never block the writer, and a commit appends to the log instead of rewriting
+    // pages in place. The mode is stored in the file (this write changes its header once, in a
+    // file that was in another mode), so it is a no-op after the first run.
+    const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal" && path != memory_path)
+      return describe(path) + " cannot switch to WAL journal mode (got \"" + mode + "\")";
+    // FULL: every commit is fsynced before it returns, so an acknowledged offline message also
+    // survives a power loss, not just a crash of the process (which NORMAL already covers in WAL
+    // mode). Our writes come at human typing rates; one fsync per commit (0.2 ms measured on an
+    // SSD, a few ms on a spinning disk) is a cost nobody notices at that rate.
+    db.exec("PRAGMA synchronous = FULL");
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return describe(path) + " " + describe_write_failure(e, path, false);
   }
 }
 

@@ -21,8 +21,16 @@ struct opened_database {
   std::string error;                   // else: names the file and the problem
 };
 
-// The read-write connection to `path`, after the checks sqlite_store::open() documents.
+// The read-write connection to `path`, after the checks sqlite_store::open() documents: a
+// file this process could not write is refused too. The schema is in place (created in a new
+// file or a blank SQLite database); nothing in any other file has been written yet.
 // `busy_timeout` is how long each statement waits for a lock another connection holds.
 opened_database open_database(const std::string& path, std::chrono::milliseconds busy_timeout);
+
+// The connection's first writes to an existing file: WAL journal mode (stored in the file's
+// header) and synchronous = FULL. Called once the store has checked all it will read (its
+// statements are prepared), so that a file refused before then is left byte-for-byte as it was.
+// Empty on success, else the error (naming the file).
+std::string start_writing(SQLite::Database& db, const std::string& path);
 
 }  // namespace parley::registry::store_detail

@@ -138,14 +138,26 @@ struct sqlite_store::impl {
 store_open_result sqlite_store::open(const std::string& path, store_options options) {
   auto opened = store_detail::open_database(path, options.busy_timeout);
   if (!opened.db) return {nullptr, std::move(opened.error)};
+  std::unique_ptr<impl> state;
   try {
-    auto state = std::make_unique<impl>(path, std::move(*opened.db));
-    return {std::make_unique<sqlite_store>(std::move(state)), ""};
+    state = std::make_unique<impl>(path, std::move(*opened.db));
   } catch (const SQLite::Exception& e) {
     // The file passed inspection, so a statement that does not prepare means a schema we do
-    // not know after all.
-    return {nullptr, describe(path) + " cannot be opened (" + e.what() + ")"};
+    // not know after all (a column renamed or missing, say). Nothing has been written to it.
+    return {nullptr, describe(path) + " has a schema this build does not know (" + e.what() + ")"};
   }
+  auto store = std::make_unique<sqlite_store>(std::move(state));
+  // The reads of start-up, once before anything is written: inspection's quick_check does not
+  // compare an index with its table, and a file that cannot be loaded must be refused as it was.
+  try {
+    store->load();
+  } catch (const storage_error& e) {
+    return {nullptr, e.what()};
+  }
+  // Only now may the file be written: everything the store reads has been found in it.
+  if (auto error = store_detail::start_writing(store->impl_->db_, path); !error.empty())
+    return {nullptr, std::move(error)};
+  return {std::move(store), ""};
 }
 
 sqlite_store::sqlite_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}

@@ -33,7 +33,10 @@ class sqlite_store final : public storage {
   // (or an SQLite database with no tables at all). Anything else that is not a Parley database
   // (another application's SQLite file, a corrupt, truncated or empty file, a newer schema) is
   // refused and left byte-for-byte untouched: it is checked through a read-only connection
-  // before anything may write to it.
+  // before anything may write to it. So is a file this process could not write (read-only mode
+  // bits, a read-only folder where the -wal and -shm files cannot be created, an immutable file,
+  // a write lock held by another process past the busy timeout), and one whose accounts and
+  // blocks cannot be read whole (load() is tried once before the first write).
   static store_open_result open(const std::string& path, store_options options = {});
 
   ~sqlite_store() override;
