@@ -155,7 +155,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                      max_per_address_text + "; 0: no cap)")
       ->type_name("N");
   app.add_option("--max-session-queue", max_session_queue_text,
-                 "bytes one session's outgoing queue may hold (each frame counts 64 bytes more); "
+                 "bytes one session's outgoing queue may hold (each frame counts 96 bytes more); "
                  "a session that falls further behind is dropped (default: " +
                      max_session_queue_text + "; 0: no bound of its own)")
       ->type_name("BYTES");

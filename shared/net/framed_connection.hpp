@@ -38,11 +38,12 @@
 
 namespace parley::net {
 
-// What one queued frame costs beyond its own bytes: its place in the outbox or the spilled queue,
-// the shared frame's control block and string, and the allocator's headers. Counted with every
-// frame, so that the byte bounds bound memory even for a queue of tiny frames; a separate bound
-// on the number of frames is then not needed.
-inline constexpr std::size_t queued_frame_overhead = 64;
+// What one queued frame costs beyond its own bytes, about: its place in the outbox or the spilled
+// queue (16 to 32 bytes), the shared frame's control block and string object (64 with the
+// allocator's header) and its buffer's allocator header (16). Counted with every frame, so that
+// the byte bounds bound memory even for a queue of tiny frames; a separate bound on the number of
+// frames is then not needed.
+inline constexpr std::size_t queued_frame_overhead = 96;
 
 struct connection_limits {
   std::size_t max_frame_body = 64 * 1024;

@@ -13,11 +13,9 @@ constexpr std::size_t low_water_fraction = 16;
 
 }  // namespace
 
-bool queue_budget::charge(framed_connection& to, std::size_t bytes) {
-  if (limit_ != 0 && total_ + bytes > limit_) {
-    drop_slowest(bytes);
-    if (!to.alive()) return false;
-  }
+bool queue_budget::charge_over_limit(framed_connection& to, std::size_t bytes) {
+  drop_slowest(bytes);
+  if (!to.alive()) return false;
   total_ += bytes;
   return true;
 }

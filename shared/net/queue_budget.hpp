@@ -46,7 +46,12 @@ class queue_budget {
   // otherwise the bytes are counted. With no slow reader left to drop they are counted all the
   // same: everything queued then is in the outbox, offered to the kernel at the end of this
   // turn of the event loop, and enforce() runs after that.
-  bool charge(framed_connection& to, std::size_t bytes);
+  bool charge(framed_connection& to, std::size_t bytes) {
+    // Inline, since every send comes here: under the budget this is all it costs.
+    if (limit_ != 0 && total_ + bytes > limit_) return charge_over_limit(to, bytes);
+    total_ += bytes;
+    return true;
+  }
   void release(std::size_t bytes) { total_ -= bytes; }
 
   // After the outbox has been written: drops the slowest readers while the total is over.
@@ -60,6 +65,7 @@ class queue_budget {
   void forget_connections() { waiting_.clear(); }
 
  private:
+  bool charge_over_limit(framed_connection& to, std::size_t bytes);
   // Drops the slowest readers until `incoming` more bytes fit below the low-water mark, or no
   // candidate is left.
   void drop_slowest(std::size_t incoming);
