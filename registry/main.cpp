@@ -59,6 +59,11 @@ constexpr std::uint64_t max_port = 65535;
 // sum far from overflow and is longer than any sensible lockout or timeout.
 constexpr std::uint64_t max_duration_seconds = 10ULL * 365 * 24 * 60 * 60;
 constexpr std::uint64_t max_connections_bound = 1'000'000;
+// A queue bound must hold the largest frames (64 KiB each) with room to spare; a session's count
+// is 32 bits; the total is bounded only so that a typing slip is caught.
+constexpr std::uint64_t min_queue_bound = 128 * 1024;
+constexpr std::uint64_t max_session_queue_bound = 0xffff'ffff;
+constexpr std::uint64_t max_total_queue_bound = 1ULL << 40;
 // Descriptors needed beyond one per connection: listener, database and WAL files, epoll, the
 // signal pipe, the log.
 constexpr rlim_t reserved_descriptors = 64;
@@ -81,6 +86,8 @@ struct options {
   std::size_t max_connections = 16384;
   std::size_t max_prelogin_frame = default_max_prelogin_frame;
   std::size_t max_per_address = default_max_per_address;
+  std::size_t max_session_queue = default_max_session_queue;
+  std::size_t max_total_queue = default_max_total_queue;
 };
 
 // ---------------------------------------------------------------- command line
@@ -95,6 +102,8 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string max_connections_text = std::to_string(result.max_connections);
   std::string max_prelogin_frame_text = std::to_string(result.max_prelogin_frame);
   std::string max_per_address_text = std::to_string(result.max_per_address);
+  std::string max_session_queue_text = std::to_string(result.max_session_queue);
+  std::string max_total_queue_text = std::to_string(result.max_total_queue);
   std::string credentials_text, database_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -146,6 +155,16 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "(default: " +
                      max_per_address_text + "; 0: no cap)")
       ->type_name("N");
+  app.add_option("--max-session-queue", max_session_queue_text,
+                 "bytes one session's outgoing queue may hold (each frame counts 96 bytes more); "
+                 "a session that falls further behind is dropped (default: " +
+                     max_session_queue_text + "; 0: no bound of its own)")
+      ->type_name("BYTES");
+  app.add_option("--max-total-queue", max_total_queue_text,
+                 "bytes all outgoing queues together may hold; past it the slowest readers (the "
+                 "sessions holding the most) are dropped first (default: " +
+                     max_total_queue_text + "; 0: no budget)")
+      ->type_name("BYTES");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -224,6 +243,23 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
         result.max_prelogin_frame);
   whole("--max-per-address", max_per_address_text, 0, max_connections_bound,
         result.max_per_address);
+  // A queue bound: 0 (off), or at least min_queue_bound.
+  const auto queue_bound = [&](const char* name, const std::string& text, std::uint64_t high,
+                               std::size_t& into) {
+    if (whole_error) return;
+    const auto value = cli::parse_whole(text, 0, high);
+    if (value && (*value == 0 || *value >= min_queue_bound)) {
+      into = static_cast<std::size_t>(*value);
+      return;
+    }
+    whole_error = std::string("invalid ") + name + " '" + text +
+                  "': must be 0 or a whole number from " + std::to_string(min_queue_bound) +
+                  " to " + std::to_string(high);
+  };
+  queue_bound("--max-session-queue", max_session_queue_text, max_session_queue_bound,
+              result.max_session_queue);
+  queue_bound("--max-total-queue", max_total_queue_text, max_total_queue_bound,
+              result.max_total_queue);
   if (whole_error) return bad_arguments(*whole_error);
   return result;
 }
@@ -362,18 +398,26 @@ int run(const options& opts) {
   server_config.max_connections = opts.max_connections;
   server_config.max_prelogin_frame = opts.max_prelogin_frame;
   server_config.max_per_address = opts.max_per_address;
+  // 0: no bound of the session's own (the count's own limit, 4 GiB, is then the bound).
+  server_config.connection_limits.max_queued_bytes =
+      opts.max_session_queue != 0 ? opts.max_session_queue : max_session_queue_bound;
+  server_config.max_total_queue = opts.max_total_queue;
   server registry_server(io, std::move(acceptor), registry_core, pool, worker, server_config);
   answers_to = &registry_server;
   // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
       "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {} ({} per address), "
-      "pre-login frame bound: {} bytes)",
+      "pre-login frame bound: {} bytes, outgoing queues: {} per session, {} in all)",
       to_string(registry_server.local_endpoint()), credentials.string(), database,
       config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
       auth::to_string(pool.cost()), pool.threads(), opts.max_connections,
       opts.max_per_address != 0 ? std::to_string(opts.max_per_address) : std::string("no cap"),
-      opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body);
+      opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body,
+      opts.max_session_queue != 0 ? std::to_string(opts.max_session_queue) + " bytes"
+                                  : std::string("no bound"),
+      opts.max_total_queue != 0 ? std::to_string(opts.max_total_queue) + " bytes"
+                                : std::string("no budget"));
 
   if (const auto ec = registry_server.start()) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());

@@ -392,6 +392,11 @@ bool core::logged_in(session_id id) const {
   return s && s->at == phase::online;
 }
 
+std::string_view core::user_of(session_id id) const {
+  const session* s = std::as_const(state_->sessions).find(id);
+  return s && s->at == phase::online ? std::string_view(s->name) : std::string_view();
+}
+
 std::size_t core::sessions() const { return state_->sessions.size(); }
 
 std::size_t core::online_users() const { return state_->sessions.online().size(); }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace parley::registry {
@@ -151,6 +152,9 @@ class core {
 
   // Whether the session has completed its login (and not ended since).
   bool logged_in(session_id id) const;
+  // The user a logged-in session belongs to, for the log; empty for any other session. Valid
+  // until the next call into the core.
+  std::string_view user_of(session_id id) const;
 
   // For logs and tests.
   std::size_t sessions() const;

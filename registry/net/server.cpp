@@ -58,11 +58,21 @@ spdlog::level::level_enum log_level_for(end_cause cause) {
   return spdlog::level::info;
 }
 
-// A peer that breaks the frame bound is worth a warning; the other ways a connection ends are
-// ordinary (the slow-reader drop was already logged when it happened).
+// A peer that breaks the frame bound, and a session dropped as a slow reader, are worth a
+// warning; the other ways a connection ends are ordinary.
 spdlog::level::level_enum log_level_for(parley::net::close_cause cause) {
-  return cause == parley::net::close_cause::frame_too_large ? spdlog::level::warn
-                                                            : spdlog::level::debug;
+  switch (cause) {
+    case parley::net::close_cause::frame_too_large:
+    case parley::net::close_cause::queue_overflow:
+    case parley::net::close_cause::queue_budget: return spdlog::level::warn;
+    default: return spdlog::level::debug;
+  }
+}
+
+// The option whose bound a dropped slow reader passed, for the log.
+const char* bound_option(parley::net::close_cause cause) {
+  return cause == parley::net::close_cause::queue_budget ? "--max-total-queue"
+                                                         : "--max-session-queue";
 }
 
 }  // namespace
@@ -100,7 +110,9 @@ server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_po
       tick_timer_(io),
       grace_timer_(io),
       too_many_connections_frame_(
-          proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {}
+          proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {
+  parley::net::set_total_queue_budget(io_, options_.max_total_queue);
+}
 
 tcp::endpoint server::local_endpoint() const {
   std::error_code ignored;
@@ -263,16 +275,32 @@ void server::on_close(session_id id, parley::net::close_cause cause, const std::
   if (it == sessions_.end()) return;
   paused_.erase(id);
   forget_address(peer_address(it->second.connection->remote_endpoint().address()));
-  const bool oversized = cause == parley::net::close_cause::frame_too_large;
+  // The causes an attacker could repeat are logged at most once a second each, with a count.
+  log_limiter* limiter = nullptr;
+  switch (cause) {
+    case parley::net::close_cause::frame_too_large: limiter = &oversized_frame_log_; break;
+    case parley::net::close_cause::queue_overflow: limiter = &slow_reader_log_; break;
+    case parley::net::close_cause::queue_budget: limiter = &queue_budget_log_; break;
+    default: break;
+  }
   if (spdlog::should_log(log_level_for(cause)) &&
-      (!oversized || oversized_frame_log_.admit(log_limiter::clock::now()))) {
-    // A closed_locally detail already says why (the decode error, the shutdown).
-    const std::string why = detail.empty() ? parley::net::describe(cause)
-                            : cause == parley::net::close_cause::closed_locally
-                                ? detail
-                                : std::string(parley::net::describe(cause)) + ": " + detail;
-    spdlog::log(log_level_for(cause), "{} closed: {}{}", label(id, it->second), why,
-                oversized ? oversized_frame_log_.suffix() : std::string());
+      (!limiter || limiter->admit(log_limiter::clock::now()))) {
+    const auto suffix = limiter ? limiter->suffix() : std::string();
+    if (cause == parley::net::close_cause::queue_overflow ||
+        cause == parley::net::close_cause::queue_budget) {
+      // SPEC 12: a dropped session is logged with its user and address.
+      const auto user = core_.user_of(id);
+      spdlog::warn("{}{}{}: dropped: {} ({}): {}{}", label(id, it->second),
+                   user.empty() ? "" : " user ", user, parley::net::describe(cause),
+                   bound_option(cause), detail, suffix);
+    } else {
+      // A closed_locally detail already says why (the decode error, the shutdown).
+      const std::string why = detail.empty() ? parley::net::describe(cause)
+                              : cause == parley::net::close_cause::closed_locally
+                                  ? detail
+                                  : std::string(parley::net::describe(cause)) + ": " + detail;
+      spdlog::log(log_level_for(cause), "{} closed: {}{}", label(id, it->second), why, suffix);
+    }
   }
   sessions_.erase(it);
   call_core([&](time_point now, effects& out) { core_.on_disconnect(id, now, out); });
@@ -313,11 +341,9 @@ void server::apply_effects() {
     const auto it = sessions_.find(send.to);
     // Gone, or closing after its session_end: nothing more is sent to it.
     if (it == sessions_.end() || !it->second.connection->is_open()) continue;
-    if (!it->second.connection->send(std::move(send.frame)) &&
-        slow_reader_log_.admit(log_limiter::clock::now())) {
-      spdlog::warn("{}: dropped: its outgoing queue passed its bound (slow reader){}",
-                   label(send.to, it->second), slow_reader_log_.suffix());
-    }
+    // A send refused for a queue bound drops that session, or the slowest reader if the total
+    // passed its budget: on_close logs it.
+    it->second.connection->send(std::move(send.frame));
   }
   for (const auto& end : effects_.ends) {
     const auto it = sessions_.find(end.session);

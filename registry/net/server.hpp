@@ -37,6 +37,17 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 inline constexpr std::size_t default_max_prelogin_frame = 1024;
 // A class or an office behind one NAT must fit.
 inline constexpr std::size_t default_max_per_address = 256;
+// SPEC 9.1: the outgoing queue of one session, and the sum over all of them (counted as
+// connection_limits.max_queued_bytes counts them).
+inline constexpr std::size_t default_max_session_queue = 1024 * 1024;
+inline constexpr std::size_t default_max_total_queue = 256 * 1024 * 1024;
+
+// The limits of every registry connection: the defaults, with the session's queue bound.
+inline parley::net::connection_limits default_connection_limits() {
+  parley::net::connection_limits limits;
+  limits.max_queued_bytes = default_max_session_queue;
+  return limits;
+}
 
 struct server_options {
   // Connections over this bound are accepted and closed at once.
@@ -50,7 +61,11 @@ struct server_options {
   std::size_t max_per_address = default_max_per_address;
   // After SIGINT/SIGTERM, how long sessions get to flush their session_end and close.
   std::chrono::milliseconds shutdown_grace{2000};
-  parley::net::connection_limits connection_limits{};
+  // connection_limits.max_queued_bytes is --max-session-queue.
+  parley::net::connection_limits connection_limits = default_connection_limits();
+  // SPEC 9.1: the budget of all outgoing queues together (--max-total-queue); a send that would
+  // pass it drops the slowest readers first. 0: no budget.
+  std::size_t max_total_queue = default_max_total_queue;
 };
 
 // Opens and binds; an error (address in use, no such address) is returned, not thrown. Separate
@@ -145,6 +160,7 @@ class server : private parley::net::framed_connection::owner {
   log_limiter refusal_log_;
   log_limiter address_refusal_log_;
   log_limiter slow_reader_log_;
+  log_limiter queue_budget_log_;
   log_limiter oversized_frame_log_;
   // Open connections per address (the form the core sees), for max_per_address; an address
   // leaves the map with its last connection.

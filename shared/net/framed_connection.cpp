@@ -40,6 +40,9 @@ std::uint32_t clamp_u32(std::size_t value) {
       std::min<std::size_t>(value, std::numeric_limits<std::uint32_t>::max()));
 }
 
+// What a queued frame counts for against the bound and the budget.
+std::size_t queued_cost(const std::string& frame) { return frame.size() + queued_frame_overhead; }
+
 }  // namespace
 
 class framed_connection::function_owner final : public framed_connection::owner {
@@ -64,8 +67,19 @@ const char* describe(close_cause cause) {
     case close_cause::frame_too_large: return "frame over its size bound";
     case close_cause::queue_overflow: return "outgoing queue over its bound (slow reader)";
     case close_cause::closed_locally: return "closed";
+    case close_cause::queue_budget:
+      return "the outgoing queues of all connections passed their budget, and this was the "
+             "slowest reader";
   }
   return "closed";
+}
+
+void set_total_queue_budget(asio::io_context& io, std::size_t bytes) {
+  asio::use_service<outbox_service>(io).budget().set_limit(bytes);
+}
+
+std::size_t total_queued_bytes(asio::io_context& io) {
+  return asio::use_service<outbox_service>(io).budget().total();
 }
 
 std::shared_ptr<framed_connection> framed_connection::create(socket_type socket,
@@ -94,7 +108,8 @@ std::shared_ptr<framed_connection> framed_connection::create(asio::ip::tcp::sock
 framed_connection::framed_connection(socket_type socket, connection_limits limits)
     : socket_(std::move(socket)),
       limits_{
-          clamp_u32(limits.max_frame_body), clamp_u32(limits.max_queued_frames),
+          clamp_u32(limits.max_frame_body),
+          // The count never passes the bound, so it cannot wrap.
           clamp_u32(limits.max_queued_bytes),
           clamp_u32(static_cast<std::size_t>(std::max<std::int64_t>(0, limits.linger.count())))},
       outbox_(&asio::use_service<outbox_service>(socket_.get_executor().context())),
@@ -278,14 +293,16 @@ bool framed_connection::send(std::string frame) {
 
 bool framed_connection::send(proto::frame_ptr frame) {
   if (state_ != lifecycle::open) return false;
-  if (std::size_t{queued_frames_} + 1 > limits_.max_queued_frames ||
-      std::size_t{queued_bytes_} + frame->size() > limits_.max_queued_bytes) {
-    close(close_cause::queue_overflow, std::to_string(queued_frames_) + " frames, " +
-                                           std::to_string(queued_bytes_) + " bytes queued");
+  const auto cost = queued_cost(*frame);
+  if (std::size_t{queued_bytes_} + cost > limits_.max_queued_bytes) {
+    close(close_cause::queue_overflow, std::to_string(queued_bytes_) +
+                                           " bytes queued, over the bound of " +
+                                           std::to_string(limits_.max_queued_bytes));
     return false;
   }
-  ++queued_frames_;
-  queued_bytes_ += static_cast<std::uint32_t>(frame->size());
+  // May drop the slowest readers first (this one, if it is the slowest).
+  if (!outbox_->budget().charge(*this, cost)) return false;
+  queued_bytes_ += static_cast<std::uint32_t>(cost);
   if (waiting_writable_) {
     // Behind frames the kernel has not taken yet: wait with them.
     spill_->queue.push_back(std::move(frame));
@@ -327,8 +344,7 @@ void framed_connection::flush_outbox(std::uint32_t at) {
     std::size_t sent = 0;
     while (at != outbox_service::no_entry && written >= entries[at].frame->size()) {
       written -= entries[at].frame->size();
-      --queued_frames_;
-      queued_bytes_ -= static_cast<std::uint32_t>(entries[at].frame->size());
+      uncount(queued_cost(*entries[at].frame));
       entries[at].frame.reset();
       at = entries[at].next;
       ++sent;
@@ -350,6 +366,8 @@ void framed_connection::flush_outbox(std::uint32_t at) {
 }
 
 void framed_connection::wait_writable() {
+  // Now a reader that has fallen behind: a candidate when the budget needs room.
+  if (!waiting_writable_) outbox_->budget().add_waiting(*this);
   waiting_writable_ = true;
   socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code ec) {
     if (ec && self->alive()) self->close(close_cause::write_error, ec.message());
@@ -378,6 +396,7 @@ void framed_connection::flush_queue() {
     }
     advance(written);
   }
+  outbox_->budget().remove_waiting(*this);
   waiting_writable_ = false;
   // Released, not kept: a connection that once fell behind does not keep its peak queue.
   std::vector<proto::frame_ptr>().swap(queue);
@@ -397,11 +416,15 @@ void framed_connection::advance(std::size_t written) {
       return;
     }
     written -= left;
-    --queued_frames_;
-    queued_bytes_ -= static_cast<std::uint32_t>(s.queue[s.head]->size());
+    uncount(queued_cost(*s.queue[s.head]));
     s.queue[s.head++].reset();
     s.head_written = 0;
   }
+}
+
+void framed_connection::uncount(std::size_t frame_bytes) {
+  queued_bytes_ -= static_cast<std::uint32_t>(frame_bytes);
+  outbox_->budget().release(frame_bytes);
 }
 
 framed_connection::spill& framed_connection::spilled() {
@@ -415,7 +438,7 @@ void framed_connection::release_spill_if_empty() {
 }
 
 void framed_connection::after_flush() {
-  if (state_ == lifecycle::draining && queued_frames_ == 0) {
+  if (state_ == lifecycle::draining && queued_bytes_ == 0) {
     // Everything is sent: half-close, and let the other side close its end (the reader sees
     // its EOF), so no unread data turns our FIN into a reset. The linger timer bounds the wait.
     state_ = lifecycle::half_closed;
@@ -454,6 +477,11 @@ void framed_connection::close(close_cause cause, std::string detail) {
   if (!alive()) return;
   note(cause, std::move(detail));
   state_ = lifecycle::closed;
+  // Whatever is queued will not be sent: it leaves the budget now, and the memory within this
+  // turn of the event loop (when the outbox is written, and when the connection finishes).
+  outbox_->budget().release(queued_bytes_);
+  queued_bytes_ = 0;
+  outbox_->budget().remove_waiting(*this);
   std::error_code ignored;
   socket_.shutdown(socket_type::shutdown_both, ignored);
   // Closing cancels the outstanding waits; their handlers then run, and the last one finishes.
@@ -470,8 +498,6 @@ void framed_connection::finish() {
   state_ = lifecycle::finished;
   if (ending_ && ending_->linger_timer) ending_->linger_timer->cancel();
   spill_.reset();
-  queued_frames_ = 0;
-  queued_bytes_ = 0;
   // Release the owner after the call: it may own the object that owns this connection.
   auto* to = owner_;
   auto functions = std::move(functions_);

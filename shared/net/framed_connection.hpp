@@ -11,6 +11,9 @@
 //   connection's own queue, which then waits for writability. An idle connection therefore holds
 //   no write buffer, and a burst of notices to every connection (presence, broadcast) costs one
 //   posted handler and one write per connection, with no per-connection allocation.
+// - memory: each connection's queue (outbox and spill together) has a bound of its own, and
+//   set_total_queue_budget() bounds their sum over the io_context; over it the slowest readers
+//   are dropped (queue_budget.hpp says who that is, and how frames are counted).
 // The owner is told once, through on_close, after both directions have stopped.
 //
 // Everything here runs on one io thread: no member is touched from any other thread.
@@ -26,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,10 +38,18 @@
 
 namespace parley::net {
 
+// What one queued frame costs beyond its own bytes, about: its place in the outbox or the spilled
+// queue (16 to 32 bytes), the shared frame's control block and string object (64 with the
+// allocator's header) and its buffer's allocator header (16). Counted with every frame, so that
+// the byte bounds bound memory even for a queue of tiny frames; a separate bound on the number of
+// frames is then not needed.
+inline constexpr std::size_t queued_frame_overhead = 96;
+
 struct connection_limits {
   std::size_t max_frame_body = 64 * 1024;
-  // Outgoing queue bound: a peer that reads slower than it is sent to is dropped, not buffered.
-  std::size_t max_queued_frames = 4096;
+  // Outgoing queue bound, in frame bytes plus queued_frame_overhead per frame: a peer that reads
+  // slower than it is sent to is dropped, not buffered. The peer keeps this default; the registry
+  // sets its own (--max-session-queue).
   std::size_t max_queued_bytes = 8 * 1024 * 1024;
   // How long a graceful close may take: flushing the queue, then waiting for the other side to
   // close its end.
@@ -51,11 +63,21 @@ enum class close_cause {
   frame_too_large,  // a length header over max_frame_body
   queue_overflow,   // the outgoing queue passed its bound
   closed_locally,   // close() or a finished close_after_flush()
+  queue_budget,     // the sum of all outgoing queues passed its budget, and this was the slowest
 };
 
 const char* describe(close_cause cause);
 
 class outbox_service;
+class queue_budget;
+
+// The budget for the sum of the outgoing queues of every connection on `io` (counted as
+// connection_limits.max_queued_bytes counts them, per queue that holds a frame). A send that
+// would pass it first drops the slowest readers (close_cause::queue_budget). 0, the default: no
+// budget. Set it before connections send.
+void set_total_queue_budget(asio::io_context& io, std::size_t bytes);
+// What the outgoing queues of every connection on `io` hold now, as the budget counts it.
+std::size_t total_queued_bytes(asio::io_context& io);
 
 class framed_connection : public std::enable_shared_from_this<framed_connection> {
  public:
@@ -93,7 +115,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   void start(frame_handler on_frame, close_handler on_close);
 
   // Queues one complete frame (header + body). Returns false, and drops the connection, when the
-  // queue would pass its bound; returns false too once the connection is closing.
+  // queue would pass its bound, or when the total would pass its budget and this connection is
+  // the slowest reader (others may be dropped instead: see set_total_queue_budget); returns false
+  // too once the connection is closing.
   bool send(proto::frame_ptr frame);
   bool send(std::string frame);
 
@@ -117,6 +141,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   void set_max_frame_body(std::size_t bytes);
 
   bool is_open() const { return state_ == lifecycle::open; }
+  // What this connection's outgoing queue holds, as its bound counts it.
+  std::size_t queued_bytes() const { return queued_bytes_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
   socket_type& socket() { return socket_; }
 
@@ -125,6 +151,7 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
 
  private:
   friend class outbox_service;
+  friend class queue_budget;
 
   // A connection's life, in order; it only ever moves forward.
   enum class lifecycle : std::uint8_t {
@@ -140,7 +167,6 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // The limits, in the fewest bytes: every connection keeps a copy.
   struct packed_limits {
     std::uint32_t max_frame_body;
-    std::uint32_t max_queued_frames;
     std::uint32_t max_queued_bytes;
     std::uint32_t linger_ms;
   };
@@ -161,6 +187,10 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
     std::vector<proto::frame_ptr> queue;
     std::uint32_t head = 0;
     std::uint32_t head_written = 0;  // bytes of queue[head] already written
+    // While the queue waits for writability: its place in the queue_budget's list, and when
+    // (in the budget's count of waits) it began to wait.
+    std::uint32_t waiting_index = std::numeric_limits<std::uint32_t>::max();
+    std::uint64_t waiting_since = 0;
   };
   spill& spilled();
   void release_spill_if_empty();
@@ -187,6 +217,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   void wait_writable();
   // Drops the `written` bytes that have left from the front of the spilled queue.
   void advance(std::size_t written);
+  // A frame of `frame_bytes` has left the queue: counted off this connection and the budget.
+  void uncount(std::size_t frame_bytes);
   void after_flush();
   void finish_if_done();
   void finish();
@@ -208,8 +240,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // This connection's frames in the outbox: the chain's first and last entries.
   std::uint32_t out_first_;
   std::uint32_t out_last_;
-  // Frames and bytes queued, in the outbox and the spilled queue together: what the bounds limit.
-  std::uint32_t queued_frames_ = 0;
+  // Bytes queued (with queued_frame_overhead per frame), in the outbox and the spilled queue
+  // together: what the bound and the budget limit. Zero exactly when no frame is queued.
   std::uint32_t queued_bytes_ = 0;
   close_cause cause_ = close_cause::closed_locally;
   bool cause_set_ = false;

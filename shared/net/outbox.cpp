@@ -27,6 +27,9 @@ void outbox_service::flush_all() {
   for (std::size_t i = 0; i < flushing_.size(); ++i) flushing_[i]->flush_outbox(chains_[i]);
   flushing_.clear();
   writing_.clear();
+  // What the kernel did not take now waits in slow readers' queues: if the sends of this turn
+  // passed the budget, the slowest of them go.
+  budget_.enforce();
   if (writing_.capacity() > kept_outbox_entries) {
     std::vector<entry>().swap(writing_);
     std::vector<std::shared_ptr<framed_connection>>().swap(flushing_);
@@ -35,6 +38,7 @@ void outbox_service::flush_all() {
 }
 
 void outbox_service::shutdown() {
+  budget_.forget_connections();
   pending_.clear();
   entries_.clear();
   flushing_.clear();

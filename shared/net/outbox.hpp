@@ -5,6 +5,7 @@
 #pragma once
 
 #include "shared/net/framed_connection.hpp"
+#include "shared/net/queue_budget.hpp"
 
 #include <asio/execution_context.hpp>
 #include <asio/io_context.hpp>
@@ -58,6 +59,7 @@ class outbox_service : public asio::execution_context::service {
   }
 
   std::vector<entry>& writing() { return writing_; }
+  queue_budget& budget() { return budget_; }
 
  private:
   void flush_all();
@@ -72,6 +74,7 @@ class outbox_service : public asio::execution_context::service {
   std::vector<std::shared_ptr<framed_connection>> flushing_;
   std::vector<std::uint32_t> chains_;
   bool posted_ = false;
+  queue_budget budget_;
 };
 
 }  // namespace parley::net

@@ -95,6 +95,14 @@ TEST_CASE("cli: the registry refuses bad arguments with one line and the usage a
                 "--max-prelogin-frame", registry_usage);
   check_refused({registry_binary, "4000", "10", "30", "--max-prelogin-frame", "-1"},
                 "--max-prelogin-frame", registry_usage);
+  // A queue bound is 0 (off) or holds the largest frames with room to spare.
+  check_refused({registry_binary, "4000", "10", "30", "--max-session-queue", "65536"},
+                "invalid --max-session-queue '65536': must be 0 or a whole number from 131072",
+                registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-session-queue", "4294967296"},
+                "--max-session-queue", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-total-queue", "1MiB"},
+                "--max-total-queue", registry_usage);
 }
 
 TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and exits 2") {

@@ -398,18 +398,19 @@ TEST_CASE("a reader slower than its queue bound is dropped") {
   CHECK(closed.cause == net::close_cause::queue_overflow);
 }
 
-TEST_CASE("the frame-count bound drops a connection too") {
+TEST_CASE("every queued frame counts its overhead, so a queue of tiny frames reaches the bound") {
   loopback link;
+  const std::string tiny = frame_of("1");
+  constexpr std::size_t frames_at_bound = 10;
   net::connection_limits limits;
-  limits.max_queued_frames = 3;
+  limits.max_queued_bytes = frames_at_bound * (tiny.size() + net::queued_frame_overhead);
   auto connection = net::framed_connection::create(std::move(link.near), limits);
   close_record closed;
   connection->start([](std::string_view) {}, record_close(closed));
   // Nothing runs between the sends, so nothing leaves the queue.
-  CHECK(connection->send(frame_of("1")));
-  CHECK(connection->send(frame_of("2")));
-  CHECK(connection->send(frame_of("3")));
-  CHECK_FALSE(connection->send(frame_of("4")));
+  for (std::size_t i = 0; i < frames_at_bound; ++i) CHECK(connection->send(tiny));
+  CHECK(connection->queued_bytes() == limits.max_queued_bytes);
+  CHECK_FALSE(connection->send(tiny));
   CHECK(closed.calls == 0);
   REQUIRE(run_until(link.io, [&] { return closed.calls == 1; }));
   CHECK(closed.cause == net::close_cause::queue_overflow);
@@ -431,7 +432,6 @@ TEST_CASE("frames sent while the kernel's buffer is full go out after the earlie
   loopback link;
   net::connection_limits limits;
   // Room for far more than the kernel's buffers hold, so the connection has to wait for them.
-  limits.max_queued_frames = 10000;
   limits.max_queued_bytes = 64 * 1024 * 1024;
   auto connection = net::framed_connection::create(std::move(link.near), limits);
   close_record closed;
