@@ -367,7 +367,7 @@ std::string bound_text(std::size_t bound) {
 }
 std::string budget_text(std::size_t count, const char* per, std::size_t burst) {
   if (count == 0) return "no budget";
-  return std::to_string(count) + " a " + per + " (burst " + std::to_string(burst) + ")";
+  return std::to_string(count) + " " + per + " (burst " + std::to_string(burst) + ")";
 }
 
 int run(const options& opts) {
@@ -453,8 +453,8 @@ int run(const options& opts) {
       opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body,
       bound_text(opts.hash_queue.max_waiting), bound_text(opts.hash_queue.max_waiting_per_address),
       opts.hash_queue.fair ? "addresses take turns" : "in order of arrival",
-      budget_text(opts.login_failures, "minute", opts.login_failures_burst),
-      budget_text(opts.signups, "hour", opts.signups_burst), bound_text(opts.max_accounts));
+      budget_text(opts.login_failures, "a minute", opts.login_failures_burst),
+      budget_text(opts.signups, "an hour", opts.signups_burst), bound_text(opts.max_accounts));
 
   if (const auto ec = registry_server.start()) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());
