@@ -291,7 +291,7 @@ TEST_CASE("hostile: the new-user flow from one address makes no more accounts th
   }
 }
 
-TEST_CASE("hostile: past the account cap no account is made; the peer says so and exits 1") {
+TEST_CASE("hostile: past the account cap no account is made, and the peer says so and exits 1") {
   // The six sample users and one more.
   registry_fixture registry({}, {"--max-accounts", std::to_string(sample_users().size() + 1)});
   auto first = start_peer(registry);

@@ -61,7 +61,7 @@ void occupy(pool_run& run, hash_pool& pool, session_id session, const std::strin
 
 using sessions = std::vector<session_id>;
 
-TEST_CASE("hash pool: addresses take turns; a job over the bounds is answered refused") {
+TEST_CASE("hash pool: addresses take turns, and a job over the bounds is answered refused") {
   REQUIRE(auth::initialize());
   pool_run run;
   hash_pool pool(run.io, 1, auth::hash_cost::interactive, {16, 2, true});

@@ -37,7 +37,7 @@ session_id at_password(harness& h, const std::string& name, const std::string& a
 }
 
 TEST_CASE(
-    "registry core: wrong passwords spend the address's budget; with none left a password "
+    "registry core: wrong passwords spend the address's budget, and with none left a password "
     "is refused before it is hashed") {
   // 2 a minute, burst 3.
   harness h(with_failures({2, 60s, 3}));
