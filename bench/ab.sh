@@ -44,6 +44,10 @@ run_once() {
   # Every client connects from 127.0.0.1: the per-address cap is off where the build has one.
   local guards=()
   "$registry" --help | grep -q -- --max-per-address && guards=(--max-per-address 0)
+  # The same for the sign-up budget and the hash queue's bounds (benchmark users are made by
+  # their first login, hundreds at once).
+  "$registry" --help | grep -q -- --signups &&
+    guards+=(--signups 0 --hash-queue 0 --hash-queue-per-address 0)
   taskset -c 0 "$registry" "$port" 60 600 --db :memory: --hash-cost test \
     --credentials "$credentials" --log-level warn "${guards[@]}" >"$work/registry.log" 2>&1 &
   server_pid=$!

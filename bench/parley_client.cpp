@@ -17,6 +17,11 @@ std::string describe(proto::login_result result) {
     case proto::login_result::invalid_now_locked: return "invalid password, account now locked";
     case proto::login_result::account_locked: return "account locked";
     case proto::login_result::invalid_new_password: return "password refused as a new password";
+    case proto::login_result::too_many_login_attempts:
+      return "too many failed logins from this address (--login-failures)";
+    case proto::login_result::new_accounts_refused:
+      return "new accounts refused (--signups, --max-accounts)";
+    case proto::login_result::registry_busy: return "password queue full (--hash-queue)";
     default: return "unexpected login reply " + std::to_string(static_cast<int>(result));
   }
 }

@@ -64,6 +64,9 @@ constexpr std::uint64_t max_connections_bound = 1'000'000;
 constexpr std::uint64_t min_queue_bound = 128 * 1024;
 constexpr std::uint64_t max_session_queue_bound = 0xffff'ffff;
 constexpr std::uint64_t max_total_queue_bound = 1ULL << 40;
+// The queue bounds, budgets and the number of addresses tracked.
+constexpr std::uint64_t max_guard_bound = 1'000'000;
+constexpr std::uint64_t max_accounts_bound = 1'000'000'000;
 // Descriptors needed beyond one per connection: listener, database and WAL files, epoll, the
 // signal pipe, the log.
 constexpr rlim_t reserved_descriptors = 64;
@@ -88,6 +91,14 @@ struct options {
   std::size_t max_per_address = default_max_per_address;
   std::size_t max_session_queue = default_max_session_queue;
   std::size_t max_total_queue = default_max_total_queue;
+  // SPEC 9.1's login guards.
+  hash_queue_limits hash_queue{};
+  std::size_t login_failures = 30;  // a minute
+  std::size_t login_failures_burst = 60;
+  std::size_t signups = 60;  // an hour
+  std::size_t signups_burst = 60;
+  std::size_t max_accounts = 100'000;
+  std::size_t budget_addresses = 16384;
 };
 
 // ---------------------------------------------------------------- command line
@@ -104,6 +115,16 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string max_per_address_text = std::to_string(result.max_per_address);
   std::string max_session_queue_text = std::to_string(result.max_session_queue);
   std::string max_total_queue_text = std::to_string(result.max_total_queue);
+  std::string hash_queue_text = std::to_string(result.hash_queue.max_waiting);
+  std::string hash_queue_per_address_text =
+      std::to_string(result.hash_queue.max_waiting_per_address);
+  std::string hash_fairness_text = "on";
+  std::string login_failures_text = std::to_string(result.login_failures);
+  std::string login_failures_burst_text = std::to_string(result.login_failures_burst);
+  std::string signups_text = std::to_string(result.signups);
+  std::string signups_burst_text = std::to_string(result.signups_burst);
+  std::string max_accounts_text = std::to_string(result.max_accounts);
+  std::string budget_addresses_text = std::to_string(result.budget_addresses);
   std::string credentials_text, database_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -165,6 +186,44 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "sessions holding the most) are dropped first (default: " +
                      max_total_queue_text + "; 0: no budget)")
       ->type_name("BYTES");
+  app.add_option("--hash-queue", hash_queue_text,
+                 "password checks that may wait for the hashing threads in all; one more is "
+                 "refused (default: " +
+                     hash_queue_text + "; 0: no bound)")
+      ->type_name("N");
+  app.add_option("--hash-queue-per-address", hash_queue_per_address_text,
+                 "password checks from one IP address that may wait; one more is refused "
+                 "(default: " +
+                     hash_queue_per_address_text + "; 0: only --hash-queue bounds them)")
+      ->type_name("N");
+  app.add_option("--hash-fairness", hash_fairness_text,
+                 "on (default): addresses take turns for the hashing threads, one job each at a "
+                 "time, and a job whose connection has gone never runs; off: one queue in order "
+                 "of arrival, every job runs (for comparisons only)")
+      ->type_name("on|off");
+  app.add_option("--login-failures", login_failures_text,
+                 "wrong passwords per IP address a minute, a token bucket; with none left, a "
+                 "password is refused before it is checked (default: " +
+                     login_failures_text + "; 0: no budget)")
+      ->type_name("N");
+  app.add_option("--login-failures-burst", login_failures_burst_text,
+                 "the size of that bucket (default: " + login_failures_burst_text + ")")
+      ->type_name("N");
+  app.add_option("--signups", signups_text,
+                 "new accounts per IP address an hour, a token bucket (default: " + signups_text +
+                     "; 0: no budget)")
+      ->type_name("N");
+  app.add_option("--signups-burst", signups_burst_text,
+                 "the size of that bucket (default: " + signups_burst_text + ")")
+      ->type_name("N");
+  app.add_option("--max-accounts", max_accounts_text,
+                 "accounts in all; past it no new account is made (default: " + max_accounts_text +
+                     "; 0: no cap)")
+      ->type_name("N");
+  app.add_option(
+         "--budget-addresses", budget_addresses_text,
+         "IP addresses each budget keeps track of at once (default: " + budget_addresses_text + ")")
+      ->type_name("N");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -223,6 +282,10 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   }
   result.hash_cost = *cost;
 
+  if (hash_fairness_text != "on" && hash_fairness_text != "off")
+    return bad_arguments("invalid --hash-fairness '" + hash_fairness_text + "': must be on or off");
+  result.hash_queue.fair = hash_fairness_text == "on";
+
   // The whole-number options, checked in this order; the first that is out of its range is the
   // one error reported.
   std::optional<std::string> whole_error;
@@ -260,6 +323,16 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
               result.max_session_queue);
   queue_bound("--max-total-queue", max_total_queue_text, max_total_queue_bound,
               result.max_total_queue);
+  whole("--hash-queue", hash_queue_text, 0, max_guard_bound, result.hash_queue.max_waiting);
+  whole("--hash-queue-per-address", hash_queue_per_address_text, 0, max_guard_bound,
+        result.hash_queue.max_waiting_per_address);
+  whole("--login-failures", login_failures_text, 0, max_guard_bound, result.login_failures);
+  whole("--login-failures-burst", login_failures_burst_text, 1, max_guard_bound,
+        result.login_failures_burst);
+  whole("--signups", signups_text, 0, max_guard_bound, result.signups);
+  whole("--signups-burst", signups_burst_text, 1, max_guard_bound, result.signups_burst);
+  whole("--max-accounts", max_accounts_text, 0, max_accounts_bound, result.max_accounts);
+  whole("--budget-addresses", budget_addresses_text, 1, max_guard_bound, result.budget_addresses);
   if (whole_error) return bad_arguments(*whole_error);
   return result;
 }
@@ -325,6 +398,15 @@ std::optional<tcp::endpoint> listen_endpoint(asio::io_context& io, const options
   return results.begin()->endpoint();
 }
 
+// For the start-up line.
+std::string bound_text(std::size_t bound) {
+  return bound != 0 ? std::to_string(bound) : std::string("no bound");
+}
+std::string budget_text(std::size_t count, const char* per, std::size_t burst) {
+  if (count == 0) return "no budget";
+  return std::to_string(count) + " " + per + " (burst " + std::to_string(burst) + ")";
+}
+
 int run(const options& opts) {
   if (!auth::initialize()) {
     spdlog::error("libsodium could not be initialised");
@@ -378,13 +460,17 @@ int run(const options& opts) {
     return exit_startup_failure;
   }
 
-  hash_pool pool(io, opts.hash_threads, opts.hash_cost);
+  hash_pool pool(io, opts.hash_threads, opts.hash_cost, opts.hash_queue);
   import_accounts(credentials, store, pool, clock::now());
 
   core_config config;
   config.block_duration = opts.block_duration;
   config.idle_timeout = opts.timeout;
   config.new_token = auth::random_token;
+  config.login_failures = {opts.login_failures, std::chrono::minutes(1), opts.login_failures_burst};
+  config.signups = {opts.signups, std::chrono::hours(1), opts.signups_burst};
+  config.max_accounts = opts.max_accounts;
+  config.max_budget_addresses = opts.budget_addresses;
   core registry_core(config, store.load());
 
   // From here on only the worker's thread uses the store. Its answers reach the server, made
@@ -408,7 +494,9 @@ int run(const options& opts) {
   spdlog::info(
       "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
       "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {} ({} per address), "
-      "pre-login frame bound: {} bytes, outgoing queues: {} per session, {} in all)",
+      "pre-login frame bound: {} bytes, outgoing queues: {} per session, {} in all, hash queue: "
+      "{} ({} per address, {}), failed logins: {} per address, new accounts: {} per address, max "
+      "accounts: {})",
       to_string(registry_server.local_endpoint()), credentials.string(), database,
       config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
       auth::to_string(pool.cost()), pool.threads(), opts.max_connections,
@@ -417,7 +505,11 @@ int run(const options& opts) {
       opts.max_session_queue != 0 ? std::to_string(opts.max_session_queue) + " bytes"
                                   : std::string("no bound"),
       opts.max_total_queue != 0 ? std::to_string(opts.max_total_queue) + " bytes"
-                                : std::string("no budget"));
+                                : std::string("no budget"),
+      bound_text(opts.hash_queue.max_waiting), bound_text(opts.hash_queue.max_waiting_per_address),
+      opts.hash_queue.fair ? "addresses take turns" : "in order of arrival",
+      budget_text(opts.login_failures, "a minute", opts.login_failures_burst),
+      budget_text(opts.signups, "an hour", opts.signups_burst), bound_text(opts.max_accounts));
 
   if (const auto ec = registry_server.start()) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());

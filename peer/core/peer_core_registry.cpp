@@ -88,6 +88,16 @@ void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
       out.print(texts::password_hint);
       ask(phase::new_password, out);
       break;
+    // SPEC 9.1's guards; the registry closes the connection after each.
+    case login_result::too_many_login_attempts:
+      out.print(texts::too_many_login_attempts);
+      return finish(exit_failure, out);
+    case login_result::new_accounts_refused:
+      out.print(texts::new_accounts_refused);
+      return finish(exit_failure, out);
+    case login_result::registry_busy:
+      out.print(texts::registry_busy);
+      return finish(exit_failure, out);
   }
   drain(out);
 }

@@ -27,6 +27,14 @@ inline constexpr std::string_view invalid_now_locked =
     "Invalid Password. Your account has been blocked. Please try again later";
 inline constexpr std::string_view account_locked =
     "Your account is blocked due to multiple login failures. Please try again later";
+// SPEC 9.1, fixed.
+inline constexpr std::string_view too_many_login_attempts =
+    "Too many login attempts from your address. Please try again later";
+inline constexpr std::string_view new_accounts_refused =
+    "New accounts are not being accepted from your address now";
+// Ours: the registry's queue of password checks is full.
+inline constexpr std::string_view registry_busy =
+    "Error. The registry is too busy to check a password now. Please try again later";
 inline std::string already_logged_in(std::string_view user) {
   return std::string(user) + " is already logged in";
 }

@@ -14,13 +14,6 @@
 namespace parley::registry {
 namespace {
 
-// A job as the pool holds it: on the heap, so moving it between queues never copies the
-// password, and wiped however it ends (run, or dropped unstarted when the pool stops).
-struct pending_job {
-  hash_job job;
-  ~pending_job() { wipe(job.password); }
-};
-
 hash_done run_job(const hash_job& job, auth::hash_cost cost) {
   hash_done result;
   result.session = job.session;
@@ -30,7 +23,7 @@ hash_done run_job(const hash_job& job, auth::hash_cost cost) {
     // A hash made at another cost than the registry's now (--hash-cost changed) is made anew
     // while the password is at hand; the core stores it. Only after a match: a wrong password
     // costs no second hash.
-    if (result.ok && auth::needs_rehash(job.stored_hash, cost)) {
+    if (result.ok && job.rehash && auth::needs_rehash(job.stored_hash, cost)) {
       if (auto fresh = auth::hash_password(job.password, cost)) result.hash = std::move(*fresh);
     }
   } else if (auto hash = auth::hash_password(job.password, cost)) {
@@ -47,27 +40,83 @@ std::size_t hash_pool::default_threads() {
   return std::clamp<std::size_t>(cores > 1 ? cores - 1 : 1, 1, max_threads);
 }
 
-hash_pool::hash_pool(asio::io_context& io, std::size_t threads, auth::hash_cost cost)
+hash_pool::hash_pool(asio::io_context& io, std::size_t threads, auth::hash_cost cost,
+                     hash_queue_limits limits)
     : io_(io),
       threads_(std::clamp<std::size_t>(threads, 1, max_threads)),
       cost_(cost),
+      limits_(limits),
+      queue_(limits),
       pool_(threads_) {}
 
 hash_pool::~hash_pool() {
+  {
+    // Runners finish the job in hand and take no other.
+    const std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
   pool_.stop();
   pool_.join();
 }
 
 void hash_pool::submit(hash_job&& job, completion done) {
-  auto pending = std::make_unique<pending_job>();
-  pending->job = std::move(job);
+  auto queued = std::make_unique<queued_job>();
+  queued->job = std::move(job);
+  queued->done = std::move(done);
   wipe(job.password);
-  asio::post(pool_, [this, pending = std::move(pending), done = std::move(done)]() mutable {
-    auto result = run_job(pending->job, cost_);
-    // Wipe now rather than when the lambda is destroyed: the answer may wait for its delivery.
-    pending.reset();
-    finished(answer{std::move(done), std::move(result)});
-  });
+  {
+    const std::lock_guard lock(queue_mutex_);
+    if (queue_.push(queued) == hash_queue::admission::queued) {
+      // One runner per thread at most; a runner that finds nothing to start returns.
+      if (runners_ < threads_ && !stopping_) {
+        ++runners_;
+        asio::post(pool_, [this] { run_jobs(); });
+      }
+      return;
+    }
+  }
+  // Refused: answered like any other job, through the io thread, without hashing.
+  hash_done refused;
+  refused.session = queued->job.session;
+  refused.ticket = queued->job.ticket;
+  refused.refused = true;
+  auto reply = std::move(queued->done);
+  queued.reset();
+  finished(answer{std::move(reply), std::move(refused)});
+}
+
+void hash_pool::cancel(session_id session) {
+  const std::lock_guard lock(queue_mutex_);
+  queue_.cancel(session);
+}
+
+std::size_t hash_pool::waiting() {
+  const std::lock_guard lock(queue_mutex_);
+  return queue_.waiting();
+}
+
+void hash_pool::run_jobs() {
+  while (true) {
+    queued_job_ptr queued;
+    {
+      const std::lock_guard lock(queue_mutex_);
+      if (!stopping_) queued = queue_.next();
+      if (!queued) {
+        --runners_;
+        return;
+      }
+    }
+    auto result = run_job(queued->job, cost_);
+    // Wipe now rather than when the answer has been delivered, which may take a while.
+    wipe(queued->job.password);
+    auto reply = std::move(queued->done);
+    {
+      const std::lock_guard lock(queue_mutex_);
+      queue_.finished(queued->job.address);
+    }
+    queued.reset();
+    finished(answer{std::move(reply), std::move(result)});
+  }
 }
 
 void hash_pool::finished(answer&& a) {

@@ -6,6 +6,7 @@
 #include "registry/core/durable.hpp"
 
 #include "registry/core/accounts.hpp"
+#include "registry/core/address_budget.hpp"
 #include "registry/core/lockout.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/core/replies.hpp"
@@ -24,19 +25,34 @@ struct login_step {
     enter,           // logged in: the session goes online
     end_locked,      // the login reply is sent; the session ends (end_cause::locked_out)
     protocol_error,  // the session ends with session_end{protocol_error}
+    refused,         // a SPEC 9.1 guard: the login reply is sent; the session ends (`cause`)
   };
   next what = next::wait;
-  std::string detail;  // for the log, when the session ends
+  std::string detail;                       // for the log, when the session ends
+  end_cause cause = end_cause::locked_out;  // refused: which guard
+};
+
+// SPEC 9.1's guards of the login, beside SPEC 3's lockout.
+struct login_guards {
+  address_budget& failures;  // wrong passwords per address
+  address_budget& signups;   // new accounts per address
+  std::size_t max_accounts;  // 0: no cap
 };
 
 class login_flow {
  public:
-  login_flow(account_book& accounts, lockout& locks, const session_table& sessions, durable& store,
-             const replies& replies)
-      : accounts_(accounts), locks_(locks), sessions_(sessions), store_(store), replies_(replies) {}
+  login_flow(account_book& accounts, lockout& locks, login_guards guards,
+             const session_table& sessions, durable& store, const replies& replies)
+      : accounts_(accounts),
+        locks_(locks),
+        guards_(guards),
+        sessions_(sessions),
+        store_(store),
+        replies_(replies) {}
 
   login_step on_hello(session_id id, session& s, const proto::client_hello& m, effects& out);
-  login_step on_name(session_id id, session& s, const proto::login_name& m, effects& out);
+  login_step on_name(session_id id, session& s, const proto::login_name& m, time_point now,
+                     effects& out);
   login_step on_password(session_id id, session& s, const proto::login_password& m, time_point now,
                          effects& out);
   // The answer to this session's hash job (the core has matched its ticket).
@@ -52,15 +68,20 @@ class login_flow {
 
  private:
   login_step start_hash(session_id id, session& s, hash_job::kind what, const std::string& password,
-                        std::string stored_hash, phase next, effects& out);
+                        std::string stored_hash, phase next, bool rehash, effects& out);
   login_step verified(session_id id, session& s, const hash_done& result, time_point now,
                       effects& out);
   login_step created(session_id id, session& s, const hash_done& result, time_point now);
   login_step locked(session_id id, proto::login_result result, std::string detail,
                     effects& out) const;
+  login_step refuse(session_id id, proto::login_result result, end_cause cause, std::string detail,
+                    effects& out) const;
+  // The pool did not run the job: what it reserved is given back.
+  login_step hash_refused(session_id id, session& s, time_point now, effects& out);
 
   account_book& accounts_;
   lockout& locks_;
+  login_guards guards_;
   const session_table& sessions_;
   durable& store_;
   const replies& replies_;

@@ -6,6 +6,7 @@
 #include "registry/core/registry_core.hpp"
 
 #include "registry/core/accounts.hpp"
+#include "registry/core/address_budget.hpp"
 #include "registry/core/blocks.hpp"
 #include "registry/core/deadline_queue.hpp"
 #include "registry/core/durable.hpp"
@@ -40,6 +41,9 @@ const char* describe(end_cause cause) {
     case end_cause::protocol_error: return "protocol error";
     case end_cause::shutdown: return "registry shutting down";
     case end_cause::overloaded: return "too many frames waiting for the store";
+    case end_cause::login_budget: return "too many failed logins from its address";
+    case end_cause::signup_budget: return "new accounts refused";
+    case end_cause::hash_busy: return "password hashing queue full";
   }
   return "unknown cause";
 }
@@ -95,7 +99,10 @@ struct core::state {
         store(gate),
         replies(gate),
         locks(store, config.max_failed_attempts, config.block_duration),
-        login(accounts, locks, sessions, store, replies),
+        failure_budget(config.login_failures, config.max_budget_addresses),
+        signup_budget(config.signups, config.max_budget_addresses),
+        login(accounts, locks, login_guards{failure_budget, signup_budget, config.max_accounts},
+              sessions, store, replies),
         messaging(config.max_offline_per_recipient, store, sessions, accounts, blocks, replies),
         mail(config.mailbox_page_rows, config.mailbox_page_bytes, store, gate, accounts, replies),
         presence(sessions, accounts, blocks, replies),
@@ -114,6 +121,8 @@ struct core::state {
   session_table sessions;
   deadline_queue deadlines;
   lockout locks;
+  address_budget failure_budget;
+  address_budget signup_budget;
   login_flow login;
   registry::messaging messaging;
   registry::mailbox mail;
@@ -131,7 +140,7 @@ struct core::state {
               apply(id, s, login.on_hello(id, s, m, out), now, out);
             },
             [&](const proto::login_name& m) {
-              apply(id, s, login.on_name(id, s, m, out), now, out);
+              apply(id, s, login.on_name(id, s, m, now, out), now, out);
             },
             [&](const proto::login_password& m) {
               apply(id, s, login.on_password(id, s, m, now, out), now, out);
@@ -163,6 +172,7 @@ struct core::state {
       case login_step::next::enter: return enter(id, s, now, out);
       case login_step::next::end_locked:
         return finish(id, s, end_cause::locked_out, step.detail, out);
+      case login_step::next::refused: return finish(id, s, step.cause, step.detail, out);
       case login_step::next::protocol_error:
         return end_with(id, s, proto::end_reason::protocol_error, end_cause::protocol_error,
                         step.detail, now, out);

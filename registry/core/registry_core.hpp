@@ -24,6 +24,14 @@ namespace parley::registry {
 
 using session_id = std::uint64_t;
 
+// A token bucket per address (SPEC 9.1): `count` tokens refill every `per`, up to `burst`.
+// count 0: no budget (everything allowed).
+struct budget_rate {
+  std::size_t count = 0;
+  std::chrono::seconds per{60};
+  std::size_t burst = 1;
+};
+
 struct core_config {
   std::chrono::seconds block_duration{60};
   std::chrono::seconds idle_timeout{600};
@@ -44,6 +52,13 @@ struct core_config {
   // peer has confirmed the last one, so a full mailbox never sits in one outgoing queue.
   std::size_t mailbox_page_rows = 256;
   std::size_t mailbox_page_bytes = 256 * 1024;
+  // SPEC 9.1: wrong passwords per address (30 a minute, burst 60), new accounts per address (60
+  // an hour, burst 60), and accounts in all (0: no cap). A budget with count 0 is off.
+  budget_rate login_failures{30, std::chrono::minutes(1), 60};
+  budget_rate signups{60, std::chrono::hours(1), 60};
+  std::size_t max_accounts = 100'000;
+  // Addresses each budget keeps a bucket for at most (see address_budget).
+  std::size_t max_budget_addresses = 16384;
   // The secret of an accepted private chat: proto::private_token_chars lowercase hex digits,
   // unpredictable. Required; injected so that the core stays free of any source of randomness
   // (the registry passes auth::random_token). It never reaches a log.
@@ -59,6 +74,11 @@ struct hash_job {
   kind what = kind::verify;
   std::string password;
   std::string stored_hash;  // verify: the hash to check against
+  // The session's address: the pool takes turns between addresses, one job of each at a time.
+  std::string address;
+  // verify: whether a match may be answered with a fresh hash at the registry's cost. Not for a
+  // locked account: the extra time would tell that the password was right.
+  bool rehash = true;
 };
 
 struct hash_done {
@@ -68,6 +88,8 @@ struct hash_done {
   // create: the new hash. verify: a new hash at the registry's cost when the stored one was
   // made at another (the password matched), else empty.
   std::string hash;
+  // The pool did not run the job: its queue, or the address's line in it, was full.
+  bool refused = false;
 };
 
 // Why the core ends a session (for the log; the peer learns it from session_end).
@@ -78,6 +100,10 @@ enum class end_cause {
   login_timeout,
   protocol_error,
   shutdown,
+  // SPEC 9.1's guards, refused before any hashing:
+  login_budget,   // the address's failed-password budget is spent (--login-failures)
+  signup_budget,  // the address's new-account budget is spent, or the account cap reached
+  hash_busy,      // the hash pool's queue is full (--hash-queue, --hash-queue-per-address)
   // Frames waiting for the store to answer passed core_config::max_held_bytes.
   overloaded
 };

@@ -53,7 +53,10 @@ spdlog::level::level_enum log_level_for(end_cause cause) {
     case end_cause::locked_out:
     case end_cause::login_timeout: return spdlog::level::info;
     case end_cause::protocol_error:
-    case end_cause::overloaded: return spdlog::level::warn;
+    case end_cause::overloaded:
+    case end_cause::login_budget:
+    case end_cause::signup_budget:
+    case end_cause::hash_busy: return spdlog::level::warn;
   }
   return spdlog::level::info;
 }
@@ -303,6 +306,8 @@ void server::on_close(session_id id, parley::net::close_cause cause, const std::
     }
   }
   sessions_.erase(it);
+  // SPEC 9.1: a password job of a connection that has gone never runs.
+  pool_.cancel(id);
   call_core([&](time_point now, effects& out) { core_.on_disconnect(id, now, out); });
   if (stopping_ && sessions_.empty()) finish_shutdown();
 }
@@ -348,11 +353,15 @@ void server::apply_effects() {
   for (const auto& end : effects_.ends) {
     const auto it = sessions_.find(end.session);
     if (it == sessions_.end()) continue;
-    if (spdlog::should_log(log_level_for(end.cause))) {
+    // A guard that bites may bite thousands of times a second: those lines are rate-limited.
+    log_limiter* limiter = guard_log(end.cause);
+    if (spdlog::should_log(log_level_for(end.cause)) &&
+        (!limiter || limiter->admit(log_limiter::clock::now()))) {
       const std::string_view cause = describe(end.cause);
       const bool say_detail = !end.detail.empty() && end.detail != cause;
-      spdlog::log(log_level_for(end.cause), "{} ended: {}{}{}", label(end.session, it->second),
-                  cause, say_detail ? ": " : "", say_detail ? std::string_view(end.detail) : "");
+      spdlog::log(log_level_for(end.cause), "{} ended: {}{}{}{}", label(end.session, it->second),
+                  cause, say_detail ? ": " : "", say_detail ? std::string_view(end.detail) : "",
+                  limiter ? limiter->suffix() : std::string());
     }
     it->second.connection->close_after_flush();
   }
@@ -360,6 +369,15 @@ void server::apply_effects() {
     pool_.submit(std::move(job), [this](hash_done result) { on_hash_done(std::move(result)); });
   }
   effects_.clear();
+}
+
+log_limiter* server::guard_log(end_cause cause) {
+  switch (cause) {
+    case end_cause::login_budget: return &login_budget_log_;
+    case end_cause::signup_budget: return &signup_budget_log_;
+    case end_cause::hash_busy: return &hash_busy_log_;
+    default: return nullptr;
+  }
 }
 
 void server::arm_tick_timer() {

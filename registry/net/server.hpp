@@ -132,6 +132,8 @@ class server : private parley::net::framed_connection::owner {
   template <class Call>
   void call_core(Call&& call);
   void apply_effects();
+  // The limiter of a kind of end a flood could repeat; null for the others.
+  log_limiter* guard_log(end_cause cause);
   void arm_tick_timer();
   void close_all(const char* why);
   void finish_shutdown();
@@ -162,6 +164,10 @@ class server : private parley::net::framed_connection::owner {
   log_limiter slow_reader_log_;
   log_limiter queue_budget_log_;
   log_limiter oversized_frame_log_;
+  // SPEC 9.1's login guards (the failed-password and sign-up budgets, the hash queue's bounds).
+  log_limiter login_budget_log_;
+  log_limiter signup_budget_log_;
+  log_limiter hash_busy_log_;
   // Open connections per address (the form the core sees), for max_per_address; an address
   // leaves the map with its last connection.
   std::unordered_map<std::string, std::size_t> per_address_;

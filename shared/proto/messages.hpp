@@ -217,7 +217,11 @@ enum class login_result : std::uint8_t {
   invalid_now_locked,    // third failure: account locked now; the registry closes
   account_locked,        // locked before this attempt; the registry closes
   invalid_new_password,  // new password not 1..128 visible ASCII characters; prompt again
-  last = invalid_new_password,
+  // SPEC 9.1, each followed by the registry closing the connection:
+  too_many_login_attempts,  // the address's failed-password budget is spent; nothing was checked
+  new_accounts_refused,     // the address's new-account budget, or the account cap, is reached
+  registry_busy,            // the password-hashing queue is full; nothing was checked
+  last = registry_busy,
 };
 
 struct login_reply {

@@ -103,6 +103,15 @@ TEST_CASE("cli: the registry refuses bad arguments with one line and the usage a
                 "--max-session-queue", registry_usage);
   check_refused({registry_binary, "4000", "10", "30", "--max-total-queue", "1MiB"},
                 "--max-total-queue", registry_usage);
+  // SPEC 9.1's login guards: a bucket of no tokens is no budget at all (0 turns the rate off).
+  check_refused({registry_binary, "4000", "10", "30", "--login-failures-burst", "0"},
+                "--login-failures-burst", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--signups", "many"}, "--signups",
+                registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--hash-fairness", "maybe"},
+                "--hash-fairness", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--budget-addresses", "0"},
+                "--budget-addresses", registry_usage);
 }
 
 TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and exits 2") {

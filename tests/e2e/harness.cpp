@@ -166,7 +166,7 @@ void registry_fixture::start(call_site where) {
                     "--db",
                     database_path().string(),
                     "--hash-cost",
-                    "test",
+                    settings_.hash_cost,
                     "--log-level",
                     "debug"};
     options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());

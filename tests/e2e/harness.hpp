@@ -80,6 +80,8 @@ struct registry_settings {
   int timeout_seconds = 600;
   // What the credentials file holds; nothing: there is no credentials file.
   std::optional<std::string> credentials = sample_credentials();
+  // --hash-cost: cheap unless a test measures what hashing costs.
+  std::string hash_cost = "test";
 };
 
 // A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.

@@ -22,6 +22,7 @@
 #include "registry/core/registry_core.hpp"
 #include "registry/core/storage.hpp"
 #include "registry/store/sqlite_store.hpp"
+#include "registry/store/store_worker.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <initializer_list>
 #include <iterator>
 #include <map>
@@ -86,8 +88,9 @@ inline void require(bool holds, const std::string& what) {
 // a hash job answered, 10-11 a disconnect, 12 time passes, 13 a tick, 14 both, 15 a shutdown
 // (when the next byte is a multiple of 4).
 namespace step_code {
-inline constexpr std::uint8_t connect = 0, message = 2, hash_done = 8, disconnect = 10,
-                              advance = 12, tick = 13, advance_and_tick = 14, shutdown = 15;
+inline constexpr std::uint8_t connect = 0, message = 2, hash_done = 8, store_done = 9,
+                              disconnect = 10, advance = 12, tick = 13, advance_and_tick = 14,
+                              shutdown = 15;
 // The message step's second byte below this: raw bytes for the decoder follow, not a message
 // built from the vocabulary.
 inline constexpr std::uint8_t raw_below = 16;
@@ -123,7 +126,8 @@ class core_driver {
       std::snprintf(token, sizeof token, "%032llx", static_cast<unsigned long long>(++tokens_));
       return std::string(token);
     };
-    core_ = std::make_unique<registry::core>(config, *store_);
+    config.mailbox_page_rows = 2;
+    core_ = std::make_unique<registry::core>(config, store_->load());
   }
 
   // Decodes one step from `in` and runs it.
@@ -134,6 +138,8 @@ class core_driver {
       connect(in);
     } else if (op < code::hash_done) {
       message(in);
+    } else if (op == code::store_done) {
+      answer_writes(in.u8() % 8 + 1);
     } else if (op < code::disconnect) {
       answer_hash(in);
     } else if (op < code::advance) {
@@ -159,6 +165,17 @@ class core_driver {
     check_counts();
     require(core_->sessions() == 0 && core_->online_users() == 0,
             "no session is left once every connection has closed");
+    // Store answers after every session has gone send nothing and end nothing.
+    while (!writes_.empty()) {
+      std::vector<registry::store_done> answers;
+      answers.push_back(registry::execute(*store_, writes_.front()));
+      writes_.pop_front();
+      effects out;
+      core_->on_store_done(answers, now_, out);
+      require(out.sends.empty() && out.ends.empty() && out.hashes.empty(),
+              "a store answer after every session has gone sends nothing");
+      for (auto& job : out.writes) writes_.push_back(std::move(job));
+    }
     // Answers that come after their sessions have gone change nothing.
     for (const auto& job : pending_) {
       effects out;
@@ -323,6 +340,8 @@ class core_driver {
     effects out;
     core_->on_shutdown(now_, out);
     apply(out, "shutdown");
+    // Ends wait behind the sessions' unanswered writes: the store answers them all.
+    answer_writes(SIZE_MAX);
     for (const auto& [id, s] : connected_)
       require(s.ended, "every session ends at shutdown (#" + std::to_string(id) + ")");
   }
@@ -355,8 +374,24 @@ class core_driver {
       require(tickets_.insert(job.ticket).second, "every hash job has its own ticket" + where);
       pending_.push_back(job);
     }
-    // When the store's writes become jobs answered later (like hash jobs), they are collected
-    // here and answered by a step of their own.
+    // Store jobs are answered by a step of their own (answer_writes), in order, like the worker.
+    for (const auto& job : out.writes) writes_.push_back(job);
+  }
+
+  // The store worker's part: the oldest `count` jobs run on the store and are answered in one
+  // batch (until none is left for SIZE_MAX: answers may ask for more).
+  void answer_writes(std::size_t count) {
+    while (!writes_.empty() && count > 0) {
+      std::vector<registry::store_done> answers;
+      while (!writes_.empty() && answers.size() < count) {
+        answers.push_back(registry::execute(*store_, writes_.front()));
+        writes_.pop_front();
+      }
+      if (count != SIZE_MAX) count -= answers.size();
+      effects out;
+      core_->on_store_done(answers, now_, out);
+      apply(out, "store_done");
+    }
   }
 
   void check_send(const effects::send& send, const std::set<session_id>& ending,
@@ -390,6 +425,7 @@ class core_driver {
           require(other.online_as != s.last_name,
                   "a welcome is for a name not online elsewhere: " + s.last_name + where);
         s.online_as = s.last_name;
+        ever_online_.insert(s.last_name);
       }
     } else if (std::holds_alternative<proto::server_hello>(m)) {
       require(!s.hello_answered, "one server_hello per session" + where);
@@ -405,6 +441,10 @@ class core_driver {
         require(p->user.value != *s.online_as, "no one is told of their own login" + where);
         bool online = false;
         for (const auto& [id, other] : connected_) online |= other.online_as == p->user.value;
+        // A frame that waited behind the recipient's writes (released by a store answer) was
+        // made earlier: its user was online then, and may have left since (at shutdown no
+        // logout follows).
+        online |= where == " (during store_done)" && ever_online_.contains(p->user.value);
         require(online, "a login notice is about a user online now: " + p->user.value + where);
       }
     }
@@ -435,6 +475,8 @@ class core_driver {
   std::uint64_t tokens_ = 0;
   std::map<session_id, session_model> connected_;
   std::vector<hash_job> pending_;
+  std::deque<registry::store_job> writes_;
+  std::set<std::string> ever_online_;  // every name that has been welcomed
   std::set<std::uint64_t> tickets_;
 };
 

@@ -135,6 +135,33 @@ TEST_CASE("peer core: a locked account") {
   CHECK(h.exit_code == 1);
 }
 
+TEST_CASE("peer core: SPEC 9.1's login refusals are shown and end the peer with code 1") {
+  harness h;
+  h.connect();
+  SUBCASE("the address's failed-password budget") {
+    h.type("yoda");
+    h.login_reply(proto::login_result::ask_password);
+    h.type("whatever");
+    h.login_reply(proto::login_result::too_many_login_attempts);
+    CHECK(h.lines == strings{"Too many login attempts from your address. Please try again later"});
+  }
+  SUBCASE("new accounts, refused at the name") {
+    h.type("newbie");
+    h.login_reply(proto::login_result::new_accounts_refused);
+    CHECK(h.lines == strings{"New accounts are not being accepted from your address now"});
+  }
+  SUBCASE("the registry's password queue is full") {
+    h.type("yoda");
+    h.login_reply(proto::login_result::ask_password);
+    h.type("whatever");
+    h.login_reply(proto::login_result::registry_busy);
+    CHECK(
+        h.lines ==
+        strings{"Error. The registry is too busy to check a password now. Please try again later"});
+  }
+  CHECK(h.exit_code == 1);
+}
+
 TEST_CASE("peer core: a password that cannot be right still goes to the registry, as empty") {
   harness h;
   h.connect();

@@ -29,7 +29,7 @@ hash_done run_on_pool(hash_job job, auth::hash_cost cost) {
 }
 
 hash_job verify_job(const std::string& password, const std::string& stored) {
-  return hash_job{1, 1, hash_job::kind::verify, password, stored};
+  return hash_job{1, 1, hash_job::kind::verify, password, stored, "127.0.0.1", true};
 }
 
 }  // namespace
