@@ -144,6 +144,7 @@ void parley_client::on_message(const proto::server_message& message) {
     fail("session ended by the registry, reason " + std::to_string(static_cast<int>(end->reason)));
   } else if (std::holds_alternative<proto::private_offer>(message) ||
              std::holds_alternative<proto::private_expect>(message) ||
+             std::holds_alternative<proto::private_expect_from>(message) ||
              std::holds_alternative<proto::private_granted>(message) ||
              std::holds_alternative<proto::private_declined>(message)) {
     events_.on_private(user_, message);

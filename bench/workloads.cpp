@@ -231,6 +231,17 @@ void workload_runner::open_private_chats() {
     parley_clients_[a]->send(proto::private_request{names_[a + 1]});
 }
 
+void workload_runner::expect_token(std::size_t user, const std::string& token) {
+  // The dialer's hello may have come first, on its own connection.
+  const auto early = early_hellos_.find(token);
+  if (early != early_hellos_.end()) {
+    p2p_link* link = early->second;
+    early_hellos_.erase(early);
+    return match_private_chat(*link, user);
+  }
+  expected_tokens_.emplace(token, user);
+}
+
 void workload_runner::on_private(std::size_t user, const proto::server_message& message) {
   if (user >= n_) return;
   if (const auto* offer = std::get_if<proto::private_offer>(&message)) {
@@ -239,14 +250,10 @@ void workload_runner::on_private(std::size_t user, const proto::server_message& 
     parley_clients_[user]->send(
         proto::private_answer{offer->from, static_cast<std::uint8_t>(from_partner ? 1 : 0)});
   } else if (const auto* expect = std::get_if<proto::private_expect>(&message)) {
-    // The dialer's hello may have come first, on its own connection.
-    const auto early = early_hellos_.find(expect->token.value);
-    if (early != early_hellos_.end()) {
-      p2p_link* link = early->second;
-      early_hellos_.erase(early);
-      return match_private_chat(*link, user);
-    }
-    expected_tokens_.emplace(expect->token.value, user);
+    expect_token(user, expect->token.value);
+  } else if (const auto* expect_from = std::get_if<proto::private_expect_from>(&message)) {
+    // The generator plays every peer: it has no listener to keep room in.
+    expect_token(user, expect_from->token.value);
   } else if (const auto* granted = std::get_if<proto::private_granted>(&message)) {
     std::error_code ec;
     const auto address = asio::ip::make_address(granted->address.value, ec);

@@ -80,6 +80,8 @@ class workload_runner final : private client_events {
   void all_logged_in();
   void open_private_chats();
   void match_private_chat(p2p_link& link, std::size_t target);
+  // A private_expect (with or without the requester's address) for `user`, the chat's target.
+  void expect_token(std::size_t user, const std::string& token);
   void setup_failed(std::string_view why);
 
   // Traffic.

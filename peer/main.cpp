@@ -26,6 +26,8 @@ namespace cli = parley::cli;
 constexpr std::string_view usage_line = "Usage: peer <server_port> [options]";
 constexpr std::uint16_t min_port = 1024;
 constexpr std::uint16_t max_port = 65535;
+// The most pending private-chat handshakes either option may allow: each holds a descriptor.
+constexpr std::uint64_t max_handshakes_bound = 4096;
 
 // The options, or the exit code when there is nothing to run (help, version, errors).
 std::variant<app_options, int> parse_command_line(int argc, char** argv) {
@@ -43,6 +45,18 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
   cli.add_option("--host", result.host, "the registry's address or host name")
       ->option_text("ADDR")
       ->capture_default_str();
+  std::string handshakes_text = std::to_string(result.handshakes.total);
+  std::string per_address_text = std::to_string(result.handshakes.per_address);
+  cli.add_option("--max-chat-handshakes", handshakes_text,
+                 "private-chat connections that may wait for their handshake at once; more are "
+                 "closed (default: " +
+                     handshakes_text + ")")
+      ->type_name("N");
+  cli.add_option("--max-chat-handshakes-per-address", per_address_text,
+                 "of those, from one IP address; a requester you accepted always gets in "
+                 "(default: " +
+                     per_address_text + "; 0: no bound but the total)")
+      ->type_name("N");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -55,6 +69,22 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
   }
   result.server_port = static_cast<std::uint16_t>(*port);
   if (result.host.empty()) return bad_arguments("invalid --host '': must be an address");
+  // Checked in this order; the first out of its range is the one error reported.
+  const auto whole = [&](const char* name, const std::string& text, std::uint64_t low,
+                         std::size_t& into) -> std::optional<int> {
+    if (const auto value = cli::parse_whole(text, low, max_handshakes_bound)) {
+      into = static_cast<std::size_t>(*value);
+      return std::nullopt;
+    }
+    return bad_arguments(std::string("invalid ") + name + " '" + text +
+                         "': must be a whole number from " + std::to_string(low) + " to " +
+                         std::to_string(max_handshakes_bound));
+  };
+  if (const auto code = whole("--max-chat-handshakes", handshakes_text, 1, result.handshakes.total))
+    return *code;
+  if (const auto code = whole("--max-chat-handshakes-per-address", per_address_text, 0,
+                              result.handshakes.per_address))
+    return *code;
   return result;
 }
 

@@ -30,7 +30,7 @@ peer_app::peer_app(asio::io_context& io, app_options options)
       terminal_(io.get_executor(), max_line_bytes),
       core_(make_core_config(terminal_.interactive())),
       link_(io.get_executor()),
-      network_(io.get_executor()),
+      network_(io.get_executor(), options_.handshakes),
       stop_signals_(io, SIGINT, SIGTERM) {}
 
 void peer_app::start() {
@@ -44,7 +44,9 @@ asio::awaitable<void> peer_app::run() {
         core_.on_message(message, std::chrono::steady_clock::now(), effects_);
         apply();
         // A hello may have arrived before the private_expect that vouches for it.
-        if (std::holds_alternative<proto::private_expect>(message)) network_.retry_waiting();
+        if (std::holds_alternative<proto::private_expect>(message) ||
+            std::holds_alternative<proto::private_expect_from>(message))
+          network_.retry_waiting();
       },
       [this] {
         core_.on_disconnected(effects_);
@@ -105,6 +107,10 @@ void peer_app::start_private_network() {
         core_.on_private_closed(user, effects_);
         apply();
       },
+      [this](const std::string& address) {
+        return core_.expects_private_from(address, clock::now());
+      },
+      [this](const std::string& line) { terminal_.report(line); },
   });
   // Without a listener the registry tells whoever asks that this user cannot take private
   // chats; everything else works.

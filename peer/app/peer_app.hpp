@@ -5,6 +5,7 @@
 #pragma once
 
 #include "peer/core/effects.hpp"
+#include "peer/core/handshake_admission.hpp"
 #include "peer/core/peer_core.hpp"
 #include "peer/net/private_network.hpp"
 #include "peer/net/registry_link.hpp"
@@ -24,6 +25,8 @@ struct app_options {
   std::string host = "127.0.0.1";
   std::uint16_t server_port = 0;
   std::string agent;  // sent in the hello, e.g. "parley-peer/0.1.0"
+  // The private-chat listener's pending handshakes (SPEC 8.8).
+  handshake_limits handshakes;
 };
 
 class peer_app {

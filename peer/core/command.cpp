@@ -104,6 +104,13 @@ parse_result parse_user_only(const std::vector<std::string_view>& words) {
 
 }  // namespace
 
+bool needs_registry_answer(const command& cmd) {
+  return !(std::holds_alternative<private_command>(cmd) ||
+           std::holds_alternative<stopprivate_command>(cmd) ||
+           std::holds_alternative<help_command>(cmd) ||
+           std::holds_alternative<logout_command>(cmd));
+}
+
 std::string_view strip_carriage_return(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;

@@ -70,6 +70,11 @@ using command =
                  block_command, unblock_command, logout_command, startprivate_command,
                  private_command, stopprivate_command, help_command>;
 
+// True for the commands the registry answers (message, broadcast, whoelse, whoelsesince, block,
+// unblock, startprivate); false for those the peer handles itself and for logout, whose end
+// is the session's.
+bool needs_registry_answer(const command& cmd);
+
 // Why a line is not a command; each has its text (texts.hpp) through describe().
 enum class parse_error {
   invalid_command,   // not a command, wrong argument count, empty message, bad time

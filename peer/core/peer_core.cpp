@@ -92,7 +92,7 @@ bool peer_core::handle_out_of_turn(const input& item, effects& out) {
                              (std::holds_alternative<stopprivate_command>(*cmd) &&
                               private_chats_.is_open(std::get<stopprivate_command>(*cmd).user));
   if (!for_open_chat) return false;
-  execute(*cmd, out);
+  execute(*cmd, item.line, out);
   if (phase_ != phase::done && !busy() && queue_.empty()) ask(phase::logged_in, out);
   return true;
 }
@@ -220,9 +220,11 @@ void peer_core::send_login(proto::client_message message, effects& out) {
   ask(phase::login_step, out);
 }
 
-void peer_core::request(proto::client_message message, awaiting what, effects& out) {
+void peer_core::request(proto::client_message message, awaiting what, std::string_view line,
+                        effects& out) {
   out.sends.push_back(std::move(message));
   awaiting_ = what;
+  unconfirmed_.emplace_back(strip_carriage_return(line));
 }
 
 void peer_core::log_out(effects& out) {

@@ -75,6 +75,9 @@ class peer_core {
   // connection as the chat with hello.from and sends p2p_accept; on `unknown` it may ask again
   // (after the next registry message) until its handshake deadline, then closes.
   hello_verdict on_private_hello(const proto::p2p_hello& hello, time_point now, effects& out);
+  // Whether the registry has named `address` as the address of a requester this user agreed to
+  // and whose connection has not come yet: the listener always finds room for it (SPEC 8.8).
+  bool expects_private_from(std::string_view address, time_point now) const;
   // A dial asked for by dial_chat ended: accepted by the other peer, or failed.
   void on_private_dialed(std::string_view user, bool accepted, effects& out);
   // A message on the open chat with `user`.
@@ -123,7 +126,8 @@ class peer_core {
   // A consent answer, or a private line for an open chat: handled at once, queue or not.
   bool handle_out_of_turn(const input& item, effects& out);
   void answer_offer(const input& item, effects& out);
-  void execute(const command& cmd, effects& out);
+  // `line` is the command as typed, named to the user if the registry never answers it.
+  void execute(const command& cmd, std::string_view line, effects& out);
   // Handles queued lines while nothing is awaited; then a closed input ends the session.
   void drain(effects& out);
   void finish_input(effects& out);
@@ -143,7 +147,13 @@ class peer_core {
 
   void ask(phase next, effects& out);
   void send_login(proto::client_message message, effects& out);
-  void request(proto::client_message message, awaiting what, effects& out);
+  // Sends a command the registry answers; `line` waits in unconfirmed_ for that answer.
+  void request(proto::client_message message, awaiting what, std::string_view line, effects& out);
+  // One answer has come: the oldest command in flight is confirmed.
+  void confirm_oldest();
+  // The connection is lost: every command in flight, and every registry command typed and
+  // still waiting its turn, is named (SPEC 6), oldest first, and dropped.
+  void name_unconfirmed(effects& out);
   void log_out(effects& out);
   void finish(int code, effects& out);
   void remember_name(std::string_view name);
@@ -163,6 +173,11 @@ class peer_core {
   // The id of the last stored message shown (SPEC 6: none is shown twice).
   std::uint64_t last_stored_shown_ = 0;
   bool registry_lost_ = false;
+  // The lines of the commands sent to the registry and not yet answered, oldest first. Each
+  // registry command gets exactly one answer (a command_reply, or a user list's final chunk), in
+  // the order sent; deliveries, presence and private-chat messages are not answers. Input is
+  // handled one request at a time, so this holds at most one line today.
+  std::deque<std::string> unconfirmed_;
 };
 
 }  // namespace parley::peer

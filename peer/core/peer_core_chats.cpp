@@ -19,6 +19,10 @@ hello_verdict peer_core::on_private_hello(const proto::p2p_hello& hello, time_po
   return verdict;
 }
 
+bool peer_core::expects_private_from(std::string_view address, time_point now) const {
+  return phase_ == phase::logged_in && private_chats_.expects_address(address, now);
+}
+
 void peer_core::on_private_dialed(std::string_view user, bool accepted, effects& out) {
   if (phase_ == phase::done) return;
   private_chats_.on_dialed(user, accepted, out);

@@ -38,7 +38,7 @@ void peer_core::handle_command(const input& item, effects& out) {
     out.print(describe(*error));
     return ask(phase::logged_in, out);
   }
-  execute(std::get<command>(parsed), out);
+  execute(std::get<command>(parsed), item.line, out);
   if (!busy() && phase_ != phase::done) ask(phase::logged_in, out);
 }
 
@@ -54,36 +54,36 @@ void peer_core::report_activity(effects& out) {
   if (!registry_lost_) out.sends.emplace_back(std::in_place_type<proto::activity>);
 }
 
-void peer_core::execute(const command& cmd, effects& out) {
-  const bool local = std::holds_alternative<private_command>(cmd) ||
-                     std::holds_alternative<stopprivate_command>(cmd) ||
-                     std::holds_alternative<help_command>(cmd) ||
-                     std::holds_alternative<logout_command>(cmd);
-  if (!local && refuse_without_registry(out)) return;
+void peer_core::execute(const command& cmd, std::string_view line, effects& out) {
+  if (needs_registry_answer(cmd) && refuse_without_registry(out)) return;
   std::visit(
       overloaded{
           [&](const message_command& c) {
             pending_target_ = c.to;
             request(proto::direct_message{proto::name_string(c.to), proto::text_string(c.text)},
-                    awaiting::reply, out);
+                    awaiting::reply, line, out);
           },
           [&](const broadcast_command& c) {
-            request(proto::broadcast_message{proto::text_string(c.text)}, awaiting::reply, out);
+            request(proto::broadcast_message{proto::text_string(c.text)}, awaiting::reply, line,
+                    out);
           },
-          [&](const whoelse_command&) { request(proto::who_else{}, awaiting::user_list, out); },
+          [&](const whoelse_command&) {
+            request(proto::who_else{}, awaiting::user_list, line, out);
+          },
           [&](const whoelsesince_command& c) {
-            request(proto::who_else_since{c.seconds}, awaiting::user_list, out);
+            request(proto::who_else_since{c.seconds}, awaiting::user_list, line, out);
           },
           [&](const block_command& c) {
-            request(proto::block_user{proto::name_string(c.user)}, awaiting::reply, out);
+            request(proto::block_user{proto::name_string(c.user)}, awaiting::reply, line, out);
           },
           [&](const unblock_command& c) {
-            request(proto::unblock_user{proto::name_string(c.user)}, awaiting::reply, out);
+            request(proto::unblock_user{proto::name_string(c.user)}, awaiting::reply, line, out);
           },
           [&](const logout_command&) { log_out(out); },
           [&](const startprivate_command& c) {
             if (private_chats_.may_request(c.user, out))
-              request(proto::private_request{proto::name_string(c.user)}, awaiting::reply, out);
+              request(proto::private_request{proto::name_string(c.user)}, awaiting::reply, line,
+                      out);
           },
           [&](const private_command& c) {
             if (private_chats_.send(c.to, c.text, out)) report_activity(out);

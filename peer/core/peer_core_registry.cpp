@@ -39,6 +39,7 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
           [&](const proto::stored_end&) {
             if (awaiting_ == awaiting::stored) reply_done(out);
           },
+          [&](const proto::private_expect_from& m) { private_chats_.on_expect(m, now); },
       },
       message);
 }
@@ -104,6 +105,7 @@ void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {
 
 void peer_core::on_command_reply(const proto::command_reply& reply, effects& out) {
   if (phase_ != phase::logged_in) return;
+  confirm_oldest();
   const auto& subject = reply.subject.value;
   using proto::outcome;
   switch (reply.result) {
@@ -150,7 +152,31 @@ void peer_core::on_user_list(const proto::user_list& list, effects& out) {
     remember_name(name.value);
     out.print(name.value);
   }
-  if (list.final_chunk && awaiting_ == awaiting::user_list) reply_done(out);
+  if (!list.final_chunk) return;
+  confirm_oldest();
+  if (awaiting_ == awaiting::user_list) reply_done(out);
+}
+
+void peer_core::confirm_oldest() {
+  if (!unconfirmed_.empty()) unconfirmed_.pop_front();
+}
+
+void peer_core::name_unconfirmed(effects& out) {
+  const auto name = [&](std::string_view line) {
+    out.print(texts::not_confirmed(proto::escape_for_terminal(line)));
+  };
+  for (const auto& line : unconfirmed_) name(line);
+  unconfirmed_.clear();
+  // Typed after them, so sent after them had the registry answered: named in that order. What
+  // needs no registry (a private line, help, logout, a typing error) keeps its place.
+  std::erase_if(queue_, [&](const input& item) {
+    if (item.too_long) return false;
+    const auto parsed = parse_command(item.line);
+    const auto* cmd = std::get_if<command>(&parsed);
+    if (!cmd || !needs_registry_answer(*cmd)) return false;
+    name(strip_carriage_return(item.line));
+    return true;
+  });
 }
 
 void peer_core::reply_done(effects& out) {
@@ -186,6 +212,7 @@ void peer_core::on_disconnected(effects& out) {
   // The user asked to leave and the registry has closed: that is the logout, confirmed or not.
   if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
   out.print(texts::lost_connection);
+  if (phase_ == phase::logged_in) name_unconfirmed(out);
   if (phase_ != phase::logged_in || private_chats_.active_count() == 0)
     return finish(exit_failure, out);
   // Private chats need no registry (SPEC 8.6): they go on, and so does the peer, until the last

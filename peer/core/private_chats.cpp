@@ -146,10 +146,25 @@ void private_chats::on_dialed(std::string_view user, bool accepted, effects& out
 
 // ---------------------------------------------------------------- listener side
 
-void private_chats::on_expect(const proto::private_expect& expect, time_point now) {
+void private_chats::on_expect(const proto::private_expect& m, time_point now) {
+  expect(expectation{m.peer.value, m.token.value, {}, now}, now);
+}
+
+void private_chats::on_expect(const proto::private_expect_from& m, time_point now) {
+  expect(expectation{m.peer.value, m.token.value, m.address.value, now}, now);
+}
+
+void private_chats::expect(expectation e, time_point now) {
   forget_expired(now);
   if (expectations_.size() >= max_expectations) expectations_.erase(expectations_.begin());
-  expectations_.push_back(expectation{expect.peer.value, expect.token.value, now});
+  expectations_.push_back(std::move(e));
+}
+
+bool private_chats::expects_address(std::string_view address, time_point now) const {
+  if (address.empty()) return false;
+  return std::any_of(expectations_.begin(), expectations_.end(), [&](const expectation& e) {
+    return e.address == address && now - e.received < token_lifetime;
+  });
 }
 
 hello_verdict private_chats::on_hello(const proto::p2p_hello& hello, time_point now, effects& out) {

@@ -80,6 +80,11 @@ class private_chats {
   // ------------------------------------------------ listener side
   // private_expect: accept one connection from `peer` with `token` until now + token_lifetime.
   void on_expect(const proto::private_expect& expect, time_point now);
+  // private_expect_from: the same, and the address the registry saw `peer` connect from.
+  void on_expect(const proto::private_expect_from& expect, time_point now);
+  // Whether a live expectation names `address` as its requester's (SPEC 8.8: the listener
+  // always finds room for a handshake from there).
+  bool expects_address(std::string_view address, time_point now) const;
   // The first frame of an incoming connection.
   hello_verdict on_hello(const proto::p2p_hello& hello, time_point now, effects& out);
 
@@ -98,9 +103,11 @@ class private_chats {
   struct expectation {
     std::string user;
     std::string token;
+    std::string address;  // where the registry saw `user` connect from; empty if not told
     time_point received;
   };
 
+  void expect(expectation e, time_point now);
   void end_chat(std::string_view user, effects& out);
   void forget_expired(time_point now);
 

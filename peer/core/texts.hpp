@@ -2,6 +2,7 @@
 // graders match them), so they live in one place and nothing else spells them out.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -119,6 +120,24 @@ inline std::string private_started(std::string_view user) {
 inline std::string private_unreachable(std::string_view user) {
   return "Error. Could not connect to " + std::string(user) + " for private messaging";
 }
+// Ours (SPEC 8.8): the private-chat listener's bounds bit. Shown at most once per 10 s each,
+// with the count of those not shown (`suffix`), above the prompt; a script gets them on stderr.
+inline std::string handshake_refused(std::string_view address, std::size_t waiting,
+                                     bool per_address, std::string_view suffix) {
+  return "Refused a private-chat connection from " + std::string(address) + ": " +
+         std::to_string(waiting) +
+         (per_address ? " connections from it are waiting for their handshake, the "
+                        "--max-chat-handshakes-per-address bound"
+                      : " connections are waiting for their handshake, the "
+                        "--max-chat-handshakes bound") +
+         std::string(suffix);
+}
+inline std::string handshake_evicted(std::string_view evicted, std::string_view expected,
+                                     std::string_view suffix) {
+  return "Closed a private-chat connection from " + std::string(evicted) +
+         " that had not said who it is, to make room for one from " + std::string(expected) +
+         ", where a requester you accepted is" + std::string(suffix);
+}
 inline std::string private_delivery(std::string_view from, std::string_view escaped_text) {
   return std::string(from) + "(private): " + std::string(escaped_text);
 }
@@ -146,6 +165,10 @@ inline constexpr std::string_view too_many_connections = "Too many connections f
 inline constexpr std::string_view chats_go_on =
     "Private chats go on; other commands need the registry";
 inline constexpr std::string_view not_connected = "Error. Not connected to the registry";
+// SPEC 6, fixed: after lost_connection, one line per command the registry had not answered.
+inline std::string not_confirmed(std::string_view escaped_line) {
+  return "Error. Not confirmed by the registry: " + std::string(escaped_line);
+}
 inline std::string cannot_connect(std::string_view host, unsigned port, std::string_view reason) {
   return "Error. Cannot connect to the registry at " + std::string(host) + ":" +
          std::to_string(port) + ": " + std::string(reason);

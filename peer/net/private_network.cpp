@@ -1,5 +1,6 @@
 #include "peer/net/private_network.hpp"
 
+#include "peer/core/texts.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -20,6 +21,14 @@ namespace {
 // After a failed accept (out of descriptors, say) the listener pauses this long rather than spin.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
+// The address as the registry writes it (registry/net/server.cpp): an IPv4 client reaching an
+// IPv6 socket is its IPv4 address, so that both sides name one requester alike.
+std::string source_address(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  return address.to_string();
+}
+
 }  // namespace
 
 // One connection on its way to being a chat, or being one.
@@ -34,7 +43,9 @@ struct private_network::link {
   explicit link(asio::any_io_executor executor) : socket(executor), deadline(executor) {}
 
   stage state = stage::handshake;
-  std::string user;              // the other side, once known
+  handshake_admission::ticket ticket = 0;  // incoming: its place among the pending handshakes
+  std::string address;                     // incoming: where it came from
+  std::string user;                        // the other side, once known
   asio::ip::tcp::socket socket;  // outgoing, while connecting: then the connection owns it
   std::shared_ptr<net::framed_connection> connection;
   asio::steady_timer deadline;            // the handshake's, or the dial's
@@ -42,8 +53,8 @@ struct private_network::link {
   std::string hello_frame;                // outgoing: sent once connected
 };
 
-private_network::private_network(asio::any_io_executor executor)
-    : executor_(executor), acceptor_(executor) {}
+private_network::private_network(asio::any_io_executor executor, handshake_limits limits)
+    : executor_(executor), acceptor_(executor), admission_(limits) {}
 
 private_network::~private_network() {
   alive_.reset();
@@ -87,32 +98,69 @@ asio::awaitable<void> private_network::accept_loop() {
 }
 
 void private_network::start_handshake(asio::ip::tcp::socket socket) {
-  // A flood of connections that say nothing costs at most this many sockets and timers.
-  if (handshakes_.size() >= max_handshakes) {
-    std::error_code ignored;
-    socket.close(ignored);
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  // Reset before it was looked at: nothing to judge.
+  if (ec) {
+    socket.close(ec);
     return;
   }
+  const std::string address = source_address(remote.address());
+  const bool expected = handlers_.expects && handlers_.expects(address);
+  // Decided before the connection gets a buffer or a timer: a flood of connections that say
+  // nothing costs at most the bounds' worth of them.
+  const auto verdict = admission_.admit(address, expected);
+  if (!verdict.admitted) {
+    socket.close(ec);
+    return report_refusal(address, verdict.refused);
+  }
+  if (verdict.evicted) {
+    if (const auto victim = handshakes_.find(*verdict.evicted); victim != handshakes_.end()) {
+      const auto evicted = victim->second;
+      drop_handshake(evicted);
+      report_eviction(evicted->address, address);
+    }
+  }
   auto incoming = std::make_shared<link>(executor_);
+  incoming->ticket = *verdict.admitted;
+  incoming->address = address;
   incoming->connection = net::framed_connection::create(std::move(socket));
-  handshakes_.insert(incoming);
+  handshakes_.emplace(incoming->ticket, incoming);
   start_connection(incoming);
   arm_deadline(incoming, private_handshake_timeout);
+}
+
+void private_network::drop_handshake(const link_ptr& incoming) {
+  handshakes_.erase(incoming->ticket);
+  admission_.release(incoming->ticket);
+  incoming->state = link::stage::ended;
+  incoming->deadline.cancel();
+  incoming->connection->close();
+}
+
+void private_network::report_refusal(const std::string& address, handshake_admission::refusal why) {
+  const bool per_address = why == handshake_admission::refusal::per_address;
+  auto& limiter = per_address ? per_address_notices_ : total_notices_;
+  if (!handlers_.on_notice || !limiter.admit(std::chrono::steady_clock::now())) return;
+  handlers_.on_notice(texts::handshake_refused(
+      address, per_address ? admission_.pending_from(address) : admission_.pending(), per_address,
+      limiter.suffix()));
+}
+
+void private_network::report_eviction(const std::string& evicted, const std::string& expected) {
+  if (!handlers_.on_notice || !eviction_notices_.admit(std::chrono::steady_clock::now())) return;
+  handlers_.on_notice(texts::handshake_evicted(evicted, expected, eviction_notices_.suffix()));
 }
 
 void private_network::judge(const link_ptr& incoming) {
   if (incoming->state != link::stage::handshake || !incoming->hello || !handlers_.on_hello) return;
   switch (handlers_.on_hello(*incoming->hello)) {
     case hello_verdict::unknown: return;
-    case hello_verdict::refused:
-      handshakes_.erase(incoming);
-      incoming->state = link::stage::ended;
-      incoming->deadline.cancel();
-      incoming->connection->close();
-      return;
+    case hello_verdict::refused: return drop_handshake(incoming);
     case hello_verdict::accepted: break;
   }
-  handshakes_.erase(incoming);
+  handshakes_.erase(incoming->ticket);
+  admission_.release(incoming->ticket);
   incoming->deadline.cancel();
   incoming->state = link::stage::open;
   incoming->user = incoming->hello->from.value;
@@ -129,9 +177,11 @@ void private_network::judge(const link_ptr& incoming) {
 
 void private_network::retry_waiting() {
   // Judging changes the set; go over a copy.
-  const std::vector<link_ptr> waiting(handshakes_.begin(), handshakes_.end());
-  for (const auto& incoming : waiting)
-    if (incoming->hello) judge(incoming);
+  std::vector<link_ptr> waiting;
+  waiting.reserve(handshakes_.size());
+  for (const auto& [ticket, incoming] : handshakes_)
+    if (incoming->hello) waiting.push_back(incoming);
+  for (const auto& incoming : waiting) judge(incoming);
 }
 
 // ---------------------------------------------------------------- dialer
@@ -219,9 +269,7 @@ void private_network::arm_deadline(const link_ptr& l, std::chrono::steady_clock:
     if (self->state == link::stage::dialing) return dial_failed(self);
     if (self->state != link::stage::handshake) return;
     // No hello, or one whose token never turned up: whoever it is, it is not let in.
-    handshakes_.erase(self);
-    self->state = link::stage::ended;
-    self->connection->close();
+    drop_handshake(self);
   });
 }
 
@@ -231,13 +279,8 @@ void private_network::on_frame(const link_ptr& l, std::string_view body) {
     case link::stage::handshake:
       // Exactly one frame, a hello, and then silence until the verdict.
       if (!decoded.message || l->hello ||
-          !std::holds_alternative<proto::p2p_hello>(*decoded.message)) {
-        handshakes_.erase(l);
-        l->state = link::stage::ended;
-        l->deadline.cancel();
-        l->connection->close();
-        return;
-      }
+          !std::holds_alternative<proto::p2p_hello>(*decoded.message))
+        return drop_handshake(l);
       l->hello = std::get<proto::p2p_hello>(*decoded.message);
       return judge(l);
     case link::stage::dialing:
@@ -267,11 +310,7 @@ void private_network::on_frame(const link_ptr& l, std::string_view body) {
 
 void private_network::on_link_closed(const link_ptr& l) {
   switch (l->state) {
-    case link::stage::handshake:
-      handshakes_.erase(l);
-      l->state = link::stage::ended;
-      l->deadline.cancel();
-      return;
+    case link::stage::handshake: return drop_handshake(l);
     case link::stage::dialing: return dial_failed(l);
     case link::stage::open: {
       l->state = link::stage::ended;
@@ -316,7 +355,10 @@ void private_network::close_all() {
     else
       l->socket.close(ignored);
   };
-  for (const auto& l : handshakes_) end(l);
+  for (const auto& [ticket, l] : handshakes_) {
+    admission_.release(ticket);
+    end(l);
+  }
   for (const auto& [user, l] : dials_) end(l);
   for (const auto& [user, l] : chats_) end(l);
   handshakes_.clear();

@@ -7,13 +7,21 @@
 // judges it: accepted (the connection becomes the chat with that user and gets p2p_accept),
 // refused (closed), or unknown (the registry's private_expect may still be on its way on the
 // other TCP link: the hello is judged again by retry_waiting() until the deadline closes it).
+// Before a connection gets anything, handshake_admission decides whether it may wait at all
+// (SPEC 8.8: bounded per source address and in total, and always room for an address the
+// registry named for an expected requester); a bound that bites is told to the user, at most
+// once per notice_interval for each kind (a refusal for the bound per address, one for the
+// total, an eviction).
 // Outgoing: connect and get p2p_accept back within private_connect_timeout, else it failed.
 //
 // Everything here runs on the io thread.
 #pragma once
 
 #include "peer/core/effects.hpp"
+#include "peer/core/handshake_admission.hpp"
 #include "peer/core/private_chats.hpp"
+// Header-only; the registry's rate limiter for warnings serves the peer's notices as well.
+#include "registry/net/log_limiter.hpp"
 #include "shared/net/framed_connection.hpp"
 #include "shared/proto/messages.hpp"
 
@@ -28,7 +36,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -39,8 +46,8 @@ namespace parley::peer {
 inline constexpr std::chrono::seconds private_connect_timeout{5};
 // How long an incoming connection has to present a hello the core accepts.
 inline constexpr std::chrono::seconds private_handshake_timeout{5};
-// Incoming connections in their handshake at once; more are closed as they arrive.
-inline constexpr std::size_t max_handshakes = 16;
+// How often each kind of handshake notice (a refusal, an eviction) may be shown.
+inline constexpr std::chrono::seconds notice_interval{10};
 
 class private_network {
  public:
@@ -55,9 +62,13 @@ class private_network {
     std::function<void(const std::string& user, const proto::p2p_message&)> on_message;
     // The open chat with `user` ended by itself (not by close()).
     std::function<void(const std::string& user)> on_closed;
+    // Whether the registry named `address` for a requester this user agreed to (SPEC 8.8).
+    std::function<bool(const std::string& address)> expects;
+    // A line for the user about the listener itself (a bound that bit), already rate-limited.
+    std::function<void(const std::string& line)> on_notice;
   };
 
-  explicit private_network(asio::any_io_executor executor);
+  private_network(asio::any_io_executor executor, handshake_limits limits);
   ~private_network();
   private_network(const private_network&) = delete;
   private_network& operator=(const private_network&) = delete;
@@ -86,6 +97,11 @@ class private_network {
 
   asio::awaitable<void> accept_loop();
   void start_handshake(asio::ip::tcp::socket socket);
+  // Admission refused, or a pending handshake had to make way: told to the user, rate-limited.
+  void report_refusal(const std::string& address, handshake_admission::refusal why);
+  void report_eviction(const std::string& evicted, const std::string& expected);
+  // Ends an incoming connection before its verdict (refused, timed out, broke, made way).
+  void drop_handshake(const link_ptr& incoming);
   void judge(const link_ptr& incoming);
   void on_connected(const link_ptr& outgoing, std::error_code ec);
   void start_connection(const link_ptr& l);
@@ -98,7 +114,12 @@ class private_network {
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   handlers handlers_;
-  std::set<link_ptr> handshakes_;          // incoming, before their verdict
+  handshake_admission admission_;
+  std::map<handshake_admission::ticket, link_ptr> handshakes_;  // incoming, before their verdict
+  // One per kind, so that a flood of one never hides the first notice of another.
+  registry::log_limiter per_address_notices_{notice_interval};
+  registry::log_limiter total_notices_{notice_interval};
+  registry::log_limiter eviction_notices_{notice_interval};
   std::map<std::string, link_ptr> dials_;  // outgoing, before p2p_accept
   std::map<std::string, link_ptr> chats_;  // open chats by the other user's name
   bool closed_ = false;

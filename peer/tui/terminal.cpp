@@ -148,6 +148,13 @@ void terminal::print(std::string_view line) {
   std::fflush(stdout);
 }
 
+void terminal::report(std::string_view line) {
+  if (interactive_) return print(line);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
 void terminal::set_prompt(const prompt& next) {
   if (!interactive_) {
     if (!stopped_ && !next.text.empty()) write_out(next.text);

@@ -60,6 +60,9 @@ class terminal {
 
   // One line of output; on a terminal it appears above the prompt and what is being typed.
   void print(std::string_view line);
+  // A line about the peer itself rather than the session (a bound that bit): on a terminal like
+  // print(), for a script on stderr, so that its stdout holds only what the session showed.
+  void report(std::string_view line);
 
   // On a terminal: the prompt from now on. For a script: writes the prompt text (no newline),
   // as `read -p` does, each time the core asks for a line.

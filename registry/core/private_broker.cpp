@@ -61,12 +61,14 @@ void private_broker::on_answer(session_id id, session& s, const proto::private_a
   grant(id, s, *requester_id, requester, out);
 }
 
-// One fresh token for both sides. The address is where the registry saw the target connect
-// from: a peer never gets to say where others should dial.
+// One fresh token for both sides. Each is told the address the registry saw the other connect
+// from, never one a peer claims: the requester dials the target there, and the target keeps
+// room for a handshake from the requester's (SPEC 8.8).
 void private_broker::grant(session_id target_id, const session& target, session_id requester_id,
                            const session& requester, effects& out) {
   const std::string token = new_token_();
-  const proto::server_message expect = proto::private_expect{requester.name, token};
+  const proto::server_message expect =
+      proto::private_expect_from{requester.name, token, requester.address};
   const proto::server_message granted =
       proto::private_granted{target.name, target.address, target.chats.port_, token};
   // A frame that does not validate would end the receiver's registry session as a protocol

@@ -247,6 +247,11 @@ struct server_validator {
     if (!is_valid_token(m.token.value)) return "private_expect: bad token";
     return check_name(m.peer, "private_expect.peer");
   }
+  std::optional<problem> operator()(const private_expect_from& m) const {
+    if (!is_valid_token(m.token.value)) return "private_expect_from: bad token";
+    if (!is_address(m.address.value)) return "private_expect_from: bad address";
+    return check_name(m.peer, "private_expect_from.peer");
+  }
   std::optional<problem> operator()(const private_granted& m) const {
     if (!is_valid_token(m.token.value)) return "private_granted: bad token";
     if (m.port == 0) return "private_granted: port 0";

@@ -404,9 +404,25 @@ struct stored_end {
   bool operator==(const stored_end&) const = default;
 };
 
+// To the target who answered y, instead of private_expect: the same, and `address`, where the
+// registry saw the requester's own connection come from. The target's listener keeps room for a
+// handshake from that address however many others wait (SPEC 8.8); the token alone decides
+// whether it becomes the chat.
+struct private_expect_from {
+  name_string peer;
+  token_string token;
+  address_string address;
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer, token, address);
+  }
+  bool operator==(const private_expect_from&) const = default;
+};
+
 using server_message = std::variant<server_hello, login_reply, delivery, presence, command_reply,
                                     user_list, session_end, private_offer, private_expect,
-                                    private_granted, private_declined, stored_message, stored_end>;
+                                    private_granted, private_declined, stored_message, stored_end,
+                                    private_expect_from>;
 
 // ---------------------------------------------------------------- peer <-> peer (private chat)
 

@@ -120,6 +120,24 @@ TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and e
   check_refused({peer_binary, "port"}, "'port'", peer_usage);
   check_refused({peer_binary, "4000", "extra"}, "extra", peer_usage);
   check_refused({peer_binary, "4000", "--bogus"}, "--bogus", peer_usage);
+  check_refused({peer_binary, "4000", "--max-chat-handshakes", "0"}, "--max-chat-handshakes '0'",
+                peer_usage);
+  check_refused({peer_binary, "4000", "--max-chat-handshakes", "4097"}, "--max-chat-handshakes",
+                peer_usage);
+  check_refused({peer_binary, "4000", "--max-chat-handshakes-per-address", "-1"},
+                "--max-chat-handshakes-per-address", peer_usage);
+  check_refused({peer_binary, "4000", "--max-chat-handshakes-per-address", "eight"},
+                "--max-chat-handshakes-per-address", peer_usage);
+}
+
+TEST_CASE("cli: the peer's --help names its listener bounds and their defaults") {
+  const auto help = run({peer_binary, "--help"});
+  CHECK(help.exit_code == 0);
+  INFO(help.out);
+  CHECK(help.out.find("--max-chat-handshakes N") != std::string::npos);
+  CHECK(help.out.find("(default: 64)") != std::string::npos);
+  CHECK(help.out.find("--max-chat-handshakes-per-address N") != std::string::npos);
+  CHECK(help.out.find("(default: 8; 0: no bound but the total)") != std::string::npos);
 }
 
 TEST_CASE("cli: --help and --version exit 0") {

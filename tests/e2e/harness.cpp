@@ -247,8 +247,14 @@ peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& hom
 }
 
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home) {
+  return start_peer(port, home, {});
+}
+
+peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
+                    const std::vector<std::string>& extra_args) {
   launch_options options;
   options.argv = {peer_binary, std::to_string(port)};
+  options.argv.insert(options.argv.end(), extra_args.begin(), extra_args.end());
   options.mode = io_mode::terminal;
   options.environment = peer_environment(home);
   return std::make_unique<child_process>(options);

@@ -139,6 +139,9 @@ peer_ptr start_peer(registry_fixture& registry);
 peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& home);
 // A peer on a terminal, connected to whatever listens on 127.0.0.1:port.
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home);
+// The same, with `extra_args` after the port (a guard's option).
+peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
+                    const std::vector<std::string>& extra_args);
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the username and password prompts; the reply is the caller's to expect.

@@ -113,9 +113,11 @@ TEST_CASE("private: the registry hands the requester the address it saw and the 
   yoda->expect_line("luke logged in");
 
   CHECK(raw_luke_accepts(yoda, luke) == "yoda");
-  const auto expectation = luke.expect<proto::private_expect>();
+  const auto expectation = luke.expect<proto::private_expect_from>();
   CHECK(expectation.peer.value == "yoda");
   CHECK(proto::is_valid_token(expectation.token.value));
+  // And luke is told where the registry saw yoda connect from (SPEC 8.8).
+  CHECK(expectation.address.value == "127.0.0.1");
 
   auto chat = luke_listener.accept();
   const auto hello = chat.receive_p2p();

@@ -16,8 +16,10 @@ namespace {
 // The listener's handshake deadline is 5 s; a refused connection may stay open that long (a hello
 // with an unknown token waits for the registry's private_expect), so waits for it allow more.
 constexpr milliseconds refusal_timeout = 10000ms;
-// At most this many connections are in their handshake at once on one listener.
-constexpr int max_handshakes = 16;
+// A connection the listener refuses for lack of room is closed as soon as it is accepted; one it
+// admits stays open until its hello is judged, or its 5 s deadline.
+constexpr milliseconds closed_at_once = 1500ms;
+constexpr milliseconds held_to_deadline = 4000ms;
 
 constexpr std::string_view issued_token = "0123456789abcdef0123456789abcdef";
 constexpr std::string_view forged_token = "fedcba9876543210fedcba9876543210";
@@ -29,9 +31,25 @@ proto::p2p_hello hello_from(std::string_view user, std::string_view token) {
 
 // A real peer logged in as `user` through a fake registry, and the port it announced.
 struct peer_behind_fake_registry {
-  explicit peer_behind_fake_registry(std::string_view user, call_site where = call_site::here())
-      : peer(start_peer(fake.port(), home.path())), registry(fake.accept(default_timeout, where)) {
+  explicit peer_behind_fake_registry(std::string_view user,
+                                     const std::vector<std::string>& peer_args = {},
+                                     call_site where = call_site::here())
+      : peer(start_peer(fake.port(), home.path(), peer_args)),
+        registry(fake.accept(default_timeout, where)) {
     port = registry.welcome_peer(*peer, user, where);
+  }
+
+  // The fake registry tells the peer it may expect `requester` from `address`, and waits until
+  // the peer has read it: a message sent after it on the same link has been shown.
+  void expect_from(std::string_view requester, std::string_view token, std::string_view address,
+                   call_site where = call_site::here()) {
+    registry.send_to_peer(
+        proto::private_expect_from{
+            {std::string(requester)}, {std::string(token)}, {std::string(address)}},
+        where);
+    registry.send_to_peer(
+        proto::delivery{{"r2d2"}, {"expectation sent"}, proto::delivery_kind::direct}, where);
+    peer->expect_line("r2d2: expectation sent", default_timeout, where);
   }
 
   // The fake registry asks for a chat from `requester`; the user answers y.
@@ -147,19 +165,103 @@ TEST_CASE("private: a hello that comes before the registry's private_expect wait
   luke.peer->expect_line(text::private_text("hans", "made it"));
 }
 
-TEST_CASE("private: connections past the handshake bound are closed at once") {
-  peer_behind_fake_registry luke("luke");
-  std::vector<std::unique_ptr<raw_client>> waiting;
-  for (int i = 0; i < max_handshakes; ++i)
-    waiting.push_back(std::make_unique<raw_client>(luke.port));
-  // The listener accepts in order, so this one finds every handshake place taken. (A short
-  // look: the held ones are closed only at their 5 s deadline.)
-  raw_client one_too_many(luke.port);
-  CHECK(one_too_many.wait_closed(2000ms));
+namespace {
 
-  // The held ones run out of time; then the listener takes chats again.
-  for (auto& connection : waiting) CHECK(connection->wait_closed(refusal_timeout));
+// A silent connection to a listener, and when it was opened.
+struct silent_connection {
+  silent_connection(std::uint16_t port, const char* from)
+      : client(std::make_unique<raw_client>(port, from)) {}
+  std::unique_ptr<raw_client> client;
+  std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
+  // How long after its opening the listener closed it (up to refusal_timeout).
+  milliseconds lifetime() {
+    client->wait_closed(refusal_timeout);
+    return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - opened);
+  }
+};
+
+std::vector<silent_connection> open_silent(std::uint16_t port, const char* from, int count) {
+  std::vector<silent_connection> connections;
+  for (int i = 0; i < count; ++i) connections.emplace_back(port, from);
+  return connections;
+}
+
+}  // namespace
+
+TEST_CASE("private: pending handshakes are bounded per address and in total") {
+  // 4 from one address, 6 in all; the listener accepts in order, so each connection below meets
+  // the ones before it.
+  peer_behind_fake_registry luke(
+      "luke", {"--max-chat-handshakes", "6", "--max-chat-handshakes-per-address", "4"});
+  auto attacker = open_silent(luke.port, "127.0.0.2", 4);
+  silent_connection over_share(luke.port, "127.0.0.2");
+  auto second = open_silent(luke.port, "127.0.0.3", 2);
+  silent_connection over_total(luke.port, "127.0.0.4");
+
+  // The fifth from one address, and the seventh in all, are closed at once.
+  const auto over_share_lifetime = over_share.lifetime();
+  const auto over_total_lifetime = over_total.lifetime();
+  INFO("closed after " << over_share_lifetime.count() << " ms and " << over_total_lifetime.count()
+                       << " ms");
+  CHECK(over_share_lifetime < closed_at_once);
+  CHECK(over_total_lifetime < closed_at_once);
+  // Each bound that bit is told to luke, with its option.
+  luke.peer->expect(
+      "Refused a private-chat connection from 127.0.0.2: 4 connections from it are "
+      "waiting for their handshake, the --max-chat-handshakes-per-address bound");
+  luke.peer->expect(
+      "Refused a private-chat connection from 127.0.0.4: 6 connections are waiting "
+      "for their handshake, the --max-chat-handshakes bound");
+  // The admitted ones wait for their hello until the 5 s deadline.
+  for (auto* group : {&attacker, &second})
+    for (auto& connection : *group) CHECK(connection.lifetime() >= held_to_deadline);
+
+  // Then the listener takes chats again.
   const auto yoda = luke.open_chat("yoda", issued_token);
+}
+
+TEST_CASE("private: the address the registry named gets in however full the listener is") {
+  peer_behind_fake_registry luke(
+      "luke", {"--max-chat-handshakes", "6", "--max-chat-handshakes-per-address", "3"});
+  auto first = open_silent(luke.port, "127.0.0.2", 3);
+  auto later = open_silent(luke.port, "127.0.0.3", 3);
+  // Full: an address nobody named is refused.
+  silent_connection stranger(luke.port, "127.0.0.4");
+  CHECK(stranger.lifetime() < closed_at_once);
+
+  // luke accepts yoda, whom the registry saw at 127.0.0.9.
+  luke.consent("yoda");
+  luke.expect_from("yoda", issued_token, "127.0.0.9");
+  raw_client yoda(luke.port, "127.0.0.9");
+  yoda.send_p2p(hello_from("yoda", issued_token));
+  REQUIRE(accepted(yoda));
+  // The oldest silent connection made way for it, and luke is told; the others still wait for
+  // their deadline.
+  luke.peer->expect(
+      "Closed a private-chat connection from 127.0.0.2 that had not said who it is, "
+      "to make room for one from 127.0.0.9, where a requester you accepted is");
+  luke.peer->expect_line(text::private_start("yoda"));
+  CHECK(first[0].lifetime() < closed_at_once);
+  for (std::size_t i = 1; i < first.size(); ++i) CHECK(first[i].lifetime() >= held_to_deadline);
+  for (auto& connection : later) CHECK(connection.lifetime() >= held_to_deadline);
+}
+
+TEST_CASE("private: the named address over its own share gives up its oldest, not its place") {
+  // The requester shares its address with silent connections (one NAT): the bound per address
+  // holds, and the newest connection from there, the requester's, gets in.
+  peer_behind_fake_registry luke("luke", {"--max-chat-handshakes-per-address", "2"});
+  luke.consent("yoda");
+  luke.expect_from("yoda", issued_token, "127.0.0.9");
+  auto shared = open_silent(luke.port, "127.0.0.9", 2);
+  raw_client yoda(luke.port, "127.0.0.9");
+  yoda.send_p2p(hello_from("yoda", issued_token));
+  REQUIRE(accepted(yoda));
+  luke.peer->expect_line(text::private_start("yoda"));
+  CHECK(shared[0].lifetime() < closed_at_once);
+  CHECK(shared[1].lifetime() >= held_to_deadline);
+  // Without the expectation, the same address over its share is refused.
+  auto again = open_silent(luke.port, "127.0.0.9", 3);
+  CHECK(again[2].lifetime() < closed_at_once);
 }
 
 TEST_CASE("private: a bad frame, or word from the registry that the other left, ends a chat") {

@@ -89,6 +89,7 @@ std::vector<seed> valid_seeds() {
       {"private_expect", proto::private_expect{"yoda", sample_token}},
       {"private_granted", proto::private_granted{"luke", "127.0.0.1", 40123, sample_token}},
       {"private_declined", proto::private_declined{"luke"}},
+      {"private_expect_from", proto::private_expect_from{"yoda", sample_token, "127.0.0.1"}},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : client)

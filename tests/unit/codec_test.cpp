@@ -61,6 +61,7 @@ std::vector<proto::server_message> sample_server_messages() {
       proto::private_declined{"luke"},
       proto::stored_message{42, "luke", "while you were out", 1'700'000'000'000},
       proto::stored_end{},
+      proto::private_expect_from{"yoda", sample_token, "127.0.0.1"},
   };
 }
 
@@ -125,6 +126,7 @@ constexpr std::int32_t tag_private_offer = 7;
 constexpr std::int32_t tag_private_expect = 8;
 constexpr std::int32_t tag_private_granted = 9;
 constexpr std::int32_t tag_private_declined = 10;
+constexpr std::int32_t tag_private_expect_from = 11;
 constexpr std::int32_t tag_p2p_hello = 0;
 constexpr std::int32_t tag_p2p_text = 2;
 
@@ -705,6 +707,19 @@ TEST_CASE("private-chat messages to and from the registry are validated") {
   CHECK(contains(granted(std::string(proto::max_address_bytes + 1, '1'), 40123, sample_token),
                  "bound"));
   CHECK(contains(granted("127.0.0.1", 40123, "not-a-token"), "token"));
+
+  // The requester's address, told to the target, is held to the same rules.
+  const auto expect_from = [](std::string_view address, std::string_view token) {
+    return server_error(
+        body_writer(tag_private_expect_from).str("yoda").str(token).str(address).bytes());
+  };
+  CHECK(expect_from("127.0.0.1", sample_token).empty());
+  CHECK(expect_from("2001:db8::7", sample_token).empty());
+  CHECK(contains(expect_from("", sample_token), "address"));
+  CHECK(contains(expect_from("1.2.3.4\n", sample_token), "address"));
+  CHECK(
+      contains(expect_from(std::string(proto::max_address_bytes + 1, '1'), sample_token), "bound"));
+  CHECK(contains(expect_from("127.0.0.1", "ABC"), "token"));
 }
 
 TEST_CASE("encode refuses private-chat messages that break their own rules") {

@@ -424,6 +424,7 @@ TEST_CASE("peer private: chats outlive the registry; the last one ends the peer"
   h.forget();
   h.disconnect();
   CHECK(h.lines == strings{"Error. Lost connection to the registry",
+                           "Error. Not confirmed by the registry: message leia hi",
                            "Private chats go on; other commands need the registry"});
   CHECK_FALSE(h.exit_code);
   CHECK(h.core.registry_lost());

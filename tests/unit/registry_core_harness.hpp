@@ -54,6 +54,8 @@ inline std::string to_text(const proto::server_message& message) {
         } else if constexpr (std::is_same_v<M, proto::private_expect>) {
           // Tokens are secrets: tests compare them, failure messages do not print them.
           out << "private_expect(" << m.peer.value << ", <token>)";
+        } else if constexpr (std::is_same_v<M, proto::private_expect_from>) {
+          out << "private_expect_from(" << m.peer.value << ", <token>, " << m.address.value << ")";
         } else if constexpr (std::is_same_v<M, proto::private_granted>) {
           out << "private_granted(" << m.peer.value << ", " << m.address.value << ", " << m.port
               << ", <token>)";

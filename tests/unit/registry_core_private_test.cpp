@@ -43,8 +43,8 @@ session_id listening(harness& h, const std::string& name, std::uint16_t port,
   return id;
 }
 
-const proto::private_expect* as_expect(const proto::server_message& m) {
-  return std::get_if<proto::private_expect>(&m);
+const proto::private_expect_from* as_expect(const proto::server_message& m) {
+  return std::get_if<proto::private_expect_from>(&m);
 }
 const proto::private_granted* as_granted(const proto::server_message& m) {
   return std::get_if<proto::private_granted>(&m);
@@ -265,6 +265,8 @@ TEST_CASE("registry core: y sends the target its expectation first, then the req
   REQUIRE(expect);
   REQUIRE(granted);
   CHECK(expect->peer.value == "yoda");
+  // Where the registry saw yoda connect from: luke's listener keeps room for it (SPEC 8.8).
+  CHECK(expect->address.value == "127.0.0.1");
   CHECK(granted->peer.value == "luke");
   // Where the registry saw luke connect from, and the port luke announced.
   CHECK(granted->address.value == luke_address);
@@ -292,6 +294,11 @@ TEST_CASE("registry core: the grant carries the address the registry saw, per se
   REQUIRE(to_yoda.size() == 2);
   REQUIRE(as_granted(to_yoda[1]));
   CHECK(as_granted(to_yoda[1])->address.value == "2001:db8::7");
+  // luke is told where yoda's own connection came from.
+  auto offer_and_expect = h.take(luke);
+  REQUIRE(offer_and_expect.size() == 2);
+  REQUIRE(as_expect(offer_and_expect[1]));
+  CHECK(as_expect(offer_and_expect[1])->address.value == "198.51.100.3");
 
   // And the other way round.
   h.clear_inboxes();
