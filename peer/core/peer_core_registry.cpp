@@ -19,11 +19,12 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             remember_name(m.from.value);
             out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
           },
-          [&](const proto::presence& m) {
-            remember_name(m.user.value);
-            out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
-            // Its connection may not have broken yet (a frozen process, a lost route).
-            if (!m.online) private_chats_.on_user_offline(m.user.value, out);
+          [&](const proto::presence& m) { on_presence(m, out); },
+          // One line per change, in order; the registry shares one frame among many
+          // recipients, so it may list this user, who is not told about itself (SPEC 7).
+          [&](const proto::presence_batch& m) {
+            for (const auto& change : m.changes.items)
+              if (change.user.value != username_) on_presence(change, out);
           },
           [&](const proto::command_reply& m) { on_command_reply(m, out); },
           [&](const proto::user_list& m) { on_user_list(m, out); },
@@ -37,6 +38,13 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
           [&](const proto::private_declined& m) { private_chats_.on_declined(m.peer.value, out); },
       },
       message);
+}
+
+void peer_core::on_presence(const proto::presence& m, effects& out) {
+  remember_name(m.user.value);
+  out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+  // Its connection may not have broken yet (a frozen process, a lost route).
+  if (!m.online) private_chats_.on_user_offline(m.user.value, out);
 }
 
 void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {

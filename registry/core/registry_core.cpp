@@ -180,15 +180,15 @@ struct core::state {
 
     replies.login(out, id, proto::login_result::welcome);
     messaging.deliver_offline(id, s.name, out);
-    presence.announce(s.name, true, out);
+    presence.entered(id, s.name, out);
     store.record_login(s.name, now);
   }
 
   // The user is no longer online. `tell_others` is false only at shutdown, when everyone goes.
   void leave(session& s, time_point now, bool tell_others, effects& out) {
     broker.settle(s, out);
+    presence.leaving(s.name, tell_others, out);
     sessions.go_offline(s);
-    if (tell_others) presence.announce(s.name, false, out);
     // Login history is best effort: whoelsesince reads the in-memory time below.
     store.record_logout(s.name, now);
     accounts.note_logout(s.name, now);
@@ -283,6 +283,10 @@ void core::on_tick(time_point now, effects& out) {
 }
 
 std::optional<time_point> core::next_deadline() const { return state_->deadlines.earliest(); }
+
+void core::on_turn_end(time_point /*now*/, effects& out) { state_->presence.flush(out); }
+
+bool core::turn_end_pending() const { return state_->presence.has_pending(); }
 
 void core::on_shutdown(time_point now, effects& out) {
   // In id order, so the shell (and the log) sees the same sequence on every run.

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -283,6 +284,18 @@ void server::call_core(Call&& call) {
   std::forward<Call>(call)(clock::now(), effects_);
   apply_effects();
   if (!stopping_) arm_tick_timer();
+  // The turn's presence notices go out once everything ready now has been handled: the end is
+  // posted behind the handlers already queued (the rest of a batch of hash answers, the reads
+  // the reactor found), so they all share it.
+  if (!turn_end_posted_ && core_.turn_end_pending()) {
+    turn_end_posted_ = true;
+    asio::post(io_, [this] { end_turn(); });
+  }
+}
+
+void server::end_turn() {
+  turn_end_posted_ = false;
+  call_core([&](time_point now, effects& out) { core_.on_turn_end(now, out); });
 }
 
 void server::apply_effects() {

@@ -112,6 +112,8 @@ class server : private parley::net::framed_connection::owner {
   template <class Call>
   void call_core(Call&& call);
   void apply_effects();
+  // The posted end of a turn of the loop (core::on_turn_end).
+  void end_turn();
   void arm_tick_timer();
   void close_all(const char* why);
   void finish_shutdown();
@@ -133,6 +135,8 @@ class server : private parley::net::framed_connection::owner {
   effects effects_;
   bool stopping_ = false;
   bool finished_ = false;
+  // core.on_turn_end is posted and has not run yet.
+  bool turn_end_posted_ = false;
   // The warnings a flood could repeat: each kind logged at most once a second, with a count.
   log_limiter refusal_log_;
   log_limiter address_refusal_log_;

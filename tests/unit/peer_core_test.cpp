@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace parley;
@@ -356,6 +357,18 @@ TEST_CASE("peer core: presence") {
   h.receive(proto::presence{"luke", 1});
   h.receive(proto::presence{"luke", 0});
   CHECK(h.lines == strings{"luke logged in", "luke logged out"});
+}
+
+TEST_CASE("peer core: a presence batch prints one line per change, in order, never its own") {
+  harness h;
+  h.log_in();
+  proto::presence_batch batch;
+  for (const auto& [user, online] : std::vector<std::pair<std::string, int>>{
+           {"luke", 1}, {"yoda", 1}, {"leia", 1}, {"luke", 0}, {"yoda", 0}})
+    batch.changes.items.push_back(proto::presence{user, static_cast<std::uint8_t>(online)});
+  h.receive(batch);
+  // The registry shares one frame among many recipients: yoda's own entries are not shown.
+  CHECK(h.lines == strings{"luke logged in", "leia logged in", "luke logged out"});
 }
 
 TEST_CASE("peer core: offline messages right after the welcome") {
