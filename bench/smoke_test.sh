@@ -46,9 +46,11 @@ done
 
 users=4
 [ "$workload" = idle ] && users=20
+extra=()
+[ "$workload" = offline ] && extra=(--recipients 20)
 set +e
 line=$(timeout 20 "$bench" --workload "$workload" --port "$port" --users "$users" --duration 1 \
-  --warmup 0 --rate 20 --pid "$registry_pid" 2>"$work/bench.log")
+  --warmup 0 --rate 20 --pid "$registry_pid" "${extra[@]}" 2>"$work/bench.log")
 status=$?
 set -e
 echo "$line"
@@ -61,8 +63,13 @@ expect_keys() {
   for key in "$@"; do [ -n "$(value "$key")" ] || fail "no $key= in the line"; done
 }
 if [ "$workload" = idle ]; then
-  expect_keys clients connect_s errors server_rss_kib rss_per_client_kib gen_cpu_pct
+  expect_keys clients connect_s settled_s errors server_rss_kib rss_per_client_kib gen_cpu_pct
   [ "$(value clients)" -eq "$users" ] || fail "clients is not $users"
+elif [ "$workload" = hangup ]; then
+  expect_keys flood_connections flood_rate_per_s victim_attempts victim_logins \
+    victim_login_p50_us victim_login_max_us victim_failed server_cpu_pct gen_cpu_pct
+  [ "$(value victim_logins)" -gt 0 ] || fail "the victim never logged in"
+  [ "$(value flood_connections)" -gt 0 ] || fail "no flood"
 else
   expect_keys duration_s delivered rate_per_s p50_us p99_us max_us errors lost misdelivered \
     server_rss_kib server_cpu_pct gen_cpu_pct
@@ -70,6 +77,10 @@ else
   [ "$(value lost)" -eq 0 ] && [ "$(value misdelivered)" -eq 0 ] || fail "lost or misdelivered"
 fi
 [ "$(value errors)" -eq 0 ] || fail "errors reported"
+if [ "$workload" = offline ]; then
+  expect_keys stored offline_rate_per_s store_failed mailbox_full ack_p50_us ack_p99_us
+  [ "$(value stored)" -gt 0 ] || fail "nothing stored"
+fi
 if [ "$workload" = login-storm ]; then
   expect_keys logins login_rate_per_s
   [ "$(value logins)" -gt 0 ] || fail "no logins during the storm"
