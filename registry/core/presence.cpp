@@ -26,10 +26,10 @@ bool within_last(time_point t, time_point now, std::uint64_t seconds) {
 void presence::entered(session_id id, const std::string& user, effects& out) {
   if (pending_.size() >= proto::max_presence_per_batch) {
     // The full batch goes out first, and the newcomer was not online for any of it.
-    entered_.emplace_back(id, sees_none);
+    entered_[id] = sees_none;
     flush(out);
   }
-  entered_.emplace_back(id, pending_.size());
+  entered_[id] = pending_.size();
   pending_.push_back(change{user, true});
 }
 
@@ -37,11 +37,9 @@ void presence::leaving(const std::string& user, bool announce, effects& out) {
   if (announce && pending_.size() >= proto::max_presence_per_batch) flush(out);
   if (const auto id = sessions_.online_id(user)) {
     std::size_t first = 0;
-    for (auto it = entered_.begin(); it != entered_.end(); ++it) {
-      if (it->first != *id) continue;
+    if (const auto it = entered_.find(*id); it != entered_.end()) {
       first = it->second == sees_none ? pending_.size() : it->second + 1;
       entered_.erase(it);
-      break;
     }
     // Ahead of its session_end: what it would have heard had each change gone out at once.
     if (auto frame = frame_for(user, first, pending_.size())) replies::send(out, *id, frame);

@@ -11,8 +11,8 @@
 // - a user who goes offline during the turn gets the changes before its own logout then, ahead
 //   of its session_end;
 // - a change of a user who blocks the recipient is left out (blocks are read at the turn's end:
-//   a user can block or unblock only while online, and whoever logs in during a turn hears its
-//   welcome only when that turn is over, so no block changes between a change and the turn end).
+//   a user can block or unblock only while online, and a newcomer's first command flushes the
+//   changes before it is handled, so no block changes between a change and its flush).
 // Recipients without any of these exceptions, nearly all of them, share one encoded frame.
 #pragma once
 
@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <unordered_map>
 #include <vector>
 
 namespace parley::registry {
@@ -43,6 +43,11 @@ class presence {
   void leaving(const std::string& user, bool announce, effects& out);
   // The end of a turn: the collected changes go out, one frame per recipient.
   void flush(effects& out);
+  // Session `id` sends a command. If it came online since the last flush, the changes go out
+  // first: nothing it does (a DM, a block) may reach anyone before its own login's notice.
+  void before_command(session_id id, effects& out) {
+    if (!entered_.empty() && entered_.contains(id)) flush(out);
+  }
   bool has_pending() const { return !pending_.empty(); }
 
   void on_who_else(session_id id, const session& s, effects& out) const;
@@ -67,7 +72,7 @@ class presence {
   std::vector<change> pending_;
   // Sessions that came online during this turn, and the index of their own change in pending_
   // (sees_none: logged in just before a full batch was flushed, so it sees none of it).
-  std::vector<std::pair<session_id, std::size_t>> entered_;
+  std::unordered_map<session_id, std::size_t> entered_;
 
   const session_table& sessions_;
   const account_book& accounts_;

@@ -256,8 +256,10 @@ void core::on_message(session_id id, const proto::client_message& message, time_
   }
   // Every well-formed command of a logged-in user is activity (SPEC 5); the port announcement
   // is the peer's own doing, not a command.
-  if (s->at == phase::online && !std::holds_alternative<proto::private_listen>(message))
+  if (s->at == phase::online && !std::holds_alternative<proto::private_listen>(message)) {
     s->since = now;
+    state_->presence.before_command(id, out);
+  }
   state_->dispatch(id, *s, message, now, out);
 }
 

@@ -98,6 +98,7 @@ server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_po
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
       grace_timer_(io),
+      presence_timer_(io),
       too_many_connections_frame_(
           proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {}
 
@@ -286,15 +287,25 @@ void server::call_core(Call&& call) {
   if (!stopping_) arm_tick_timer();
   // The turn's presence notices go out once everything ready now has been handled: the end is
   // posted behind the handlers already queued (the rest of a batch of hash answers, the reads
-  // the reactor found), so they all share it.
+  // the reactor found), so they all share it. In a login storm, turn ends come at most every
+  // presence_interval, each one costing a write to every online connection.
   if (!turn_end_posted_ && core_.turn_end_pending()) {
     turn_end_posted_ = true;
-    asio::post(io_, [this] { end_turn(); });
+    const auto due = last_turn_end_ + presence_interval;
+    if (std::chrono::steady_clock::now() >= due) {
+      asio::post(io_, [this] { end_turn(); });
+    } else {
+      presence_timer_.expires_at(due);
+      presence_timer_.async_wait([this](std::error_code ec) {
+        if (!ec) end_turn();
+      });
+    }
   }
 }
 
 void server::end_turn() {
   turn_end_posted_ = false;
+  last_turn_end_ = std::chrono::steady_clock::now();
   call_core([&](time_point now, effects& out) { core_.on_turn_end(now, out); });
 }
 
@@ -389,6 +400,7 @@ void server::finish_shutdown() {
   finished_ = true;
   grace_timer_.cancel();
   tick_timer_.cancel();
+  presence_timer_.cancel();
   std::error_code ignored;
   signals_.cancel(ignored);
   spdlog::debug("every connection is closed");

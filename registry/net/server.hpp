@@ -33,6 +33,9 @@ namespace parley::registry {
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
 inline constexpr std::size_t default_max_prelogin_frame = 1024;
+// The least time between two ends of a turn that send presence notices (core::on_turn_end): a
+// lone login is announced at once, a storm of them in one batch per recipient this often.
+inline constexpr std::chrono::milliseconds presence_interval{50};
 // A class or an office behind one NAT must fit.
 inline constexpr std::size_t default_max_per_address = 256;
 
@@ -135,8 +138,10 @@ class server : private parley::net::framed_connection::owner {
   effects effects_;
   bool stopping_ = false;
   bool finished_ = false;
-  // core.on_turn_end is posted and has not run yet.
+  // core.on_turn_end is posted (or its timer armed) and has not run yet.
   bool turn_end_posted_ = false;
+  std::chrono::steady_clock::time_point last_turn_end_{};
+  asio::steady_timer presence_timer_;
   // The warnings a flood could repeat: each kind logged at most once a second, with a count.
   log_limiter refusal_log_;
   log_limiter address_refusal_log_;

@@ -107,12 +107,19 @@ TEST_CASE("registry core: one user's logins and logouts within a turn keep their
   h.clear_inboxes();
   h.end_turns = false;
 
-  SUBCASE("in, then out") {
+  SUBCASE("in, then the connection lost") {
+    const auto luke = start_login(h, "luke");
+    h.disconnect(luke);
+    h.end_turn();
+    CHECK(h.take(yoda) == messages{presence_changes({"+luke", "-luke"})});
+    // luke heard nothing of its own coming and going.
+    CHECK(h.take(luke) == messages{welcome});
+  }
+  SUBCASE("in, then a logout: the logout is a command, so the login went out before it") {
     const auto luke = start_login(h, "luke");
     h.send(luke, proto::logout_request{});
     h.end_turn();
-    CHECK(h.take(yoda) == messages{presence_changes({"+luke", "-luke"})});
-    // luke heard nothing of its own coming and going before its session_end.
+    CHECK(h.take(yoda) == messages{presence("luke", true), presence("luke", false)});
     CHECK(h.take(luke) == messages{welcome, ended(proto::end_reason::logged_out)});
   }
   SUBCASE("out, then in again on a new connection") {
@@ -192,6 +199,35 @@ TEST_CASE("registry core: a turn with more changes than one batch holds sends se
   const auto after_full = h.take(last - 9);
   REQUIRE(after_full.size() == 1);
   CHECK(std::get<proto::presence_batch>(after_full[0]).changes.items.size() == 9);
+}
+
+}  // namespace parley::registry
+
+namespace parley::registry {
+
+TEST_CASE("registry core: nothing a newcomer sends overtakes the notice of its own login") {
+  harness h = accounts({"yoda", "obi", "luke"});
+  const auto yoda = h.login_as("yoda", "pw");
+  const auto obi = h.login_as("obi", "pw");
+  h.clear_inboxes();
+  h.end_turns = false;
+  const auto luke = h.login_as("luke", "pw");
+  REQUIRE(h.registry().turn_end_pending());
+
+  SUBCASE("a DM") {
+    h.send(luke, proto::direct_message{"yoda", "hi"});
+    CHECK(h.take(yoda) == messages{presence("luke", true),
+                                   testing::delivery("luke", "hi", proto::delivery_kind::direct)});
+  }
+  SUBCASE("a block: the login was seen before it") {
+    h.send(luke, proto::block_user{"obi"});
+    CHECK(h.take(obi) == messages{presence("luke", true)});
+    h.send(luke, proto::logout_request{});
+    h.end_turn();
+    CHECK(h.take(obi).empty());
+    CHECK(h.take(yoda) == messages{presence("luke", true), presence("luke", false)});
+  }
+  CHECK_FALSE(h.registry().turn_end_pending());
 }
 
 }  // namespace parley::registry
