@@ -287,8 +287,8 @@ void server::call_core(Call&& call) {
   if (!stopping_) arm_tick_timer();
   // The turn's presence notices go out once everything ready now has been handled: the end is
   // posted behind the handlers already queued (the rest of a batch of hash answers, the reads
-  // the reactor found), so they all share it. In a login storm, turn ends come at most every
-  // presence_interval, each one costing a write to every online connection.
+  // the reactor found), so they all share it. Each one costs a write to every online
+  // connection: in a login storm they come at most every presence_interval.
   if (!turn_end_posted_ && core_.turn_end_pending()) {
     turn_end_posted_ = true;
     const auto due = last_turn_end_ + presence_interval;

@@ -34,8 +34,9 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
 inline constexpr std::size_t default_max_prelogin_frame = 1024;
 // The least time between two ends of a turn that send presence notices (core::on_turn_end): a
-// lone login is announced at once, a storm of them in one batch per recipient this often.
-inline constexpr std::chrono::milliseconds presence_interval{50};
+// lone login is announced at once; in a storm of logins to thousands online, whose every batch
+// costs a write to each of them, the notices gather into a batch per recipient this often.
+inline constexpr std::chrono::milliseconds presence_interval{150};
 // A class or an office behind one NAT must fit.
 inline constexpr std::size_t default_max_per_address = 256;
 
