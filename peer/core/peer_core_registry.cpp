@@ -20,11 +20,15 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
           },
           [&](const proto::presence& m) { on_presence(m, out); },
-          // One line per change, in order; the registry shares one frame among many
-          // recipients, so it may list this user, who is not told about itself (SPEC 7).
+          // One line per change, in order. The registry shares one frame among many
+          // recipients: for one that logged in during the batch, its own login is in it, and
+          // only what follows is news to it (docs/PROTOCOL.md, presence_batch).
           [&](const proto::presence_batch& m) {
-            for (const auto& change : m.changes.items)
-              if (change.user.value != username_) on_presence(change, out);
+            const auto& changes = m.changes.items;
+            std::size_t first = 0;
+            for (std::size_t i = 0; i < changes.size(); ++i)
+              if (changes[i].user.value == username_) first = i + 1;
+            for (std::size_t i = first; i < changes.size(); ++i) on_presence(changes[i], out);
           },
           [&](const proto::command_reply& m) { on_command_reply(m, out); },
           [&](const proto::user_list& m) { on_user_list(m, out); },

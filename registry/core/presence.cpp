@@ -64,16 +64,25 @@ void presence::flush(effects& out) {
     entered_.clear();
     return;
   }
-  // Who cannot take the shared frame, and from which change on it may see them: the newcomers
-  // of this turn, and the users a changed user blocks.
+  // Who cannot take the shared frame: the users a changed user blocks (a frame of their own,
+  // from their own login on if they are newcomers), and newcomers who logged in just as a full
+  // batch went out (nothing: their login is in the next batch). Other newcomers share the frame:
+  // their peer shows only what follows their own login in it (docs/PROTOCOL.md).
   std::unordered_map<session_id, std::size_t> own_frame;
+  // (A newcomer whose login is the last change has nothing to hear: not even the shared frame.)
   for (const auto& [id, index] : entered_)
-    own_frame[id] = index == sees_none ? pending_.size() : index + 1;
+    if (index == sees_none || index + 1 >= pending_.size()) own_frame[id] = pending_.size();
   for (const change& c : pending_) {
     const name_set* blocked = blocks_.blocked_by(c.user);
     if (!blocked) continue;
-    for (const std::string& name : *blocked)
-      if (const auto id = sessions_.online_id(name)) own_frame.try_emplace(*id, 0);
+    for (const std::string& name : *blocked) {
+      const auto id = sessions_.online_id(name);
+      if (!id) continue;
+      const auto entry = entered_.find(*id);
+      own_frame.try_emplace(*id, entry == entered_.end()      ? 0
+                                 : entry->second == sees_none ? pending_.size()
+                                                              : entry->second + 1);
+    }
   }
   proto::frame_ptr shared;
   for (const auto& [name, id] : sessions_.online()) {
@@ -82,8 +91,7 @@ void presence::flush(effects& out) {
         replies::send(out, id, std::move(frame));
       continue;
     }
-    // Encoded once somebody is there to see it. It holds every change: a recipient here was
-    // online all turn, so none of them is its own (the peer would skip it anyway).
+    // Encoded once somebody is there to see it, with every change.
     if (!shared) {
       proto::presence_batch batch;
       batch.changes.items.reserve(pending_.size());

@@ -7,13 +7,15 @@
 // of a turn are collected and, at the turn's end (core::on_turn_end), every online user gets one
 // presence_batch with the changes it may see. Each recipient sees exactly what it would have seen
 // with one notice per change, in the same order:
-// - a user who came online during the turn sees only the changes after its own login;
+// - a user who came online during the turn sees only the changes after its own login: it gets
+//   the shared frame, which holds its login, and its peer shows only what follows (an own frame
+//   only if it must also miss a blocker's changes, or if its login fell into the next batch);
 // - a user who goes offline during the turn gets the changes before its own logout then, ahead
 //   of its session_end;
 // - a change of a user who blocks the recipient is left out (blocks are read at the turn's end:
 //   a user can block or unblock only while online, and a newcomer's first command flushes the
 //   changes before it is handled, so no block changes between a change and its flush).
-// Recipients without any of these exceptions, nearly all of them, share one encoded frame.
+// Everyone else, nearly all of them, shares one encoded frame.
 #pragma once
 
 #include "registry/core/accounts.hpp"

@@ -359,16 +359,26 @@ TEST_CASE("peer core: presence") {
   CHECK(h.lines == strings{"luke logged in", "luke logged out"});
 }
 
-TEST_CASE("peer core: a presence batch prints one line per change, in order, never its own") {
+TEST_CASE("peer core: a presence batch prints one line per change, in order") {
+  harness h;
+  h.log_in();
+  proto::presence_batch batch;
+  for (const auto& [user, online] :
+       std::vector<std::pair<std::string, int>>{{"luke", 1}, {"leia", 1}, {"luke", 0}})
+    batch.changes.items.push_back(proto::presence{user, static_cast<std::uint8_t>(online)});
+  h.receive(batch);
+  CHECK(h.lines == strings{"luke logged in", "leia logged in", "luke logged out"});
+}
+
+TEST_CASE("peer core: in a presence batch holding its own login, only what follows is shown") {
   harness h;
   h.log_in();
   proto::presence_batch batch;
   for (const auto& [user, online] : std::vector<std::pair<std::string, int>>{
-           {"luke", 1}, {"yoda", 1}, {"leia", 1}, {"luke", 0}, {"yoda", 0}})
+           {"luke", 1}, {"yoda", 0}, {"leia", 1}, {"yoda", 1}, {"han", 1}, {"luke", 0}})
     batch.changes.items.push_back(proto::presence{user, static_cast<std::uint8_t>(online)});
   h.receive(batch);
-  // The registry shares one frame among many recipients: yoda's own entries are not shown.
-  CHECK(h.lines == strings{"luke logged in", "leia logged in", "luke logged out"});
+  CHECK(h.lines == strings{"han logged in", "luke logged out"});
 }
 
 TEST_CASE("peer core: offline messages right after the welcome") {

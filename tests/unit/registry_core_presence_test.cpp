@@ -62,10 +62,11 @@ TEST_CASE("registry core: the logins of one turn reach each recipient in one fra
   // Those online all turn share one encoding.
   REQUIRE(frames_to(h, yoda).size() == 1);
   CHECK(frames_to(h, yoda) == frames_to(h, obi));
-  // A newcomer sees only who came after it, and nobody is told about itself.
-  CHECK(h.take(luke) == messages{presence_changes({"+leia", "+han"})});
-  CHECK(h.take(leia) == messages{presence_changes({"+han"})});
-  CHECK(h.take(han).empty());
+  // The newcomers share it too: their peers show only what follows their own login in it
+  // (peer core test "a presence batch ...").
+  CHECK(frames_to(h, luke) == frames_to(h, yoda));
+  CHECK(frames_to(h, leia) == frames_to(h, yoda));
+  // The last newcomer has nothing to hear, and gets nothing.
   CHECK(frames_to(h, han).empty());
 
   // The next turn has nothing left to send.
@@ -89,15 +90,18 @@ TEST_CASE(
   const auto leia = start_login(h, "leia");
   h.run_held();
   h.end_turn();
-  // luke blocks yoda: yoda hears of leia only, in a frame of its own; obi gets the shared one.
+  // luke blocks yoda: yoda hears of leia only, in a frame of its own; obi and the newcomers get
+  // the shared one.
   CHECK(h.take(yoda) == messages{presence_changes({"+leia"})});
   CHECK(h.take(obi) == messages{presence_changes({"+luke", "+leia"})});
   CHECK(frames_to(h, yoda) != frames_to(h, obi));
+  CHECK(frames_to(h, luke) == frames_to(h, obi));
+  CHECK(frames_to(h, leia).empty());
   // The block is one-way: luke still hears of yoda's logout.
   h.send(yoda, proto::logout_request{});
   h.end_turn();
   CHECK(h.take(luke) ==
-        messages{welcome, presence_changes({"+leia"}), presence_changes({"-yoda"})});
+        messages{welcome, presence_changes({"+luke", "+leia"}), presence_changes({"-yoda"})});
   CHECK(h.take(leia) == messages{welcome, presence_changes({"-yoda"})});
 }
 
@@ -112,7 +116,7 @@ TEST_CASE("registry core: one user's logins and logouts within a turn keep their
     h.disconnect(luke);
     h.end_turn();
     CHECK(h.take(yoda) == messages{presence_changes({"+luke", "-luke"})});
-    // luke heard nothing of its own coming and going.
+    // luke's connection is gone: nothing more for it.
     CHECK(h.take(luke) == messages{welcome});
   }
   SUBCASE("in, then a logout: the logout is a command, so the login went out before it") {
@@ -193,12 +197,14 @@ TEST_CASE("registry core: a turn with more changes than one batch holds sends se
   CHECK(first.front().user.value == "u0");
   CHECK(second.back().user.value == names.back());
   // Session ids count from 1 in the harness: the last one is the number of sessions. The first
-  // newcomer after the full batch went out saw none of it, only the 9 after itself.
+  // newcomer after the full batch went out got none of it, only the second batch, which starts
+  // with its own login.
   const auto last = static_cast<session_id>(h.registry().sessions());
-  CHECK(h.take(last).empty());
   const auto after_full = h.take(last - 9);
   REQUIRE(after_full.size() == 1);
-  CHECK(std::get<proto::presence_batch>(after_full[0]).changes.items.size() == 9);
+  CHECK(after_full[0] == got[1]);
+  // The last of the full batch had nothing to hear of it, then got the second one.
+  CHECK(h.take(last - 10) == messages{got[1]});
 }
 
 }  // namespace parley::registry
