@@ -6,8 +6,18 @@
 # e.g. a build of the previous commit against this one:
 #   git worktree add /tmp/base HEAD~1 && scripts/build.sh /tmp/base/build -- registry
 #   bench/ab.sh /tmp/base/build/registry build/registry 5
-# Workloads: direct W=16, direct W=4, broadcast, latency (rates and p50), and idle (KiB per
-# logged-in client, 2,000 clients). Server on core 0, generator on core 1, as bench/compare.sh.
+# Workloads (AB_WORKLOADS, space-separated, picks some; default: the first five):
+#   direct-w16, direct-w4, broadcast, latency   rates and p50
+#   idle        KiB per logged-in client, 2,000 clients
+#   logins-10k  10,000 clients logging in with presence (SPEC 7): seconds to the last welcome
+#               (connect_s) and to the last presence notice read (settled_s)
+#   offline     acknowledged offline DMs/s with the database on disk (synchronous=FULL), and the
+#               p99 of two other users' DMs meanwhile; the database goes in AB_DB_DIR (default
+#               /var/tmp), which must not be a tmpfs
+#   hangup      a hang-up login flood from 127.0.0.2 at the default hash cost, and the login time
+#               of a user on 127.0.0.1 meanwhile
+# Server on core 0, generator on core 1, as bench/compare.sh. Every registry gets --db :memory:
+# --hash-cost test unless the workload says otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ $# -lt 2 ]; then
@@ -33,22 +43,35 @@ trap cleanup EXIT
 : >"$work/none.txt"
 idle_clients=2000
 for ((i = 0; i < idle_clients; ++i)); do echo "b$i benchpw"; done >"$work/idle.txt"
+for ((i = 0; i < 10000; ++i)); do echo "b$i benchpw"; done >"$work/idle10k.txt"
+db_dir=${AB_DB_DIR:-/var/tmp}
 
 source "$root/bench/lib.sh"
 
-# run_once REGISTRY CREDENTIALS BENCH_ARGS...: one registry, one parley-bench run, its line.
+# run_once REGISTRY CREDENTIALS REGISTRY_ARGS BENCH_ARGS...: one registry, one parley-bench run,
+# its line. REGISTRY_ARGS is one word list; @DB@ in it becomes a fresh database file in db_dir.
 run_once() {
-  local registry=$1 credentials=$2 port
-  shift 2
+  local registry=$1 credentials=$2 registry_args=$3 port db=""
+  shift 3
   port=$(free_port)
-  # Every client connects from 127.0.0.1: the per-address cap is off where the build has one.
+  if [[ $registry_args == *@DB@* ]]; then
+    db=$(mktemp "$db_dir/parley-ab.XXXXXX.db")
+    rm -f "$db"
+    registry_args=${registry_args//@DB@/$db}
+  fi
+  # Every client connects from 127.0.0.1 (the hangup flood from 127.0.0.2): the per-address cap
+  # is off where the build has one.
   local guards=()
   "$registry" --help | grep -q -- --max-per-address && guards=(--max-per-address 0)
   # The same for the sign-up budget and the hash queue's bounds (benchmark users are made by
-  # their first login, hundreds at once).
-  "$registry" --help | grep -q -- --signups &&
-    guards+=(--signups 0 --hash-queue 0 --hash-queue-per-address 0)
-  taskset -c 0 "$registry" "$port" 60 600 --db :memory: --hash-cost test \
+  # their first login, hundreds at once), unless the workload sets the hash queue itself (the
+  # hang-up flood measures the guard).
+  if "$registry" --help | grep -q -- --signups; then
+    guards+=(--signups 0)
+    [[ $registry_args == *--hash-queue* ]] || guards+=(--hash-queue 0 --hash-queue-per-address 0)
+  fi
+  # shellcheck disable=SC2086  # the registry's arguments are words on purpose
+  taskset -c 0 "$registry" "$port" 60 600 $registry_args \
     --credentials "$credentials" --log-level warn "${guards[@]}" >"$work/registry.log" 2>&1 &
   server_pid=$!
   local tries=0
@@ -64,30 +87,45 @@ run_once() {
   kill "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=
+  if [ -n "$db" ]; then rm -f "$db" "$db-wal" "$db-shm"; fi
 }
 
+memory="--db :memory: --hash-cost test"
+# label|credentials|registry arguments|parley-bench arguments
 workloads=(
-  "direct-w16|none|--workload direct --users 1000 --inflight 16 --duration 5 --warmup 2"
-  "direct-w4|none|--workload direct --users 1000 --inflight 4 --duration 5 --warmup 2"
-  "broadcast|none|--workload broadcast --users 1000 --duration 5 --warmup 2"
-  "latency|none|--workload latency --duration 5 --warmup 2"
-  "idle|idle|--workload idle --users $idle_clients"
+  "direct-w16|none|$memory|--workload direct --users 1000 --inflight 16 --duration 5 --warmup 2"
+  "direct-w4|none|$memory|--workload direct --users 1000 --inflight 4 --duration 5 --warmup 2"
+  "broadcast|none|$memory|--workload broadcast --users 1000 --duration 5 --warmup 2"
+  "latency|none|$memory|--workload latency --duration 5 --warmup 2"
+  "idle|idle|$memory|--workload idle --users $idle_clients"
+  "logins-10k|idle10k|$memory|--workload idle --users 10000"
+  "offline|none|--db @DB@ --hash-cost test|--workload offline --duration 10 --warmup 2"
+  "hangup|none|--db :memory: --hash-cost interactive|--workload hangup --duration 5 --warmup 2"
 )
+selected=${AB_WORKLOADS:-direct-w16 direct-w4 broadcast latency idle}
+if [[ " $selected " == *" offline "* ]]; then
+  [ -d "$db_dir" ] || { echo "ab.sh: AB_DB_DIR $db_dir is not a folder" >&2; exit 2; }
+  if [ "$(stat -f -c %T "$db_dir")" = tmpfs ]; then
+    echo "ab.sh: $db_dir is a tmpfs; the offline workload measures a disk (set AB_DB_DIR)" >&2
+    exit 2
+  fi
+fi
 results=$work/results.txt
 for entry in "${workloads[@]}"; do
-  IFS='|' read -r label credentials args <<<"$entry"
+  IFS='|' read -r label credentials registry_args args <<<"$entry"
+  [[ " $selected " == *" $label "* ]] || continue
   for ((run = 1; run <= reps; ++run)); do
     for side in A B; do
       registry=$a
       [ "$side" = B ] && registry=$b
       # shellcheck disable=SC2086  # the workload's arguments are words on purpose
-      line=$(run_once "$registry" "$work/$credentials.txt" $args)
+      line=$(run_once "$registry" "$work/$credentials.txt" "$registry_args" $args)
       echo "side=$side label=$label run=$run $line" | tee -a "$results"
     done
   done
 done
 
-# The figure each workload is judged by, its median per side, and B/A.
+# The figures each workload is judged by, their medians per side, and B/A.
 awk '
 function field(name,   i, kv) {
   for (i = 1; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
@@ -95,28 +133,41 @@ function field(name,   i, kv) {
 }
 function median(list, n,   sorted, i, j, t) {
   for (i = 1; i <= n; ++i) sorted[i] = list[i]
-  for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
+  for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (sorted[j] + 0 < sorted[i] + 0) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
   return n % 2 ? sorted[(n + 1) / 2] : (sorted[n / 2] + sorted[n / 2 + 1]) / 2
+}
+function figures(label) {
+  if (label == "idle") return "rss_per_client_kib"
+  if (label == "latency") return "p50_us"
+  if (label == "logins-10k") return "connect_s settled_s"
+  if (label == "offline") return "offline_rate_per_s p99_us store_failed"
+  if (label == "hangup") return "victim_login_p50_us victim_login_max_us victim_failed flood_rate_per_s"
+  return "rate_per_s"
 }
 {
   label = field("label"); side = field("side")
-  if (label == "idle") { metric[label] = "KiB/client"; v = field("rss_per_client_kib") }
-  else if (label == "latency") { metric[label] = "p50 us"; v = field("p50_us") }
-  else { metric[label] = "rate/s"; v = field("rate_per_s") }
-  if (v == "") next
-  key = label SUBSEP side
-  values[key, ++count[key]] = v
   if (!(label in seen)) { seen[label] = 1; order[++labels] = label }
+  n = split(figures(label), names, " ")
+  for (k = 1; k <= n; ++k) {
+    v = field(names[k])
+    if (v == "") continue
+    key = label SUBSEP names[k] SUBSEP side
+    values[key, ++count[key]] = v
+  }
 }
 END {
   printf "\n| workload | figure | A median | B median | B/A |\n|---|---|---|---|---|\n"
-  for (k = 1; k <= labels; ++k) {
-    label = order[k]
-    for (s = 1; s <= 2; ++s) {
-      side = s == 1 ? "A" : "B"; key = label SUBSEP side; n = count[key]
-      for (i = 1; i <= n; ++i) list[i] = values[key, i]
-      m[side] = n ? median(list, n) : 0
+  for (l = 1; l <= labels; ++l) {
+    label = order[l]
+    n = split(figures(label), names, " ")
+    for (k = 1; k <= n; ++k) {
+      for (s = 1; s <= 2; ++s) {
+        side = s == 1 ? "A" : "B"; key = label SUBSEP names[k] SUBSEP side; c = count[key]
+        delete list
+        for (i = 1; i <= c; ++i) list[i] = values[key, i]
+        m[side] = c ? median(list, c) : 0
+      }
+      printf "| %s | %s | %.2f | %.2f | %s |\n", label, names[k], m["A"], m["B"], m["A"] + 0 ? sprintf("%.3f", m["B"] / m["A"]) : "-"
     }
-    printf "| %s | %s | %.2f | %.2f | %.3f |\n", label, metric[label], m["A"], m["B"], m["A"] ? m["B"] / m["A"] : 0
   }
 }' "$results"

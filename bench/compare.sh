@@ -4,10 +4,13 @@
 #   bench/compare.sh           the full comparison (15 minutes on 2 cores after the build, in the
 #                              runs of 21 November 2026)
 #   bench/compare.sh --quick   small N, short runs, one repetition: a sanity check of the pipeline
-# Order: every server's traffic workloads (direct W=16, direct W=4, broadcast, latency), then the
-# registry's private and login-storm, and last the idle workload of every server, the slowest
-# (logging in 10,000 clients takes 5 to 20 s per run, and took the registry minutes before its
-# accept loop was fixed), so that a run stopped early still has the comparisons.
+# Order: the traffic workloads (direct W=16, direct W=4, broadcast, latency), then the registry's
+# private and login-storm, and last the idle workload, the slowest (logging in 10,000 clients takes
+# 5 to 20 s per run, and took the registry minutes before its accept loop was fixed), so that a
+# run stopped early still has the comparisons. Within a workload the servers' repetitions are
+# interleaved (registry, ngIRCd, InspIRCd, registry, ngIRCd, ...), so that a drift of the machine
+# (another job starting, the CPU clock moving) hits every side of a ratio alike instead of one
+# server's whole series.
 # Each run gets a fresh server on a free loopback port, pinned to core 0, with parley-bench pinned
 # to core 1; every server is stopped by its PID, on exit too. Raw result lines go to
 # <build>/bench-results/compare-<time>.txt, server and generator output beside them.
@@ -239,6 +242,24 @@ series() {
   done
 }
 
+# interleaved "SERVER..." LABEL -- BENCH_ARGS...: reps rounds, each one run of every server in turn
+# (registry, ngircd, inspircd, registry, ...), each on its own fresh server. Read from the
+# environment: credentials_registry (the registry's credentials file for these runs).
+interleaved() {
+  local servers=$1 label=$2 run name
+  shift 2
+  for ((run = 1; run <= reps; ++run)); do
+    for name in $servers; do
+      say "$name $label run $run/$reps"
+      if [ "$name" = registry ] && [ -n "${credentials_registry:-}" ]; then
+        run_credentials=$credentials_registry run_once "$name" "$label" "$run" "$@" >/dev/null
+      else
+        run_once "$name" "$label" "$run" "$@" >/dev/null
+      fi
+    done
+  done
+}
+
 # The value of KEY in a result line, or nothing.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
 
@@ -249,13 +270,12 @@ field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
   echo "# --connect-batch: ngircd=${connect_batch[ngircd]} inspircd=${connect_batch[inspircd]} registry=default"
 } >"$results"
 
-# The traffic workloads of every server first; the idle series, the slowest, come last.
-for server in registry ngircd inspircd; do
-  series "$server" direct-w16 -- --workload direct --users "$users" --inflight 16
-  series "$server" direct-w4 -- --workload direct --users "$users" --inflight 4
-  series "$server" broadcast -- --workload broadcast --users "$users"
-  series "$server" latency -- --workload latency
-done
+# The traffic workloads first, the servers' runs interleaved; the idle runs, the slowest, come last.
+servers="registry ngircd inspircd"
+interleaved "$servers" direct-w16 -- --workload direct --users "$users" --inflight 16
+interleaved "$servers" direct-w4 -- --workload direct --users "$users" --inflight 4
+interleaved "$servers" broadcast -- --workload broadcast --users "$users"
+interleaved "$servers" latency -- --workload latency
 series registry private -- --workload private --users "$users" --inflight 16
 
 # Login-storm with the secure (default, interactive) hash cost: first the highest login rate the
@@ -281,10 +301,9 @@ fi
 say "measuring login-storm at $storm_rate logins/s"
 series registry login-storm interactive -- --workload login-storm --rate "$storm_rate"
 
-# Idle last, for every server; the registry's with its idle_clients accounts already imported.
-run_credentials=$work/idle-credentials.txt series registry idle -- --workload idle --users "$idle_clients"
-series ngircd idle -- --workload idle --users "$idle_clients"
-series inspircd idle -- --workload idle --users "$idle_clients"
+# Idle last, the servers interleaved; the registry's with its idle_clients accounts already imported.
+credentials_registry=$work/idle-credentials.txt interleaved "$servers" idle -- --workload idle \
+  --users "$idle_clients"
 
 # ---------------------------------------------------------------- table and targets
 

@@ -8,6 +8,7 @@
 
 #include <asio/io_context.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -35,9 +36,14 @@ class event_loop {
   // A stream being closed must not be flushed any more.
   void forget(stream* s);
 
-  // Every byte any stream read: the idle workload waits for it to stop moving.
-  void count_read(std::size_t bytes) { bytes_read_ += bytes; }
+  // Every byte any stream read, and when the last one came: the idle workload waits for it to
+  // stop moving, and reports when it did.
+  void count_read(std::size_t bytes) {
+    bytes_read_ += bytes;
+    last_read_at_ = std::chrono::steady_clock::now();
+  }
   std::uint64_t bytes_read() const { return bytes_read_; }
+  std::chrono::steady_clock::time_point last_read_at() const { return last_read_at_; }
 
  private:
   void flush_dirty();
@@ -48,6 +54,7 @@ class event_loop {
   std::vector<stream*> flushing_;  // swapped with dirty_, so a flush may mark streams again
   bool flush_posted_ = false;
   std::uint64_t bytes_read_ = 0;
+  std::chrono::steady_clock::time_point last_read_at_{};
 };
 
 }  // namespace parley::bench

@@ -4,6 +4,7 @@
 #include "shared/proto/text.hpp"
 
 #include <CLI/CLI.hpp>
+#include <asio/ip/address.hpp>
 
 #include <iostream>
 #include <map>
@@ -18,6 +19,8 @@ const char* to_string(workload w) {
     case workload::latency: return "latency";
     case workload::login_storm: return "login-storm";
     case workload::private_chat: return "private";
+    case workload::offline: return "offline";
+    case workload::hangup: return "hangup";
   }
   return "?";
 }
@@ -37,12 +40,25 @@ int bad_arguments(const std::string& why) {
 }
 
 // The checks CLI11 cannot express: combinations, and what each workload and protocol allows.
-std::optional<std::string> check(options& o, bool users_given, bool connect_batch_given) {
+std::optional<std::string> check(options& o, bool users_given, bool connect_batch_given,
+                                 bool inflight_given) {
   if (o.port == 0) return "--port must be 1..65535";
   if (!users_given) o.users = o.workload == workload::idle ? default_idle_users : default_users;
   if (!connect_batch_given)
-    o.connect_batch =
-        o.proto == protocol::irc ? default_irc_connect_batch : default_parley_connect_batch;
+    o.connect_batch = o.proto == protocol::irc         ? default_irc_connect_batch
+                      : o.workload == workload::hangup ? default_flood_batch
+                                                       : default_parley_connect_batch;
+  if (!inflight_given && o.workload == workload::offline) o.inflight = default_offline_inflight;
+  // offline: one sender and one chatting pair; hangup: one victim (the flood is not users).
+  if (o.workload == workload::offline) o.users = 3;
+  if (o.workload == workload::hangup) o.users = 1;
+  if (o.recipients == 0 || o.recipients > max_recipients)
+    return "--recipients must be 1.." + std::to_string(max_recipients);
+  {
+    std::error_code ec;
+    const auto from = asio::ip::make_address(o.flood_from, ec);
+    if (ec || !from.is_loopback()) return "--flood-from must be a loopback address (127.0.0.0/8)";
+  }
   // The unloaded latency: one pair, one message in flight.
   if (o.workload == workload::latency || o.workload == workload::login_storm) {
     o.users = chatting_pair;
@@ -74,7 +90,8 @@ std::optional<std::string> check(options& o, bool users_given, bool connect_batc
   if (!proto::is_valid_new_password(o.password))
     return "--password must be 1..128 visible ASCII characters";
   if (o.proto == protocol::irc &&
-      (o.workload == workload::login_storm || o.workload == workload::private_chat))
+      (o.workload == workload::login_storm || o.workload == workload::private_chat ||
+       o.workload == workload::offline || o.workload == workload::hangup))
     return std::string("--workload ") + to_string(o.workload) + " speaks Parley only";
   return std::nullopt;
 }
@@ -91,19 +108,29 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
                                                   {"idle", workload::idle},
                                                   {"latency", workload::latency},
                                                   {"login-storm", workload::login_storm},
-                                                  {"private", workload::private_chat}};
+                                                  {"private", workload::private_chat},
+                                                  {"offline", workload::offline},
+                                                  {"hangup", workload::hangup}};
   const std::map<std::string, protocol> protocols{{"parley", protocol::parley},
                                                   {"irc", protocol::irc}};
   int pid = 0;
   std::string workload_name, proto_name = "parley";
-  app.add_option("--workload", workload_name, "direct|broadcast|idle|latency|login-storm|private")
+  app.add_option("--workload", workload_name,
+                 "direct|broadcast|idle|latency|login-storm|private|offline|hangup")
       ->required();
   app.add_option("--port", o.port, "the server's TCP port")->required();
   app.add_option("--host", o.host, "the server's address (default 127.0.0.1)");
   app.add_option("--proto", proto_name, "parley (default) or irc");
   auto* users = app.add_option("--users", o.users,
                                "users (default 1000; idle 10000; latency and login-storm: 2)");
-  app.add_option("--inflight", o.inflight, "messages in flight per sender (default 4)");
+  auto* inflight = app.add_option(
+      "--inflight", o.inflight,
+      "messages in flight per sender (default 4; offline: unacknowledged DMs, default " +
+          std::to_string(default_offline_inflight) + ")");
+  app.add_option("--recipients", o.recipients,
+                 "offline: offline accounts the DMs go to, round robin (default 2000)");
+  app.add_option("--flood-from", o.flood_from,
+                 "hangup: the loopback address the flood connects from (default 127.0.0.2)");
   app.add_option("--senders", o.senders, "broadcast: users who broadcast (default 4)");
   app.add_option("--duration", o.duration_s, "measured seconds (default 10)");
   app.add_option("--warmup", o.warmup_s, "seconds of traffic before measuring (default 2)");
@@ -112,7 +139,8 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
       "--connect-batch", o.connect_batch,
       "clients logging in (irc: registering) at once, 1.." + std::to_string(max_connect_batch) +
           " (default " + std::to_string(default_parley_connect_batch) +
-          "; irc: " + std::to_string(default_irc_connect_batch) + ")");
+          "; irc: " + std::to_string(default_irc_connect_batch) +
+          "; hangup: flood connections under way, " + std::to_string(default_flood_batch) + ")");
   app.add_option("--payload", o.payload, "message text bytes (default 64, at least 40)");
   auto* pid_option = app.add_option("--pid", pid, "the server's PID: report its RSS and CPU");
   app.add_option("--prefix", o.prefix, "user names are <prefix><index> (default b)");
@@ -126,8 +154,9 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
   }
   const auto w = workloads.find(workload_name);
   if (w == workloads.end())
-    return bad_arguments("unknown --workload '" + workload_name +
-                         "': direct, broadcast, idle, latency, login-storm or private");
+    return bad_arguments(
+        "unknown --workload '" + workload_name +
+        "': direct, broadcast, idle, latency, login-storm, private, offline or hangup");
   o.workload = w->second;
   const auto p = protocols.find(proto_name);
   if (p == protocols.end())
@@ -137,7 +166,7 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
     if (pid <= 0) return bad_arguments("--pid must be a process id");
     o.pid = pid;
   }
-  if (auto why = check(o, users->count() > 0, connect_batch->count() > 0))
+  if (auto why = check(o, users->count() > 0, connect_batch->count() > 0, inflight->count() > 0))
     return bad_arguments(*why);
   return o;
 }

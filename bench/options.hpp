@@ -9,7 +9,16 @@
 
 namespace parley::bench {
 
-enum class workload { direct, broadcast, idle, latency, login_storm, private_chat };
+enum class workload {
+  direct,
+  broadcast,
+  idle,
+  latency,
+  login_storm,
+  private_chat,
+  offline,
+  hangup
+};
 enum class protocol { parley, irc };
 
 const char* to_string(workload w);
@@ -52,7 +61,16 @@ struct options {
   std::optional<int> pid;  // the server's, for /proc/PID
   std::string prefix = "b";
   std::string password = "benchpw";
+  // offline: the accounts the DMs go to, round robin (each has a mailbox of 1,000 messages).
+  std::size_t recipients = 2000;
+  // hangup: the address the flood connects from (the victim connects from the default one).
+  std::string flood_from = "127.0.0.2";
 };
+inline constexpr std::size_t max_recipients = 100000;
+// offline: unacknowledged DMs the sender keeps in flight unless --inflight says otherwise.
+inline constexpr std::size_t default_offline_inflight = 256;
+// hangup: flood connections under way at once unless --connect-batch says otherwise.
+inline constexpr std::size_t default_flood_batch = 64;
 
 // Exit codes: 0 a completed run, 1 a failed run, 2 bad arguments.
 inline constexpr int exit_ok = 0;

@@ -28,12 +28,13 @@ std::string describe(proto::login_result result) {
 }  // namespace
 
 void parley_client::start(const asio::ip::tcp::endpoint& registry, std::string name,
-                          std::string password, std::optional<std::uint16_t> private_port) {
+                          std::string password, std::optional<std::uint16_t> private_port,
+                          const std::optional<asio::ip::address>& from) {
   name_ = std::move(name);
   password_ = std::move(password);
   private_port_ = private_port;
   state_ = state::connecting;
-  stream_.connect(registry);
+  stream_.connect(registry, from);
 }
 
 void parley_client::on_connected() {
@@ -98,7 +99,7 @@ std::size_t parley_client::on_bytes(std::string_view data) {
 void parley_client::on_frame(std::string_view body) {
   // The hot path: deliveries, replies and presence, read in place.
   if (const auto tag = wire::peek_tag(body)) {
-    if (*tag == wire::presence_tag) return;
+    if (*tag == wire::presence_tag || *tag == wire::presence_batch_tag) return;
     if (*tag == wire::delivery_tag) {
       if (const auto d = wire::peek_delivery(body)) {
         // Stored while the user was away: left over from an earlier run, not part of this one.

@@ -22,8 +22,10 @@ class parley_client final : public chat_client, private stream::handler {
 
   // Connects and logs in as `name`. With a private_port, announces it (private_listen) before
   // logging in, as the peer does.
+  // `from`: the local address to connect from (SPEC 9.1 counts per address).
   void start(const asio::ip::tcp::endpoint& registry, std::string name, std::string password,
-             std::optional<std::uint16_t> private_port = std::nullopt);
+             std::optional<std::uint16_t> private_port = std::nullopt,
+             const std::optional<asio::ip::address>& from = std::nullopt);
 
   void send_direct(std::string_view to, std::string_view text) override;
   void send_broadcast(std::string_view text) override;

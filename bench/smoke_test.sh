@@ -31,8 +31,11 @@ max_port_attempts=20
 ready_polls=200   # of 50 ms: 10 s for the registry to start listening
 for ((attempt = 0; attempt < max_port_attempts; ++attempt)); do
   port=$((20000 + RANDOM % 40000))
+  # Every client comes from 127.0.0.1, and the workloads make their users by logging in: the
+  # per-address guards are off (the hangup workload's flood is not judged here).
   "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: \
-    --hash-cost test >"$work/registry.log" 2>&1 &
+    --hash-cost test --max-per-address 0 --signups 0 --hash-queue 0 \
+    --hash-queue-per-address 0 >"$work/registry.log" 2>&1 &
   registry_pid=$!
   for ((poll = 0; poll < ready_polls; ++poll)); do
     grep -q "listening on 127.0.0.1:$port" "$work/registry.log" && break 2
@@ -46,9 +49,12 @@ done
 
 users=4
 [ "$workload" = idle ] && users=20
+extra=()
+# 200 mailboxes of 1,000 hold more than a second of :memory: stores.
+[ "$workload" = offline ] && extra=(--recipients 200)
 set +e
 line=$(timeout 20 "$bench" --workload "$workload" --port "$port" --users "$users" --duration 1 \
-  --warmup 0 --rate 20 --pid "$registry_pid" 2>"$work/bench.log")
+  --warmup 0 --rate 20 --pid "$registry_pid" "${extra[@]}" 2>"$work/bench.log")
 status=$?
 set -e
 echo "$line"
@@ -61,8 +67,13 @@ expect_keys() {
   for key in "$@"; do [ -n "$(value "$key")" ] || fail "no $key= in the line"; done
 }
 if [ "$workload" = idle ]; then
-  expect_keys clients connect_s errors server_rss_kib rss_per_client_kib gen_cpu_pct
+  expect_keys clients connect_s settled_s errors server_rss_kib rss_per_client_kib gen_cpu_pct
   [ "$(value clients)" -eq "$users" ] || fail "clients is not $users"
+elif [ "$workload" = hangup ]; then
+  expect_keys flood_connections flood_rate_per_s victim_attempts victim_logins \
+    victim_login_p50_us victim_login_max_us victim_failed server_cpu_pct gen_cpu_pct
+  [ "$(value victim_logins)" -gt 0 ] || fail "the victim never logged in"
+  [ "$(value flood_connections)" -gt 0 ] || fail "no flood"
 else
   expect_keys duration_s delivered rate_per_s p50_us p99_us max_us errors lost misdelivered \
     server_rss_kib server_cpu_pct gen_cpu_pct
@@ -70,6 +81,10 @@ else
   [ "$(value lost)" -eq 0 ] && [ "$(value misdelivered)" -eq 0 ] || fail "lost or misdelivered"
 fi
 [ "$(value errors)" -eq 0 ] || fail "errors reported"
+if [ "$workload" = offline ]; then
+  expect_keys stored offline_rate_per_s store_failed mailbox_full ack_p50_us ack_p99_us
+  [ "$(value stored)" -gt 0 ] || fail "nothing stored"
+fi
 if [ "$workload" = login-storm ]; then
   expect_keys logins login_rate_per_s
   [ "$(value logins)" -gt 0 ] || fail "no logins during the storm"

@@ -13,8 +13,24 @@ constexpr int max_reads_per_turn = 4;
 
 stream::~stream() { loop_.forget(this); }
 
-void stream::connect(const asio::ip::tcp::endpoint& to) {
+void stream::connect(const asio::ip::tcp::endpoint& to,
+                     const std::optional<asio::ip::address>& from) {
   open_ = true;
+  if (from) {
+    // Bound before connecting: SPEC 9.1's guards count per source address.
+    std::error_code ec;
+    socket_.open(to.protocol(), ec);
+    if (!ec) socket_.bind(asio::ip::tcp::endpoint(*from, 0), ec);
+    if (ec) {
+      // Reported from the loop, as a failed connect would be.
+      ++pending_ops_;
+      asio::post(socket_.get_executor(), [this, why = "bind: " + ec.message()] {
+        --pending_ops_;
+        fail(why);
+      });
+      return;
+    }
+  }
   ++pending_ops_;
   socket_.async_connect(to, [this](std::error_code ec) {
     --pending_ops_;

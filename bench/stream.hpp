@@ -10,6 +10,7 @@
 #include <asio/ip/tcp.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,7 +34,9 @@ class stream {
   stream& operator=(const stream&) = delete;
   ~stream();
 
-  void connect(const asio::ip::tcp::endpoint& to);
+  // From `from` (any port) when given, else from the address the system picks.
+  void connect(const asio::ip::tcp::endpoint& to,
+               const std::optional<asio::ip::address>& from = std::nullopt);
   // Takes an accepted socket and starts reading.
   void adopt(asio::ip::tcp::socket socket);
 

@@ -31,6 +31,8 @@ inline constexpr std::int32_t broadcast_message_tag =
     tag_of<proto::client_message, proto::broadcast_message>();
 inline constexpr std::int32_t delivery_tag = tag_of<proto::server_message, proto::delivery>();
 inline constexpr std::int32_t presence_tag = tag_of<proto::server_message, proto::presence>();
+inline constexpr std::int32_t presence_batch_tag =
+    tag_of<proto::server_message, proto::presence_batch>();
 inline constexpr std::int32_t command_reply_tag =
     tag_of<proto::server_message, proto::command_reply>();
 inline constexpr std::int32_t p2p_text_tag = tag_of<proto::p2p_message, proto::p2p_text>();

@@ -1,5 +1,6 @@
 #include "bench/workloads.hpp"
 
+#include "bench/hardening.hpp"
 #include "bench/irc_client.hpp"
 #include "bench/p2p_link.hpp"
 #include "bench/parley_client.hpp"
@@ -10,6 +11,7 @@
 #include <asio/ip/address.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <iostream>
@@ -67,6 +69,8 @@ std::string fixed(double value, int decimals) {
 
 int run_workload(const options& opts) {
   raise_open_file_limit();
+  if (opts.workload == workload::offline) return run_offline(opts);
+  if (opts.workload == workload::hangup) return run_hangup(opts);
   workload_runner runner(opts);
   return runner.run();
 }
@@ -491,6 +495,10 @@ void workload_runner::settle(std::uint64_t last_bytes_read, int quiet_polls_left
       return settle(now_read, quiet_polls_left - 1);
     cpu_.stop();
     if (opts_.pid) rss_after_kib_ = read_rss_kib(*opts_.pid);
+    // The logins' presence notices all read: the end of the work the logins caused.
+    settled_seconds_ =
+        std::max(connect_seconds_,
+                 std::chrono::duration<double>(loop_.last_read_at() - setup_start_).count());
     finish();
   });
 }
@@ -582,7 +590,7 @@ std::string workload_runner::report() const {
   }
   if (opts_.workload == workload::idle) {
     line << " clients=" << n_ << " connect_s=" << fixed(connect_seconds_, 2)
-         << " errors=" << errors_;
+         << " settled_s=" << fixed(settled_seconds_, 2) << " errors=" << errors_;
     if (rss_after_kib_) {
       line << " server_rss_kib=" << *rss_after_kib_;
       if (rss_before_kib_) {

@@ -142,6 +142,8 @@ class workload_runner final : private client_events {
   std::size_t chats_ready_ = 0;
   std::chrono::steady_clock::time_point setup_start_;
   double connect_seconds_ = 0;
+  // idle: from the start until the last byte arrived (the logins' presence notices included).
+  double settled_seconds_ = 0;
   std::uint64_t measure_start_ns_ = 0;
   std::uint64_t measure_end_ns_ = UINT64_MAX;
   std::string setup_failure_;

@@ -134,6 +134,7 @@ class peer_core {
 
   void on_login_reply(const proto::login_reply& reply, effects& out);
   void on_stored_message(const proto::stored_message& m, effects& out);
+  void on_presence(const proto::presence& m, effects& out);
   void on_command_reply(const proto::command_reply& reply, effects& out);
   void on_user_list(const proto::user_list& list, effects& out);
   void on_session_end(const proto::session_end& end, effects& out);

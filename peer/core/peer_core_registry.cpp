@@ -19,11 +19,16 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             remember_name(m.from.value);
             out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
           },
-          [&](const proto::presence& m) {
-            remember_name(m.user.value);
-            out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
-            // Its connection may not have broken yet (a frozen process, a lost route).
-            if (!m.online) private_chats_.on_user_offline(m.user.value, out);
+          [&](const proto::presence& m) { on_presence(m, out); },
+          // One line per change, in order. The registry shares one frame among many
+          // recipients: for one that logged in during the batch, its own login is in it, and
+          // only what follows is news to it (docs/PROTOCOL.md, presence_batch).
+          [&](const proto::presence_batch& m) {
+            const auto& changes = m.changes.items;
+            std::size_t first = 0;
+            for (std::size_t i = 0; i < changes.size(); ++i)
+              if (changes[i].user.value == username_) first = i + 1;
+            for (std::size_t i = first; i < changes.size(); ++i) on_presence(changes[i], out);
           },
           [&](const proto::command_reply& m) { on_command_reply(m, out); },
           [&](const proto::user_list& m) { on_user_list(m, out); },
@@ -54,6 +59,13 @@ void peer_core::on_stored_message(const proto::stored_message& m, effects& out) 
     last_stored_shown_ = m.id;
   }
   out.sends.emplace_back(proto::stored_received{m.id});
+}
+
+void peer_core::on_presence(const proto::presence& m, effects& out) {
+  remember_name(m.user.value);
+  out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+  // Its connection may not have broken yet (a frozen process, a lost route).
+  if (!m.online) private_chats_.on_user_offline(m.user.value, out);
 }
 
 void peer_core::on_login_reply(const proto::login_reply& reply, effects& out) {

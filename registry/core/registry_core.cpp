@@ -200,15 +200,15 @@ struct core::state {
     store.ask(store_request::record_login{s.name, now});
     // SPEC 3.5: the stored messages first, then the others hear of the login (at once when
     // there are none, else once they have been read: on_store_done).
-    if (!mail.open(id, s, out)) presence.announce(s.name, true, out);
+    if (!mail.open(id, s, out)) presence.entered(id, s.name, out);
   }
 
   // The user is no longer online. `tell_others` is false only at shutdown, when everyone goes.
   void leave(session_id id, session& s, time_point now, bool tell_others, effects& out) {
     broker.settle(s, out);
-    sessions.go_offline(s);
     // A login not announced yet (its mailbox still being read) is not followed by a logout.
-    if (tell_others && !mail.reading(id)) presence.announce(s.name, false, out);
+    presence.leaving(s.name, tell_others && !mail.reading(id), out);
+    sessions.go_offline(s);
     mail.forget(id, out);
     // Login history is best effort: whoelsesince reads the in-memory time below.
     store.ask(store_request::record_logout{s.name, now});
@@ -275,7 +275,7 @@ struct core::state {
       case kind::mailbox_page: {
         if (!mail.on_page(id, waiter->subject, done.ticket, done, out)) return;
         if (const session* s = sessions.find(id); s && s->at == phase::online)
-          presence.announce(s->name, true, out);
+          presence.entered(id, s->name, out);
         return;
       }
       case kind::mailbox_deleted: return mail.on_deleted(*waiter, done);
@@ -333,8 +333,10 @@ void core::on_message(session_id id, const proto::client_message& message, time_
   // is the peer's own doing, not a command.
   // Nor is a confirmation of stored messages: receiving is not activity.
   if (s->at == phase::online && !std::holds_alternative<proto::private_listen>(message) &&
-      !std::holds_alternative<proto::stored_received>(message))
+      !std::holds_alternative<proto::stored_received>(message)) {
     s->since = now;
+    state_->presence.before_command(id, out);
+  }
   state_->dispatch(id, *s, message, now, out);
   state_->end_turn(now, out);
 }
@@ -377,6 +379,13 @@ void core::on_tick(time_point now, effects& out) {
 }
 
 std::optional<time_point> core::next_deadline() const { return state_->deadlines.earliest(); }
+
+void core::on_turn_end(time_point now, effects& out) {
+  state_->presence.flush(out);
+  state_->end_turn(now, out);
+}
+
+bool core::turn_end_pending() const { return state_->presence.has_pending(); }
 
 void core::on_shutdown(time_point now, effects& out) {
   // In id order, so the shell (and the log) sees the same sequence on every run.

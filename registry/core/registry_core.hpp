@@ -172,6 +172,13 @@ class core {
   // The earliest moment on_tick has something to do, if any.
   std::optional<time_point> next_deadline() const;
 
+  // The end of one turn of the shell's event loop, once it has handled what was ready (a batch
+  // of reads, a batch of hash answers): SPEC 7's notices of the turn go out, at most one frame
+  // per recipient. Called whenever turn_end_pending() is true after a call; until then the
+  // notices wait (docs/PROTOCOL.md, presence_batch).
+  void on_turn_end(time_point now, effects& out);
+  bool turn_end_pending() const;
+
   // The registry is stopping: every session gets session_end{shutdown} and ends; logouts
   // are recorded.
   void on_shutdown(time_point now, effects& out);

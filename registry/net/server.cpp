@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -112,6 +113,7 @@ server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_po
       signals_(io, SIGINT, SIGTERM),
       tick_timer_(io),
       grace_timer_(io),
+      presence_timer_(io),
       too_many_connections_frame_(
           proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {
   parley::net::set_total_queue_budget(io_, options_.max_total_queue);
@@ -335,6 +337,28 @@ void server::call_core(Call&& call) {
   std::forward<Call>(call)(clock::now(), effects_);
   apply_effects();
   if (!stopping_) arm_tick_timer();
+  // The turn's presence notices go out once everything ready now has been handled: the end is
+  // posted behind the handlers already queued (the rest of a batch of hash answers, the reads
+  // the reactor found), so they all share it. Each one costs a write to every online
+  // connection: in a login storm they come at most every presence_interval.
+  if (!turn_end_posted_ && core_.turn_end_pending()) {
+    turn_end_posted_ = true;
+    const auto due = last_turn_end_ + presence_interval;
+    if (std::chrono::steady_clock::now() >= due) {
+      asio::post(io_, [this] { end_turn(); });
+    } else {
+      presence_timer_.expires_at(due);
+      presence_timer_.async_wait([this](std::error_code ec) {
+        if (!ec) end_turn();
+      });
+    }
+  }
+}
+
+void server::end_turn() {
+  turn_end_posted_ = false;
+  last_turn_end_ = std::chrono::steady_clock::now();
+  call_core([&](time_point now, effects& out) { core_.on_turn_end(now, out); });
 }
 
 void server::apply_effects() {
@@ -441,6 +465,7 @@ void server::finish_shutdown() {
   finished_ = true;
   grace_timer_.cancel();
   tick_timer_.cancel();
+  presence_timer_.cancel();
   std::error_code ignored;
   signals_.cancel(ignored);
   spdlog::debug("every connection is closed");

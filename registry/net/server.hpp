@@ -35,6 +35,10 @@ namespace parley::registry {
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 
 inline constexpr std::size_t default_max_prelogin_frame = 1024;
+// The least time between two ends of a turn that send presence notices (core::on_turn_end): a
+// lone login is announced at once; in a storm of logins to thousands online, whose every batch
+// costs a write to each of them, the notices gather into a batch per recipient this often.
+inline constexpr std::chrono::milliseconds presence_interval{150};
 // A class or an office behind one NAT must fit.
 inline constexpr std::size_t default_max_per_address = 256;
 // SPEC 9.1: the outgoing queue of one session, and the sum over all of them (counted as
@@ -134,6 +138,8 @@ class server : private parley::net::framed_connection::owner {
   void apply_effects();
   // The limiter of a kind of end a flood could repeat; null for the others.
   log_limiter* guard_log(end_cause cause);
+  // The posted end of a turn of the loop (core::on_turn_end).
+  void end_turn();
   void arm_tick_timer();
   void close_all(const char* why);
   void finish_shutdown();
@@ -158,6 +164,10 @@ class server : private parley::net::framed_connection::owner {
   effects effects_;
   bool stopping_ = false;
   bool finished_ = false;
+  // core.on_turn_end is posted (or its timer armed) and has not run yet.
+  bool turn_end_posted_ = false;
+  std::chrono::steady_clock::time_point last_turn_end_{};
+  asio::steady_timer presence_timer_;
   // The warnings a flood could repeat: each kind logged at most once a second, with a count.
   log_limiter refusal_log_;
   log_limiter address_refusal_log_;

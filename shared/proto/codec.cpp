@@ -224,6 +224,13 @@ struct server_validator {
     if (!is_flag(m.online)) return "presence: online is not 0 or 1";
     return check_name(m.user, "presence.user");
   }
+  std::optional<problem> operator()(const presence_batch& m) const {
+    if (!m.changes.fits()) return "presence_batch: too many changes";
+    if (m.changes.items.empty()) return "presence_batch: empty";
+    for (const auto& change : m.changes.items)
+      if (auto why = (*this)(change)) return "presence_batch: " + *why;
+    return {};
+  }
   std::optional<problem> operator()(const command_reply& m) const {
     if (!in_range(m.result)) return "command_reply: unknown outcome";
     if (!m.subject.value.empty()) return check_name(m.subject, "command_reply.subject");

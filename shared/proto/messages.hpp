@@ -419,10 +419,27 @@ struct private_expect_from {
   bool operator==(const private_expect_from&) const = default;
 };
 
-using server_message = std::variant<server_hello, login_reply, delivery, presence, command_reply,
-                                    user_list, session_end, private_offer, private_expect,
-                                    private_granted, private_declined, stored_message, stored_end,
-                                    private_expect_from>;
+// SPEC 7, coalesced: the `<user> logged in` / `<user> logged out` notices of one turn of the
+// registry's loop for this recipient, oldest first, each shown as a `presence` would be. One
+// encoding is shared by every recipient that may see all of them, so it may list the
+// recipient's own name: the peer shows nothing for that entry.
+inline constexpr std::size_t max_presence_per_batch = 1024;
+struct presence_batch {
+  bounded_vector<presence, max_presence_per_batch> changes;
+  template <class A>
+  void serialize(A& ar) {
+    ar(changes);
+  }
+  bool operator==(const presence_batch&) const = default;
+};
+// The largest batch (every name at its bound: a size tag, the name, the flag per change) fits in
+// one frame with room to spare.
+static_assert(1 + 4 + 8 + max_presence_per_batch * (8 + max_name_bytes + 1) < max_frame_body);
+
+using server_message =
+    std::variant<server_hello, login_reply, delivery, presence, command_reply, user_list,
+                 session_end, private_offer, private_expect, private_granted, private_declined,
+                 stored_message, stored_end, private_expect_from, presence_batch>;
 
 // ---------------------------------------------------------------- peer <-> peer (private chat)
 

@@ -77,6 +77,8 @@ std::vector<seed> valid_seeds() {
       {"private_request", proto::private_request{"luke"}},
       {"private_answer", proto::private_answer{"yoda", 1}},
   };
+  proto::presence_batch batch;
+  batch.changes.items = {proto::presence{"luke", 1}, proto::presence{"leia", 0}};
   const std::vector<std::pair<std::string, proto::server_message>> server = {
       {"server_hello", proto::server_hello{}},
       {"login_reply", proto::login_reply{proto::login_result::invalid_password}},
@@ -90,6 +92,7 @@ std::vector<seed> valid_seeds() {
       {"private_granted", proto::private_granted{"luke", "127.0.0.1", 40123, sample_token}},
       {"private_declined", proto::private_declined{"luke"}},
       {"private_expect_from", proto::private_expect_from{"yoda", sample_token, "127.0.0.1"}},
+      {"presence_batch", batch},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : client)

@@ -41,6 +41,12 @@ std::vector<proto::client_message> sample_client_messages() {
   };
 }
 
+proto::presence_batch sample_presence_batch() {
+  proto::presence_batch batch;
+  batch.changes.items = {proto::presence{"luke", 1}, proto::presence{"leia", 0}};
+  return batch;
+}
+
 // One valid instance of every server message, in variant order.
 std::vector<proto::server_message> sample_server_messages() {
   proto::user_list list;
@@ -62,6 +68,7 @@ std::vector<proto::server_message> sample_server_messages() {
       proto::stored_message{42, "luke", "while you were out", 1'700'000'000'000},
       proto::stored_end{},
       proto::private_expect_from{"yoda", sample_token, "127.0.0.1"},
+      sample_presence_batch(),
   };
 }
 
@@ -126,7 +133,7 @@ constexpr std::int32_t tag_private_offer = 7;
 constexpr std::int32_t tag_private_expect = 8;
 constexpr std::int32_t tag_private_granted = 9;
 constexpr std::int32_t tag_private_declined = 10;
-constexpr std::int32_t tag_private_expect_from = 11;
+constexpr std::int32_t tag_private_expect_from = 13;
 constexpr std::int32_t tag_p2p_hello = 0;
 constexpr std::int32_t tag_p2p_text = 2;
 
@@ -251,6 +258,29 @@ TEST_CASE("a full user_list (1024 names of 32 bytes) fits in one frame") {
   const auto decoded = proto::decode_server(body_of(frame));
   REQUIRE_MESSAGE(decoded.message.has_value(), decoded.error);
   CHECK(*decoded.message == message);
+}
+
+TEST_CASE("a full presence_batch (1024 changes, 32-byte names) fits in one frame") {
+  proto::presence_batch batch;
+  batch.changes.items.assign(proto::max_presence_per_batch,
+                             proto::presence{std::string(proto::max_name_bytes, 'n'), 1});
+  const proto::server_message message = batch;
+  const auto frame = proto::encode_frame(message);
+  CHECK(frame.size() - proto::frame_header_bytes <= proto::max_frame_body);
+  const auto decoded = proto::decode_server(body_of(frame));
+  REQUIRE_MESSAGE(decoded.message.has_value(), decoded.error);
+  CHECK(*decoded.message == message);
+}
+
+TEST_CASE("a presence_batch that is empty, or holds a bad change, is refused") {
+  CHECK(proto::validate(proto::server_message{proto::presence_batch{}}));
+  proto::presence_batch bad_name = sample_presence_batch();
+  bad_name.changes.items.push_back(proto::presence{"two words", 1});
+  CHECK(proto::validate(proto::server_message{bad_name}));
+  proto::presence_batch bad_flag = sample_presence_batch();
+  bad_flag.changes.items.push_back(proto::presence{"han", 2});
+  CHECK(proto::validate(proto::server_message{bad_flag}));
+  CHECK_FALSE(proto::validate(proto::server_message{sample_presence_batch()}));
 }
 
 TEST_CASE("a maximal text (4096 bytes) round-trips") {

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace parley;
@@ -386,6 +387,28 @@ TEST_CASE("peer core: presence") {
   h.receive(proto::presence{"luke", 1});
   h.receive(proto::presence{"luke", 0});
   CHECK(h.lines == strings{"luke logged in", "luke logged out"});
+}
+
+TEST_CASE("peer core: a presence batch prints one line per change, in order") {
+  harness h;
+  h.log_in();
+  proto::presence_batch batch;
+  for (const auto& [user, online] :
+       std::vector<std::pair<std::string, int>>{{"luke", 1}, {"leia", 1}, {"luke", 0}})
+    batch.changes.items.push_back(proto::presence{user, static_cast<std::uint8_t>(online)});
+  h.receive(batch);
+  CHECK(h.lines == strings{"luke logged in", "leia logged in", "luke logged out"});
+}
+
+TEST_CASE("peer core: in a presence batch holding its own login, only what follows is shown") {
+  harness h;
+  h.log_in();
+  proto::presence_batch batch;
+  for (const auto& [user, online] : std::vector<std::pair<std::string, int>>{
+           {"luke", 1}, {"yoda", 0}, {"leia", 1}, {"yoda", 1}, {"han", 1}, {"luke", 0}})
+    batch.changes.items.push_back(proto::presence{user, static_cast<std::uint8_t>(online)});
+  h.receive(batch);
+  CHECK(h.lines == strings{"han logged in", "luke logged out"});
 }
 
 TEST_CASE("peer core: offline messages right after the welcome") {

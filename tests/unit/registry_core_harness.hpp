@@ -41,6 +41,11 @@ inline std::string to_text(const proto::server_message& message) {
           out << "delivery(" << m.from.value << ", " << m.text.value << ", " << code(m.kind) << ")";
         } else if constexpr (std::is_same_v<M, proto::presence>) {
           out << "presence(" << m.user.value << ", " << code(m.online) << ")";
+        } else if constexpr (std::is_same_v<M, proto::presence_batch>) {
+          out << "presence_batch(";
+          for (const auto& c : m.changes.items)
+            out << (c.online ? '+' : '-') << c.user.value << ' ';
+          out << ")";
         } else if constexpr (std::is_same_v<M, proto::command_reply>) {
           out << "command_reply(" << code(m.result) << ", '" << m.subject.value << "')";
         } else if constexpr (std::is_same_v<M, proto::user_list>) {
@@ -79,8 +84,20 @@ inline proto::server_message reply(proto::outcome r, std::string subject = {}) {
   return proto::command_reply{r, std::move(subject)};
 }
 inline proto::server_message ended(proto::end_reason r) { return proto::session_end{r}; }
+// What one login or logout alone in its turn sends: a batch of one.
 inline proto::server_message presence(std::string user, bool online) {
-  return proto::presence{std::move(user), static_cast<std::uint8_t>(online)};
+  proto::presence_batch batch;
+  batch.changes.items.push_back(
+      proto::presence{std::move(user), static_cast<std::uint8_t>(online)});
+  return batch;
+}
+// A batch of several changes: "+luke", "-leia".
+inline proto::server_message presence_changes(std::vector<std::string> changes) {
+  proto::presence_batch batch;
+  for (const auto& c : changes)
+    batch.changes.items.push_back(
+        proto::presence{c.substr(1), static_cast<std::uint8_t>(c.front() == '+')});
+  return batch;
 }
 inline proto::server_message delivery(std::string from, std::string text,
                                       proto::delivery_kind kind) {
@@ -265,7 +282,20 @@ class harness {
   void finish_hash(const hash_done& done) {
     effects out;
     registry().on_hash_done(done, now, out);
+    end_of_call(out);
+  }
+
+  // Every call below is a turn of the shell's loop of its own, ended as the shell does (the
+  // turn's presence notices go out), unless a test ends turns itself with end_turn().
+  bool end_turns = true;
+  void end_turn() {
+    effects out;
+    registry().on_turn_end(now, out);
     apply(out);
+  }
+  void end_of_call(effects& out) {
+    apply(out);
+    if (end_turns && registry().turn_end_pending()) end_turn();
   }
 
   void run_held() {
@@ -284,7 +314,7 @@ class harness {
     const session_id id = next_id_++;
     effects out;
     registry().on_connect(id, address, now, out);
-    apply(out);
+    end_of_call(out);
     return id;
   }
 
@@ -293,7 +323,7 @@ class harness {
     REQUIRE_FALSE(proto::validate(message));
     effects out;
     registry().on_message(id, message, now, out);
-    apply(out);
+    end_of_call(out);
   }
 
   // Like send, for the harness's own confirmations (the session may have gone meanwhile).
@@ -306,7 +336,7 @@ class harness {
   void disconnect(session_id id) {
     effects out;
     registry().on_disconnect(id, now, out);
-    apply(out);
+    end_of_call(out);
   }
 
   void advance(std::chrono::milliseconds by) { now += by; }
@@ -314,13 +344,13 @@ class harness {
   void tick() {
     effects out;
     registry().on_tick(now, out);
-    apply(out);
+    end_of_call(out);
   }
 
   void shutdown() {
     effects out;
     registry().on_shutdown(now, out);
-    apply(out);
+    end_of_call(out);
   }
 
   // A connection that has said hello; its server_hello is consumed.
