@@ -99,6 +99,10 @@ struct options {
   std::size_t signups_burst = 60;
   std::size_t max_accounts = 100'000;
   std::size_t budget_addresses = 16384;
+  // SPEC 6/9.1: what may wait for the store worker (core_config's defaults).
+  std::size_t max_unanswered_writes = core_config{}.max_pending_writes_per_session;
+  std::size_t max_unwritten_bytes = core_config{}.max_pending_write_bytes;
+  std::size_t max_held_bytes = core_config{}.max_held_bytes;
 };
 
 // ---------------------------------------------------------------- command line
@@ -125,6 +129,9 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string signups_burst_text = std::to_string(result.signups_burst);
   std::string max_accounts_text = std::to_string(result.max_accounts);
   std::string budget_addresses_text = std::to_string(result.budget_addresses);
+  std::string max_unanswered_writes_text = std::to_string(result.max_unanswered_writes);
+  std::string max_unwritten_bytes_text = std::to_string(result.max_unwritten_bytes);
+  std::string max_held_bytes_text = std::to_string(result.max_held_bytes);
   std::string credentials_text, database_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -224,6 +231,22 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
          "--budget-addresses", budget_addresses_text,
          "IP addresses each budget keeps track of at once (default: " + budget_addresses_text + ")")
       ->type_name("N");
+  app.add_option("--max-unanswered-writes", max_unanswered_writes_text,
+                 "durable writes (stored messages, blocks) one session may have waiting for the "
+                 "disk; past it the registry reads no more of its commands until they are "
+                 "committed (default: " +
+                     max_unanswered_writes_text + ")")
+      ->type_name("N");
+  app.add_option("--max-unwritten-bytes", max_unwritten_bytes_text,
+                 "bytes of stored-message bodies all sessions together may have waiting for the "
+                 "disk; past it every session with a write waiting is paused so (default: " +
+                     max_unwritten_bytes_text + ")")
+      ->type_name("BYTES");
+  app.add_option("--max-held-bytes", max_held_bytes_text,
+                 "bytes of frames one session may have waiting behind its unanswered writes or "
+                 "its mailbox; past it the session is dropped (default: " +
+                     max_held_bytes_text + ")")
+      ->type_name("BYTES");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -333,6 +356,12 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   whole("--signups-burst", signups_burst_text, 1, max_guard_bound, result.signups_burst);
   whole("--max-accounts", max_accounts_text, 0, max_accounts_bound, result.max_accounts);
   whole("--budget-addresses", budget_addresses_text, 1, max_guard_bound, result.budget_addresses);
+  whole("--max-unanswered-writes", max_unanswered_writes_text, 1, max_guard_bound,
+        result.max_unanswered_writes);
+  whole("--max-unwritten-bytes", max_unwritten_bytes_text, parley::proto::max_frame_body,
+        max_accounts_bound * 4, result.max_unwritten_bytes);
+  whole("--max-held-bytes", max_held_bytes_text, parley::proto::max_frame_body,
+        max_accounts_bound * 4, result.max_held_bytes);
   if (whole_error) return bad_arguments(*whole_error);
   return result;
 }
@@ -471,6 +500,9 @@ int run(const options& opts) {
   config.signups = {opts.signups, std::chrono::hours(1), opts.signups_burst};
   config.max_accounts = opts.max_accounts;
   config.max_budget_addresses = opts.budget_addresses;
+  config.max_pending_writes_per_session = opts.max_unanswered_writes;
+  config.max_pending_write_bytes = opts.max_unwritten_bytes;
+  config.max_held_bytes = opts.max_held_bytes;
   core registry_core(config, store.load());
 
   // From here on only the worker's thread uses the store. Its answers reach the server, made

@@ -112,6 +112,13 @@ TEST_CASE("cli: the registry refuses bad arguments with one line and the usage a
                 "--hash-fairness", registry_usage);
   check_refused({registry_binary, "4000", "10", "30", "--budget-addresses", "0"},
                 "--budget-addresses", registry_usage);
+  // What may wait for the store: at least one write, at least one largest frame.
+  check_refused({registry_binary, "4000", "10", "30", "--max-unanswered-writes", "0"},
+                "--max-unanswered-writes", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-held-bytes", "1000"},
+                "--max-held-bytes", registry_usage);
+  check_refused({registry_binary, "4000", "10", "30", "--max-unwritten-bytes", "lots"},
+                "--max-unwritten-bytes", registry_usage);
 }
 
 TEST_CASE("cli: the peer refuses bad arguments with one line and the usage and exits 2") {
