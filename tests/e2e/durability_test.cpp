@@ -65,6 +65,47 @@ TEST_CASE("durability: kill -9 right after the acknowledgements loses no offline
   CHECK(luke->raw_output() == scripted_welcome());
 }
 
+TEST_CASE(
+    "durability: a recipient that goes right after the welcome gets its messages next time, "
+    "and a peer that showed them never shows them again") {
+  registry_fixture registry;
+  auto yoda =
+      start_scripted_peer(registry, "yoda\nwise\nmessage luke one\nmessage luke two\nlogout\n");
+  CHECK(yoda->wait_exit() == 0);
+
+  // A client that logs in as luke, receives the stored messages and hangs up without confirming
+  // them: what a peer killed right after the welcome line leaves.
+  const auto closes = [&] {
+    const std::string log = registry.log();
+    std::size_t count = 0;
+    for (auto at = log.find(" closed: "); at != std::string::npos;
+         at = log.find(" closed: ", at + 1))
+      ++count;
+    return count;
+  };
+  std::size_t closes_before = 0;
+  {
+    raw_client gone(registry.port());
+    gone.log_in("luke", "jedi");
+    const auto first = gone.expect<proto::stored_message>();
+    CHECK(first.text.value == "one");
+    const auto second = gone.expect<proto::stored_message>();
+    CHECK(second.text.value == "two");
+    CHECK(second.id > first.id);
+    gone.expect<proto::stored_end>();
+    closes_before = closes();
+  }
+  // The next login, once the registry has seen that close, gets both, once; the peer confirms.
+  CHECK(wait_until([&] { return closes() > closes_before; }));
+  auto luke = start_scripted_peer(registry, "luke\njedi\nlogout\n");
+  CHECK(luke->wait_exit() == 0);
+  CHECK(luke->raw_output() == scripted_welcome() + "yoda: one\nyoda: two\n");
+  // Confirmed, so deleted: not shown again.
+  luke = start_scripted_peer(registry, "luke\njedi\nlogout\n");
+  CHECK(luke->wait_exit() == 0);
+  CHECK(luke->raw_output() == scripted_welcome());
+}
+
 TEST_CASE("shutdown: SIGTERM stops the registry with 0 and tells every peer") {
   registry_fixture registry;
   auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
