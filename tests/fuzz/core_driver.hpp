@@ -457,11 +457,14 @@ class core_driver {
     for (const auto& [id, s] : connected_) {
       online += s.online_as.has_value() ? 1 : 0;
       some_not_ended |= !s.ended;
-      require(core_->logged_in(id) == s.online_as.has_value(),
-              "logged_in() agrees with the welcomes and ends (#" + std::to_string(id) + ")");
+      // A session that has logged out while its frames wait for the store is offline in the
+      // core before its end (held behind them) reaches the shell: so only one way round.
+      require(!core_->logged_in(id) || s.online_as.has_value(),
+              "logged_in() only after a welcome and before an end (#" + std::to_string(id) + ")");
     }
-    require(core_->online_users() == online, "the core counts the welcomed sessions");
-    if (some_not_ended)
+    require(core_->online_users() <= online, "the core counts no more than the welcomed sessions");
+    // (A session whose end waits behind its unanswered store jobs has none: it is ending.)
+    if (some_not_ended && writes_.empty())
       require(core_->next_deadline().has_value(), "every session not ended has a deadline");
   }
 
