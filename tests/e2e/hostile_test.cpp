@@ -25,6 +25,15 @@ namespace {
 
 constexpr const char* attacker_address = "127.0.0.2";
 
+// ASan keeps freed memory in its quarantine (256 MiB by default), so under the sanitizers the
+// registry's RSS cannot show what it lets go: bounds on memory that is freed again (dropped
+// queues) are checked in the plain build; what the sanitized build checks is everything else.
+#ifdef PARLEY_SANITIZED
+constexpr bool rss_shows_frees = false;
+#else
+constexpr bool rss_shows_frees = true;
+#endif
+
 // A frame header announcing `length` body bytes.
 std::string frame_header(std::uint32_t length) {
   std::string header(proto::frame_header_bytes, '\0');
@@ -210,7 +219,8 @@ TEST_CASE("hostile: sessions that never read hold no more than the budget of all
                                  << attack.slowest_victim_dm.count() << " ms");
     // Without the budget the registry holds over 20 MiB of this attack (the subcase below);
     // with it, the budget and the allocator's slack.
-    CHECK(attack.grown_kib < static_cast<std::int64_t>(small_total_queue / 1024) + 3 * 1024);
+    if (rss_shows_frees)
+      CHECK(attack.grown_kib < static_cast<std::int64_t>(small_total_queue / 1024) + 3 * 1024);
     CHECK(attack.dropped_non_readers >= non_readers / 2);
     CHECK(attack.slowest_victim_dm < 1000ms);
     const auto log = registry.log();
@@ -236,7 +246,7 @@ TEST_CASE("hostile: a session that never reads is dropped past --max-session-que
                                << attack.slowest_victim_dm.count() << " ms");
   CHECK(attack.dropped_non_readers == 1);
   // 4 MiB sent: the kernel's buffers take some, the registry at most the bound, then lets go.
-  CHECK(attack.grown_kib < 3 * 1024);
+  if (rss_shows_frees) CHECK(attack.grown_kib < 3 * 1024);
   CHECK(attack.slowest_victim_dm < 1000ms);
   const auto log = registry.log();
   CHECK(log.find("user nr0: dropped: outgoing queue over its bound (slow reader) "
