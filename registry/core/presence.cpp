@@ -33,7 +33,7 @@ void presence::entered(session_id id, const std::string& user, effects& out) {
   pending_.push_back(change{user, true});
 }
 
-void presence::leaving(const std::string& user, bool announce, effects& out) {
+void presence::leaving(const std::string& user, bool announce, bool reachable, effects& out) {
   if (announce && pending_.size() >= proto::max_presence_per_batch) flush(out);
   if (const auto id = sessions_.online_id(user)) {
     std::size_t first = 0;
@@ -41,8 +41,10 @@ void presence::leaving(const std::string& user, bool announce, effects& out) {
       first = it->second == sees_none ? pending_.size() : it->second + 1;
       entered_.erase(it);
     }
-    // Ahead of its session_end: what it would have heard had each change gone out at once.
-    if (auto frame = frame_for(user, first, pending_.size())) replies_.send(out, *id, frame);
+    // Ahead of its session_end: what it would have heard had each change gone out at once. (Not
+    // to a connection that has gone, or one dropped without a last frame.)
+    if (auto frame = reachable ? frame_for(user, first, pending_.size()) : nullptr)
+      replies_.send(out, *id, frame);
   }
   if (announce) pending_.push_back(change{user, false});
 }

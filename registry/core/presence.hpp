@@ -42,7 +42,8 @@ class presence {
   void entered(session_id id, const std::string& user, effects& out);
   // `user` (still in the online index) is about to go offline: it gets the changes of this turn
   // it has not had yet; then, if `announce`, `<user> logged out` for everyone else online.
-  void leaving(const std::string& user, bool announce, effects& out);
+  // `reachable`: its connection is still there to hear them (not a lost connection or a drop).
+  void leaving(const std::string& user, bool announce, bool reachable, effects& out);
   // The end of a turn: the collected changes go out, one frame per recipient.
   void flush(effects& out);
   // Session `id` sends a command. If it came online since the last flush, the changes go out

@@ -204,10 +204,12 @@ struct core::state {
   }
 
   // The user is no longer online. `tell_others` is false only at shutdown, when everyone goes.
-  void leave(session_id id, session& s, time_point now, bool tell_others, effects& out) {
+  // `reachable`: the connection is still there (not lost, not dropped without a last frame).
+  void leave(session_id id, session& s, time_point now, bool tell_others, effects& out,
+             bool reachable = true) {
     broker.settle(s, out);
     // A login not announced yet (its mailbox still being read) is not followed by a logout.
-    presence.leaving(s.name, tell_others && !mail.reading(id), out);
+    presence.leaving(s.name, tell_others && !mail.reading(id), reachable, out);
     sessions.go_offline(s);
     mail.forget(id, out);
     // Login history is best effort: whoelsesince reads the in-memory time below.
@@ -289,7 +291,7 @@ struct core::state {
       session* s = sessions.find(id);
       gate.forget(id);
       if (!s || s->at == phase::closing) continue;
-      if (s->at == phase::online) leave(id, *s, now, true, out);
+      if (s->at == phase::online) leave(id, *s, now, true, out, false);
       login.release(id, *s);
       s->at = phase::closing;
       out.ends.push_back(
@@ -365,7 +367,7 @@ void core::on_disconnect(session_id id, time_point now, effects& out) {
   session* s = state_->sessions.find(id);
   if (!s) return;
   // A lost connection is announced like a logout (SPEC 7); an ended session already was.
-  if (s->at == phase::online) state_->leave(id, *s, now, true, out);
+  if (s->at == phase::online) state_->leave(id, *s, now, true, out, false);
   state_->login.release(id, *s);
   state_->gate.forget(id);
   state_->mail.forget(id, out);

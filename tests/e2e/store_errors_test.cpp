@@ -78,6 +78,12 @@ TEST_CASE(
   auto yoda = logged_in_peer(registry, "yoda");
   {
     sql_connection holder(registry.database_path());
+    // The login's own history row is written by the store worker a moment after the welcome:
+    // once it is committed, the lock taken here stands in the way of the message alone.
+    CHECK(wait_until([&] {
+      return holder.value(
+                 "SELECT count(*) FROM logins WHERE name = 'yoda' AND logout_at IS NULL") == "1";
+    }));
     holder.run("BEGIN IMMEDIATE");
     yoda->send_line("message luke Lost to the lock");
     // The registry waits out its busy timeout before it gives up.
