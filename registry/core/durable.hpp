@@ -48,10 +48,8 @@ class durable {
   }
   // A job whose answer the core handles (on_store_done looks the waiter up by ticket).
   std::uint64_t ask(store_operation what, store_waiter waiter) {
-    const std::uint64_t ticket = ask(std::move(what));
-    pending_bytes_ += waiter.bytes;
-    if (waiter.session != 0) ++per_session_[waiter.session];
-    waiters_.emplace(ticket, std::move(waiter));
+    const std::uint64_t ticket = reserve_ticket();
+    ask_as(ticket, std::move(what), std::move(waiter));
     return ticket;
   }
   // The same, and the session's later frames wait for the answer (acknowledged after commit).
