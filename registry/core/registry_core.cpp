@@ -190,6 +190,7 @@ struct core::state {
     s.at = phase::online;
     s.since = now;
     sessions.go_online(id, s);
+    out.logins.push_back(id);
     // The login deadline already queued for this session pushes it back at its idle deadline
     // when it comes due, so a second entry is needed only when the idle deadline comes first.
     // Otherwise it would double the queue for as long as the user stays online.

@@ -124,14 +124,20 @@ struct effects {
   std::vector<end> ends;    // then flush and close these sessions (after their sends)
   std::vector<hash_job> hashes;
   std::vector<store_job> writes;  // for the store worker, in this order
+  // These sessions have logged in (after a password's hash, or after a new account's commit):
+  // the shell lifts what bounds a connection before login.
+  std::vector<session_id> logins;
 
   void clear() {
     sends.clear();
     ends.clear();
     hashes.clear();
     writes.clear();
+    logins.clear();
   }
-  bool empty() const { return sends.empty() && ends.empty() && hashes.empty() && writes.empty(); }
+  bool empty() const {
+    return sends.empty() && ends.empty() && hashes.empty() && writes.empty() && logins.empty();
+  }
 };
 
 class core {

@@ -318,11 +318,6 @@ void server::on_hash_done(hash_done result) {
   // While stopping, every session has already been told session_end: a late answer goes nowhere.
   if (stopping_) return;
   call_core([&](time_point now, effects& out) { core_.on_hash_done(result, now, out); });
-  // A login completes only with a hash's answer: from now on the session's frames may be as
-  // large as any message.
-  if (!prelogin_bound() || !core_.logged_in(result.session)) return;
-  if (const auto it = sessions_.find(result.session); it != sessions_.end())
-    it->second.connection->set_max_frame_body(options_.connection_limits.max_frame_body);
 }
 
 void server::on_tick() {
@@ -366,6 +361,13 @@ void server::apply_effects() {
   // hash pool and the store worker answer through the io_context's queue. The writes go first,
   // so the worker starts on them while the frames are queued.
   store_.submit(effects_.writes);
+  // A session that has logged in may send frames as large as any message.
+  if (prelogin_bound()) {
+    for (const session_id id : effects_.logins) {
+      if (const auto it = sessions_.find(id); it != sessions_.end())
+        it->second.connection->set_max_frame_body(options_.connection_limits.max_frame_body);
+    }
+  }
   for (auto& send : effects_.sends) {
     const auto it = sessions_.find(send.to);
     // Gone, or closing after its session_end: nothing more is sent to it.

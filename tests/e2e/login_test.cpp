@@ -47,6 +47,42 @@ TEST_CASE("login: a new user is created and persisted and logs in again after a 
     CHECK(read_file(registry.log_path()).find(" " + account.password) == std::string::npos);
 }
 
+// The bound on frames before login (--max-prelogin-frame, 1024 bytes) is lifted at the login
+// however it completes: after a password's hash, after a new account's commit, and after a
+// wrong password whose failure is being written when the right one arrives.
+TEST_CASE("login: a message of the longest text is sent right after each way of logging in") {
+  registry_fixture registry;
+  auto luke = logged_in_peer(registry, "luke");
+  const std::string longest(proto::max_text_bytes, 'x');
+  const auto send_longest = [&](child_process& peer, const std::string& from) {
+    peer.send_line("message luke " + longest);
+    luke->expect_line(from + ": " + longest);
+  };
+
+  SUBCASE("a new account") {
+    auto rey = start_peer(registry);
+    create_account(*rey, "rey", "a-new-password");
+    send_longest(*rey, "rey");
+    log_out(*rey);
+  }
+  SUBCASE("a known account") {
+    auto yoda = logged_in_peer(registry, "yoda");
+    send_longest(*yoda, "yoda");
+    log_out(*yoda);
+  }
+  SUBCASE("a known account after a wrong password") {
+    auto yoda = start_peer(registry);
+    answer_login_prompts(*yoda, "yoda", "wrong");
+    yoda->expect_line(text::invalid_password);
+    yoda->expect(text::password_prompt);
+    yoda->send_line(password_of("yoda"));
+    yoda->expect_line(text::welcome);
+    send_longest(*yoda, "yoda");
+    log_out(*yoda);
+  }
+  log_out(*luke);
+}
+
 TEST_CASE("login: three wrong passwords lock the account and then even the right one fails") {
   registry_fixture registry;
 

@@ -191,6 +191,7 @@ class core_driver {
     std::optional<std::string> online_as;
     bool ended = false;
     bool hello_answered = false;
+    bool entered = false;  // the core has reported its login (effects::logins)
   };
 
   static std::string fake_hash(std::string_view password) {
@@ -361,6 +362,12 @@ class core_driver {
       require(!connected_[end.session].ended, "no session ends twice" + where);
       require(ending.insert(end.session).second, "no session ends twice in one call" + where);
     }
+    for (const session_id id : out.logins) {
+      require(connected_.contains(id), "a login is for a connected session" + where);
+      require(!connected_[id].ended, "no login for an ended session" + where);
+      require(!connected_[id].entered, "a session logs in once" + where);
+      connected_[id].entered = true;
+    }
     std::set<session_id> said_goodbye;
     for (const auto& send : out.sends) check_send(send, ending, said_goodbye, where);
     for (const auto& end : out.ends) {
@@ -420,6 +427,7 @@ class core_driver {
     if (const auto* reply = std::get_if<proto::login_reply>(&m)) {
       if (reply->result == proto::login_result::welcome) {
         require(!welcomed, "a session is welcomed once" + where);
+        require(s.entered, "a welcome is for a session whose login was reported" + where);
         require(!s.last_name.empty(), "a welcome follows a login name" + where);
         for (const auto& [id, other] : connected_)
           require(other.online_as != s.last_name,
@@ -455,14 +463,19 @@ class core_driver {
     std::size_t online = 0;
     bool some_not_ended = false;
     for (const auto& [id, s] : connected_) {
-      online += s.online_as.has_value() ? 1 : 0;
+      online += s.entered && !s.ended ? 1 : 0;
       some_not_ended |= !s.ended;
-      // A session that has logged out while its frames wait for the store is offline in the
-      // core before its end (held behind them) reaches the shell: so only one way round.
-      require(!core_->logged_in(id) || s.online_as.has_value(),
-              "logged_in() only after a welcome and before an end (#" + std::to_string(id) + ")");
+      // The welcome may wait behind the session's writes (a failed attempt's lockout row), and
+      // a session that has logged out while its frames wait is offline in the core before its
+      // end reaches the shell: so logged_in() is checked against the reported login only.
+      require(!core_->logged_in(id) || (s.entered && !s.ended),
+              "logged_in() only after its login was reported and before an end (#" +
+                  std::to_string(id) + ")");
+      require(!s.online_as.has_value() || s.entered,
+              "a welcomed session's login was reported (#" + std::to_string(id) + ")");
     }
-    require(core_->online_users() <= online, "the core counts no more than the welcomed sessions");
+    require(core_->online_users() <= online,
+            "the core counts no more online users than sessions it reported logged in");
     // (A session whose end waits behind its unanswered store jobs has none: it is ending.)
     if (some_not_ended && writes_.empty())
       require(core_->next_deadline().has_value(), "every session not ended has a deadline");
