@@ -63,11 +63,12 @@ run_once() {
   # is off where the build has one.
   local guards=()
   "$registry" --help | grep -q -- --max-per-address && guards=(--max-per-address 0)
-  # The same for the sign-up budget and the hash queue's bounds (benchmark users are made by
-  # their first login, hundreds at once), unless the workload sets the hash queue itself (the
+  # The same for the sign-up and failed-password budgets and the hash queue's bounds (benchmark
+  # users are made by their first login, hundreds at once, and each password waiting for its hash
+  # holds a failed-password token until it is found right), unless the workload sets the hash queue itself (the
   # hang-up flood measures the guard).
   if "$registry" --help | grep -q -- --signups; then
-    guards+=(--signups 0)
+    guards+=(--signups 0 --login-failures 0)
     [[ $registry_args == *--hash-queue* ]] || guards+=(--hash-queue 0 --hash-queue-per-address 0)
   fi
   # shellcheck disable=SC2086  # the registry's arguments are words on purpose

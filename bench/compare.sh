@@ -157,7 +157,7 @@ start_server() {
     registry)
       taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: --hash-cost "$hash_cost" \
         --credentials "$credentials" --log-level warn --max-per-address 0 --signups 0 \
-        --hash-queue 0 --hash-queue-per-address 0 >"$log" 2>&1 &
+        --login-failures 0 --hash-queue 0 --hash-queue-per-address 0 >"$log" 2>&1 &
       ;;
     ngircd)
       sed -e "s|@PORT@|$port|; s|@MOTD@|$work/motd.txt|; s|@DIR@|$work|g" \

@@ -34,7 +34,7 @@ for ((attempt = 0; attempt < max_port_attempts; ++attempt)); do
   # Every client comes from 127.0.0.1, and the workloads make their users by logging in: the
   # per-address guards are off (the hangup workload's flood is not judged here).
   "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: \
-    --hash-cost test --max-per-address 0 --signups 0 --hash-queue 0 \
+    --hash-cost test --max-per-address 0 --signups 0 --login-failures 0 --hash-queue 0 \
     --hash-queue-per-address 0 >"$work/registry.log" 2>&1 &
   registry_pid=$!
   for ((poll = 0; poll < ready_polls; ++poll)); do
