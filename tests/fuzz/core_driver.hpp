@@ -429,8 +429,10 @@ class core_driver {
         require(!welcomed, "a session is welcomed once" + where);
         require(s.entered, "a welcome is for a session whose login was reported" + where);
         require(!s.last_name.empty(), "a welcome follows a login name" + where);
+        // A session that logged out while its frames wait for the store has its end (and so
+        // its model's online_as) still to come, but its name is free in the core already.
         for (const auto& [id, other] : connected_)
-          require(other.online_as != s.last_name,
+          require(other.online_as != s.last_name || (id != send.to && !core_->logged_in(id)),
                   "a welcome is for a name not online elsewhere: " + s.last_name + where);
         s.online_as = s.last_name;
         ever_online_.insert(s.last_name);
