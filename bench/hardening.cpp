@@ -259,8 +259,20 @@ class offline_runner final : private runner_base {
     }
   }
 
+  // The chatter's next DM, at least --chat-interval-us after its previous one.
+  void next_chat(std::size_t chatter) {
+    if (opts_.chat_interval_us == 0) return send_chat(chatter);
+    auto& timer = chat_timers_[chatter - 1];
+    timer.expires_at(chat_sent_at_[chatter - 1] +
+                     std::chrono::microseconds(opts_.chat_interval_us));
+    timer.async_wait([this, chatter](std::error_code ec) {
+      if (!ec) send_chat(chatter);
+    });
+  }
+
   void send_chat(std::size_t chatter) {
     if (!sending_) return;
+    chat_sent_at_[chatter - 1] = std::chrono::steady_clock::now();
     const std::size_t partner = chatter == 1 ? 2 : 1;
     write_stamp(chat_payload_,
                 stamp{static_cast<std::uint32_t>(chatter), chat_sequence_[chatter]++, now_ns()});
@@ -311,7 +323,7 @@ class offline_runner final : private runner_base {
       chat_histogram_.record((received - s->sent_ns) / nanos_per_micro);
     }
     // The partner's next one, in the same closed loop.
-    send_chat(partner);
+    next_chat(partner);
     check_drained();
   }
 
@@ -338,6 +350,7 @@ class offline_runner final : private runner_base {
       stop();
   }
   void on_stop() override {
+    for (auto& timer : chat_timers_) timer.cancel();
     for (auto& client : clients_)
       if (client) client->close();
   }
@@ -350,6 +363,7 @@ class offline_runner final : private runner_base {
       return line.str();
     }
     line << " recipients=" << opts_.recipients << " inflight=" << opts_.inflight
+         << " chat_interval_us=" << opts_.chat_interval_us
          << " duration_s=" << fixed(measured_seconds(), 2) << " stored=" << stored_
          << " offline_rate_per_s=" << fixed(per_second(stored_), 1)
          << " store_failed=" << store_failed_ << " mailbox_full=" << mailbox_full_
@@ -387,6 +401,8 @@ class offline_runner final : private runner_base {
   std::size_t next_recipient_ = 0;
   std::deque<std::uint64_t> unacknowledged_;  // send times, oldest first: replies come in order
   std::uint64_t chat_sequence_[3] = {0, 0, 0};
+  asio::steady_timer chat_timers_[2] = {asio::steady_timer{io_}, asio::steady_timer{io_}};
+  std::chrono::steady_clock::time_point chat_sent_at_[2]{};
   std::uint64_t chat_in_flight_ = 0;
   std::uint64_t stored_ = 0;
   std::uint64_t store_failed_ = 0;

@@ -129,6 +129,9 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
           std::to_string(default_offline_inflight) + ")");
   app.add_option("--recipients", o.recipients,
                  "offline: offline accounts the DMs go to, round robin (default 2000)");
+  app.add_option("--chat-interval-us", o.chat_interval_us,
+                 "offline: microseconds from one chat DM to the next of the same user, once the "
+                 "previous has arrived (default 1000; 0: at once, a closed loop)");
   app.add_option("--flood-from", o.flood_from,
                  "hangup: the loopback address the flood connects from (default 127.0.0.2)");
   app.add_option("--senders", o.senders, "broadcast: users who broadcast (default 4)");

@@ -63,6 +63,9 @@ struct options {
   std::string password = "benchpw";
   // offline: the accounts the DMs go to, round robin (each has a mailbox of 1,000 messages).
   std::size_t recipients = 2000;
+  // offline: each of the chatting pair sends its next DM this long after its previous one (once
+  // that has arrived): two users chatting fast, not a second flood; 0: as soon as it arrives.
+  std::uint64_t chat_interval_us = 1000;
   // hangup: the address the flood connects from (the victim connects from the default one).
   std::string flood_from = "127.0.0.2";
 };

@@ -50,8 +50,8 @@ done
 users=4
 [ "$workload" = idle ] && users=20
 extra=()
-# 200 mailboxes of 1,000 hold more than a second of :memory: stores.
-[ "$workload" = offline ] && extra=(--recipients 200)
+# 1,000 mailboxes of 1,000 hold more than a second and its warm-up of :memory: stores.
+[ "$workload" = offline ] && extra=(--recipients 1000)
 set +e
 line=$(timeout 20 "$bench" --workload "$workload" --port "$port" --users "$users" --duration 1 \
   --warmup 0 --rate 20 --pid "$registry_pid" "${extra[@]}" 2>"$work/bench.log")

@@ -90,7 +90,7 @@ std::vector<seed> loader_seeds(const fs::path& scratch) {
     make_registry_database(p);
     sql(p,
         "PRAGMA journal_mode = DELETE; PRAGMA page_size = 512; VACUUM;"
-        " PRAGMA user_version = 2;");
+        " PRAGMA user_version = 3;");
   });
   made("blank-sqlite", [](const fs::path& p) {
     sql(p, "PRAGMA page_size = 512; CREATE TABLE t(x); DROP TABLE t;");

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -16,6 +17,8 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fs = std::filesystem;
 using namespace parley::registry;
@@ -113,6 +116,20 @@ std::vector<offline_record> take_offline(sqlite_store& store, const std::string&
   if (!page->rows.empty())
     CHECK(store.delete_offline(recipient, page->rows.back().id) == page->rows.size());
   return std::move(page->rows);
+}
+
+// The rows of a table, counted by plain SQLite on a connection of its own.
+std::int64_t count_rows(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, ("SELECT count(*) FROM " + table).c_str(), -1, &count, nullptr) ==
+          SQLITE_OK);
+  REQUIRE(sqlite3_step(count) == SQLITE_ROW);
+  const std::int64_t rows = sqlite3_column_int64(count, 0);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  return rows;
 }
 
 void add_users(sqlite_store& store) {
@@ -303,7 +320,7 @@ TEST_CASE("sqlite_store: a new file is a WAL database stamped as Parley's") {
   CHECK(bytes[18] == 2);
   CHECK(bytes[19] == 2);
   // user_version at offset 60 and application_id at offset 68, both big-endian.
-  CHECK(bytes.substr(60, 4) == std::string("\0\0\0\1", 4));
+  CHECK(bytes.substr(60, 4) == std::string("\0\0\0\2", 4));
   CHECK(bytes.substr(68, 4) == "PRLY");
 }
 
@@ -475,7 +492,7 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
   SUBCASE("a database written by a newer Parley") {
     const auto path = dir.file("newer.db");
     make_parley_db(path);
-    run_sql(path, "PRAGMA user_version = 2;");
+    run_sql(path, "PRAGMA user_version = 3;");
     CHECK(check_refused(path).find("was written by a newer Parley") != std::string::npos);
   }
   SUBCASE("a Parley database missing one of its tables") {
@@ -573,4 +590,122 @@ TEST_CASE("sqlite_store: a batch is one transaction: committed together, or not 
   CHECK(store->store_offline("luke", "yoda", "three", t0));
   store.reset();
   CHECK(open_ok(path)->count_offline("luke") == 2);
+}
+
+// Offline messages are written to a staging table and moved into the indexed one every few
+// thousand rows and before a mailbox is read (database_file.cpp): whatever the mix, each
+// recipient reads its own messages, all of them, once, oldest first, with ids that keep growing.
+TEST_CASE("sqlite_store: staged offline messages are read in order, across moves and reopening") {
+  temp_dir dir;
+  const auto path = dir.file("registry.db");
+  auto store = open_ok(path);
+  add_users(*store);
+  const std::array<const char*, 2> recipients = {"luke", "hans"};
+  std::array<int, 2> stored = {0, 0};
+  // 20,000 rows: the staging table is moved once by its size (16,384 rows) along the way, and
+  // the rest stays staged; in batches like the worker's.
+  for (int batch = 0; batch < 20; ++batch) {
+    REQUIRE(store->begin_batch());
+    for (int i = 0; i < 1000; ++i) {
+      const int to = (i % 3 == 0) ? 1 : 0;
+      REQUIRE(store->store_offline(recipients[to], "yoda",
+                                   std::to_string(to) + ":" + std::to_string(stored[to]++), t0));
+    }
+    REQUIRE(store->commit_batch());
+  }
+  CHECK(count_rows(path, "offline_messages") == 16384);
+  CHECK(count_rows(path, "offline_staged") == 20000 - 16384);
+  // Counted (some rows moved, some still staged), and in the snapshot, before any read.
+  CHECK(store->count_offline("luke") == static_cast<std::size_t>(stored[0]));
+  CHECK(store->count_offline("hans") == static_cast<std::size_t>(stored[1]));
+  const auto counted = store->load().mailboxes;
+  using mailbox = std::pair<std::string, std::size_t>;
+  CHECK(counted == std::vector<mailbox>{mailbox{"hans", static_cast<std::size_t>(stored[1])},
+                                        mailbox{"luke", static_cast<std::size_t>(stored[0])}});
+
+  // luke's first page, then one more message, then the rest: every one once, in order.
+  auto page = store->read_offline("luke", 0, 100, SIZE_MAX);
+  REQUIRE(page);
+  REQUIRE(page->rows.size() == 100);
+  REQUIRE(store->store_offline("luke", "yoda", "0:" + std::to_string(stored[0]++), t0));
+  std::vector<offline_record> luke = page->rows;
+  for (;;) {
+    page = store->read_offline("luke", luke.back().id, 1000, SIZE_MAX);
+    REQUIRE(page);
+    luke.insert(luke.end(), page->rows.begin(), page->rows.end());
+    if (!page->more) break;
+  }
+  REQUIRE(luke.size() == static_cast<std::size_t>(stored[0]));
+  for (std::size_t i = 0; i < luke.size(); ++i) {
+    CHECK(luke[i].text == "0:" + std::to_string(i));
+    if (i > 0) CHECK(luke[i].id > luke[i - 1].id);
+  }
+  CHECK(store->delete_offline("luke", luke.back().id) == luke.size());
+  // The read moved everything.
+  CHECK(count_rows(path, "offline_staged") == 0);
+
+  // Reopened: hans's are all there, and the next id is above every id given before.
+  const auto highest = luke.back().id;
+  store.reset();
+  store = open_ok(path);
+  REQUIRE(store->store_offline("luke", "yoda", "after reopening", t0));
+  const auto hans = take_offline(*store, "hans");
+  REQUIRE(hans.size() == static_cast<std::size_t>(stored[1]));
+  for (std::size_t i = 0; i < hans.size(); ++i) CHECK(hans[i].text == "1:" + std::to_string(i));
+  const auto later = take_offline(*store, "luke");
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].id > highest);
+}
+
+// A file of schema version 1 (before the staging table), made here as that build made it: read
+// as it is, then upgraded, its messages kept and its ids never given again.
+TEST_CASE("sqlite_store: a version 1 file is upgraded once it has been loaded") {
+  temp_dir dir;
+  const auto path = dir.file("v1.db");
+  run_sql(path, R"sql(
+PRAGMA journal_mode = WAL;
+CREATE TABLE accounts (name TEXT NOT NULL PRIMARY KEY, password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL, failed_attempts INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE blocks (blocker TEXT NOT NULL REFERENCES accounts(name),
+  blocked TEXT NOT NULL REFERENCES accounts(name), PRIMARY KEY (blocker, blocked),
+  CHECK (blocker <> blocked)) WITHOUT ROWID;
+CREATE TABLE offline_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,
+  recipient TEXT NOT NULL REFERENCES accounts(name), sender TEXT NOT NULL REFERENCES accounts(name),
+  body TEXT NOT NULL, sent_at INTEGER NOT NULL);
+CREATE INDEX offline_messages_by_recipient ON offline_messages(recipient, id);
+CREATE TABLE logins (id INTEGER PRIMARY KEY, name TEXT NOT NULL REFERENCES accounts(name),
+  login_at INTEGER NOT NULL, logout_at INTEGER);
+CREATE INDEX logins_by_name ON logins(name, logout_at);
+PRAGMA application_id = 1347570777;
+PRAGMA user_version = 1;
+INSERT INTO accounts (name, password_hash, created_at) VALUES ('yoda', 'h', 0), ('luke', 'h', 0);
+INSERT INTO offline_messages (recipient, sender, body, sent_at) VALUES
+  ('luke', 'yoda', 'one', 0), ('luke', 'yoda', 'two', 0), ('luke', 'yoda', 'gone', 0);
+DELETE FROM offline_messages WHERE body = 'gone';
+)sql");
+  auto store = open_ok(path);
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* version = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(version) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(version, 0) == 2);
+    sqlite3_finalize(version);
+    sqlite3_close(db);
+  }
+  using mailbox = std::pair<std::string, std::size_t>;
+  CHECK(store->load().mailboxes == std::vector<mailbox>{mailbox{"luke", 2}});
+  REQUIRE(store->store_offline("luke", "yoda", "three", t0));
+  const auto luke = take_offline(*store, "luke");
+  REQUIRE(luke.size() == 3);
+  CHECK(luke[0].text == "one");
+  CHECK(luke[1].text == "two");
+  CHECK(luke[2].text == "three");
+  // Id 3 was given to the deleted message: the new one comes after it.
+  CHECK(luke[2].id == 4);
+  // Opened again: nothing to upgrade, nothing lost.
+  store.reset();
+  CHECK(open_ok(path)->count_offline("luke") == 0);
 }
