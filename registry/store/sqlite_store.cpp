@@ -203,6 +203,8 @@ store_open_result sqlite_store::open(const std::string& path, store_options opti
   std::unique_ptr<impl> state;
   try {
     state = std::make_unique<impl>(path, std::move(*opened.db));
+    // A version 1 file gets its staging table at its upgrade, below; any other has it now.
+    if (state->db_.tableExists("offline_staged")) state->staged_.emplace(state->db_);
   } catch (const SQLite::Exception& e) {
     // The file passed inspection, so a statement that does not prepare means a schema we do
     // not know after all (a column renamed or missing, say). Nothing has been written to it.
@@ -219,10 +221,13 @@ store_open_result sqlite_store::open(const std::string& path, store_options opti
   // Only now may the file be written: everything the store reads has been found in it.
   if (auto error = store_detail::start_writing(store->impl_->db_, path); !error.empty())
     return {nullptr, std::move(error)};
-  try {
-    store->impl_->staged_.emplace(store->impl_->db_);
-  } catch (const SQLite::Exception& e) {
-    return {nullptr, describe(path) + " has a schema this build does not know (" + e.what() + ")"};
+  if (!store->impl_->staged_) {
+    try {
+      store->impl_->staged_.emplace(store->impl_->db_);
+    } catch (const SQLite::Exception& e) {
+      // The table was made by this build's upgrade just now: not expected.
+      return {nullptr, describe(path) + " could not be upgraded (" + e.what() + ")"};
+    }
   }
   return {std::move(store), ""};
 }

@@ -501,6 +501,20 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
     run_sql(path, "DROP TABLE logins;");
     CHECK(check_refused(path).find("logins") != std::string::npos);
   }
+  SUBCASE("a Parley database of schema version 2 without its staging table") {
+    const auto path = dir.file("unstaged.db");
+    make_parley_db(path);
+    run_sql(path, "DROP TABLE offline_staged;");
+    CHECK(check_refused(path).find("offline_staged") != std::string::npos);
+  }
+  SUBCASE("a Parley database whose staging table lacks a column") {
+    const auto path = dir.file("odd-staging.db");
+    make_parley_db(path);
+    run_sql(path,
+            "DROP TABLE offline_staged;"
+            " CREATE TABLE offline_staged (id INTEGER PRIMARY KEY, recipient TEXT);");
+    CHECK(check_refused(path).find("has a schema this build does not know") != std::string::npos);
+  }
 }
 
 TEST_CASE("sqlite_store: paths that cannot be a database") {
