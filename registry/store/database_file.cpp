@@ -247,6 +247,10 @@ inspection inspect_existing(const std::string& path, int busy_timeout_ms) {
     }
     if (version >= 2 && !db.tableExists(staged_table))
       return {std::string("is missing its table \"") + staged_table + "\""};
+    // Its upgrade makes the table: one already there is not the version 1 schema.
+    if (version == 1 && db.tableExists(staged_table))
+      return {std::string("has a table \"") + staged_table +
+              "\" its schema version 1 does not have"};
     return {};
   } catch (const SQLite::Exception& e) {
     return {describe_failure(e, "cannot be read")};

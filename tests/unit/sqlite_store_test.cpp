@@ -507,6 +507,12 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
     run_sql(path, "DROP TABLE offline_staged;");
     CHECK(check_refused(path).find("offline_staged") != std::string::npos);
   }
+  SUBCASE("a Parley database of schema version 1 with a staging table already") {
+    const auto path = dir.file("early-staging.db");
+    make_parley_db(path);
+    run_sql(path, "PRAGMA user_version = 1;");
+    CHECK(check_refused(path).find("its schema version 1 does not have") != std::string::npos);
+  }
   SUBCASE("a Parley database whose staging table lacks a column") {
     const auto path = dir.file("odd-staging.db");
     make_parley_db(path);
