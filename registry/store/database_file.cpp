@@ -372,6 +372,13 @@ opened_database open_database(const std::string& path, std::chrono::milliseconds
 }
 
 std::string start_writing(SQLite::Database& db, const std::string& path) {
+  // First, so that an upgrade that fails (its transaction rolled back) leaves the file as it was.
+  try {
+    upgrade_schema(db, path);
+  } catch (const SQLite::Exception& e) {
+    return describe(path) + " could not be upgraded to schema version 2, and is unchanged (" +
+           e.what() + ")";
+  }
   try {
     // WAL: readers never block the writer, and a commit appends to the log instead of rewriting
     // pages in place. The mode is stored in the file (this write changes its header once, in a
@@ -390,7 +397,6 @@ std::string start_writing(SQLite::Database& db, const std::string& path) {
     // the offline flood (docs/BENCHMARKS.md): 1.9 KiB written per message at 1,000, 1.4 at
     // 10,000. The log file keeps its largest size (40 MiB and some) once it has grown to it.
     db.exec("PRAGMA wal_autocheckpoint = 10000");
-    upgrade_schema(db, path);
     return {};
   } catch (const SQLite::Exception& e) {
     return describe(path) + " " + describe_write_failure(e, path, false);
