@@ -16,7 +16,11 @@
 #               /var/tmp), which must not be a tmpfs
 #   hangup      a hang-up login flood from 127.0.0.2 at the default hash cost, and the login time
 #               of a user on 127.0.0.1 meanwhile
-# Server on core 0, generator on core 1, as bench/compare.sh. Every registry gets --db :memory:
+# AB_BENCH_A: A's own parley-bench, for a build from before a protocol change (the default is
+# PARLEY_BENCH, build/parley-bench, for both). Server on core 0, generator on core 1, as
+# bench/compare.sh; but for `offline` the registry may use both cores (the generator is still on
+# core 1): its store worker is a thread of its own, meant to commit on another core than the
+# network thread's, and the generator needs under a tenth of its core there. Every registry gets --db :memory:
 # --hash-cost test unless the workload says otherwise.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +32,10 @@ a=$1
 b=$2
 reps=${3:-3}
 bench=${4:-$root/build/parley-bench}
-for binary in "$a" "$b" "$bench"; do
+# A's own generator, when A speaks an older protocol than B (a build from before a protocol
+# change): AB_BENCH_A=/path/to/its/parley-bench.
+bench_a=${AB_BENCH_A:-$bench}
+for binary in "$a" "$b" "$bench" "$bench_a"; do
   [ -x "$binary" ] || { echo "ab.sh: $binary is not an executable" >&2; exit 2; }
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "ab.sh: REPS must be a whole number > 0" >&2; exit 2; }
@@ -48,11 +55,11 @@ db_dir=${AB_DB_DIR:-/var/tmp}
 
 source "$root/bench/lib.sh"
 
-# run_once REGISTRY CREDENTIALS REGISTRY_ARGS BENCH_ARGS...: one registry, one parley-bench run,
+# run_once BENCH REGISTRY CREDENTIALS REGISTRY_ARGS BENCH_ARGS...: one registry, one BENCH run,
 # its line. REGISTRY_ARGS is one word list; @DB@ in it becomes a fresh database file in db_dir.
 run_once() {
-  local registry=$1 credentials=$2 registry_args=$3 port db=""
-  shift 3
+  local generator=$1 registry=$2 credentials=$3 registry_args=$4 port db=""
+  shift 4
   port=$(free_port)
   if [[ $registry_args == *@DB@* ]]; then
     db=$(mktemp "$db_dir/parley-ab.XXXXXX.db")
@@ -72,7 +79,7 @@ run_once() {
     [[ $registry_args == *--hash-queue* ]] || guards+=(--hash-queue 0 --hash-queue-per-address 0)
   fi
   # shellcheck disable=SC2086  # the registry's arguments are words on purpose
-  taskset -c 0 "$registry" "$port" 60 600 $registry_args \
+  taskset -c "$server_cores" "$registry" "$port" 60 600 $registry_args \
     --credentials "$credentials" --log-level warn "${guards[@]}" >"$work/registry.log" 2>&1 &
   server_pid=$!
   local tries=0
@@ -84,7 +91,7 @@ run_once() {
     fi
     sleep 0.1
   done
-  timeout 400 taskset -c 1 "$bench" --port "$port" --pid "$server_pid" "$@" 2>/dev/null | tail -n 1
+  timeout 400 taskset -c 1 "$generator" --port "$port" --pid "$server_pid" "$@" 2>/dev/null | tail -n 1
   kill "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=
@@ -92,7 +99,7 @@ run_once() {
 }
 
 memory="--db :memory: --hash-cost test"
-# label|credentials|registry arguments|parley-bench arguments
+# label|credentials|registry arguments|parley-bench arguments[|the registry's cores, default 0]
 workloads=(
   "direct-w16|none|$memory|--workload direct --users 1000 --inflight 16 --duration 5 --warmup 2"
   "direct-w4|none|$memory|--workload direct --users 1000 --inflight 4 --duration 5 --warmup 2"
@@ -100,7 +107,7 @@ workloads=(
   "latency|none|$memory|--workload latency --duration 5 --warmup 2"
   "idle|idle|$memory|--workload idle --users $idle_clients"
   "logins-10k|idle10k|$memory|--workload idle --users 10000"
-  "offline|none|--db @DB@ --hash-cost test|--workload offline --duration 10 --warmup 2"
+  "offline|none|--db @DB@ --hash-cost test|--workload offline --duration 10 --warmup 2|0,1"
   "hangup|none|--db :memory: --hash-cost interactive|--workload hangup --duration 5 --warmup 2"
 )
 selected=${AB_WORKLOADS:-direct-w16 direct-w4 broadcast latency idle}
@@ -113,14 +120,15 @@ if [[ " $selected " == *" offline "* ]]; then
 fi
 results=$work/results.txt
 for entry in "${workloads[@]}"; do
-  IFS='|' read -r label credentials registry_args args <<<"$entry"
+  IFS='|' read -r label credentials registry_args args server_cores <<<"$entry"
+  server_cores=${server_cores:-0}
   [[ " $selected " == *" $label "* ]] || continue
   for ((run = 1; run <= reps; ++run)); do
     for side in A B; do
-      registry=$a
-      [ "$side" = B ] && registry=$b
+      registry=$a generator=$bench_a
+      [ "$side" = B ] && registry=$b generator=$bench
       # shellcheck disable=SC2086  # the workload's arguments are words on purpose
-      line=$(run_once "$registry" "$work/$credentials.txt" "$registry_args" $args)
+      line=$(run_once "$generator" "$registry" "$work/$credentials.txt" "$registry_args" $args)
       echo "side=$side label=$label run=$run $line" | tee -a "$results"
     done
   done

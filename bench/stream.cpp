@@ -2,6 +2,9 @@
 
 #include <asio/post.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstring>
 
 namespace parley::bench {
@@ -17,10 +20,20 @@ void stream::connect(const asio::ip::tcp::endpoint& to,
                      const std::optional<asio::ip::address>& from) {
   open_ = true;
   if (from) {
-    // Bound before connecting: SPEC 9.1's guards count per source address.
+    // Bound before connecting: SPEC 9.1's guards count per source address. The port is left
+    // to connect() (IP_BIND_ADDRESS_NO_PORT): a bind() to port 0 would take an ephemeral port
+    // for this socket alone until its TIME_WAIT ends, and a flood of a few thousand connections
+    // a second would use up every port on the machine within seconds (then nothing, from any
+    // address, can connect: the hang-up runs after the first one in a minute failed so).
     std::error_code ec;
     socket_.open(to.protocol(), ec);
-    if (!ec) socket_.bind(asio::ip::tcp::endpoint(*from, 0), ec);
+    if (!ec) {
+      const int yes = 1;
+      // Best effort: without it (an old kernel) the bind below still works.
+      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &yes,
+                   sizeof yes);
+      socket_.bind(asio::ip::tcp::endpoint(*from, 0), ec);
+    }
     if (ec) {
       // Reported from the loop, as a failed connect would be.
       ++pending_ops_;
