@@ -23,11 +23,12 @@ using store_detail::describe;
 // Staged offline messages are moved into the indexed table once there are this many (and
 // before any read of a mailbox). A move writes about one index page per recipient among them,
 // so the more rows it moves at once the less each costs, and the longer the batch it falls in
-// waits for its commit. Measured on the offline flood to 2,000 recipients (docs/BENCHMARKS.md):
-// 4,096 rows 2.9 KiB written per message, 16,384 rows 1.4 KiB and a 65 ms wait at worst for
-// the acknowledgements of that batch, 65,536 rows 1.1 KiB. A move is one statement on the
-// store worker, inside the batch, so it never holds up the network thread.
-constexpr std::int64_t staged_flush_rows = 16384;
+// waits for its commit. Measured on the offline flood to 2,000 recipients, 10 s on disk
+// (docs/BENCHMARKS.md): 16,384 rows 2.0 KiB written per message, 105,000/s; 32,768 rows
+// 1.6 KiB, 114,000/s; 65,536 rows 1.4 KiB, 117,000/s. A move is one statement on the store
+// worker, inside the batch, so it never holds up the network thread; what it holds up is that
+// batch's acknowledgements and a login's first page of stored messages (about 0.1 s).
+constexpr std::int64_t staged_flush_rows = 32768;
 
 // Leaves a reused statement ready for its next use when the call is done, also on an
 // exception: a SELECT left un-reset holds its read transaction open, which would stop WAL

@@ -622,9 +622,9 @@ TEST_CASE("sqlite_store: staged offline messages are read in order, across moves
   add_users(*store);
   const std::array<const char*, 2> recipients = {"luke", "hans"};
   std::array<int, 2> stored = {0, 0};
-  // 20,000 rows: the staging table is moved once by its size (16,384 rows) along the way, and
+  // 40,000 rows: the staging table is moved once by its size (32,768 rows) along the way, and
   // the rest stays staged; in batches like the worker's.
-  for (int batch = 0; batch < 20; ++batch) {
+  for (int batch = 0; batch < 40; ++batch) {
     REQUIRE(store->begin_batch());
     for (int i = 0; i < 1000; ++i) {
       const int to = (i % 3 == 0) ? 1 : 0;
@@ -633,8 +633,8 @@ TEST_CASE("sqlite_store: staged offline messages are read in order, across moves
     }
     REQUIRE(store->commit_batch());
   }
-  CHECK(count_rows(path, "offline_messages") == 16384);
-  CHECK(count_rows(path, "offline_staged") == 20000 - 16384);
+  CHECK(count_rows(path, "offline_messages") == 32768);
+  CHECK(count_rows(path, "offline_staged") == 40000 - 32768);
   // Counted (some rows moved, some still staged), and in the snapshot, before any read.
   CHECK(store->count_offline("luke") == static_cast<std::size_t>(stored[0]));
   CHECK(store->count_offline("hans") == static_cast<std::size_t>(stored[1]));
