@@ -30,8 +30,7 @@ void stream::connect(const asio::ip::tcp::endpoint& to,
     if (!ec) {
       const int yes = 1;
       // Best effort: without it (an old kernel) the bind below still works.
-      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &yes,
-                   sizeof yes);
+      ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &yes, sizeof yes);
       socket_.bind(asio::ip::tcp::endpoint(*from, 0), ec);
     }
     if (ec) {

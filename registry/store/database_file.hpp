@@ -29,9 +29,9 @@ opened_database open_database(const std::string& path, std::chrono::milliseconds
 
 // The connection's first writes to an existing file: the upgrade of a schema version 1 file
 // (one transaction: refused, the file is unchanged), WAL journal mode (stored in the file's
-// header), synchronous = FULL and the checkpoint interval. Called once the store has checked all it will read (its
-// statements are prepared), so that a file refused before then is left byte-for-byte as it was.
-// Empty on success, else the error (naming the file).
+// header), synchronous = FULL and the checkpoint interval. Called once the store has checked all it
+// will read (its statements are prepared), so that a file refused before then is left byte-for-byte
+// as it was. Empty on success, else the error (naming the file).
 std::string start_writing(SQLite::Database& db, const std::string& path);
 
 }  // namespace parley::registry::store_detail
