@@ -38,8 +38,8 @@ constexpr const char* staged_table = "offline_staged";
 // case-sensitive. Accounts are never deleted, so the foreign keys need no index on the child side.
 // An offline message is written to offline_staged, which has no index but its rowid, so a flood
 // of them appends to a few pages per commit; the store moves the staged rows, ids kept, into
-// offline_messages (indexed by recipient) in one statement every few thousand rows and before
-// any read of a mailbox (sqlite_store). Message ids come from offline_staged's AUTOINCREMENT
+// offline_messages (indexed by recipient) in one statement every 32,768 rows and before any
+// read of a mailbox (sqlite_store). Message ids come from offline_staged's AUTOINCREMENT
 // only, so they are never reused and grow in the order the messages were stored, and every id
 // in offline_messages is below every staged one: "returned at most once" can be reasoned about
 // by id.
@@ -394,8 +394,9 @@ std::string start_writing(SQLite::Database& db, const std::string& path) {
     // Checkpoints copy the log into the file every 10,000 pages (40 MiB) instead of SQLite's
     // 1,000: a page written by many commits (the staging table's last one, the index pages of
     // a move) is copied once per checkpoint, so fewer, larger ones write far less. Measured on
-    // the offline flood (docs/BENCHMARKS.md): 1.9 KiB written per message at 1,000, 1.4 at
-    // 10,000. The log file keeps its largest size (40 MiB and some) once it has grown to it.
+    // the offline flood with moves of 16,384 rows (docs/BENCHMARKS.md): 1.9 KiB written per
+    // message at 1,000, 1.4 at 10,000. The log file keeps its largest size (40 MiB and some) once
+    // it has grown to it.
     db.exec("PRAGMA wal_autocheckpoint = 10000");
     return {};
   } catch (const SQLite::Exception& e) {
