@@ -5,7 +5,7 @@ set -euo pipefail
 parley_packages=(
   g++ cmake make pkg-config
   libasio-dev libcereal-dev libsqlitecpp-dev libsqlite3-dev doctest-dev
-  libreadline-dev libsodium-dev libcli11-dev libspdlog-dev libfmt-dev
+  libreadline-dev libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev
 )
 
 parley_install_missing() {

@@ -1,0 +1,202 @@
+#include "registry/tls/identity.hpp"
+
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+namespace parley::registry::tls {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Ten years: a self-signed certificate is trusted by its pinned key, not by its dates; peers
+// that pin do not check them, and a short life would only make a working registry fail one day.
+constexpr long certificate_life_seconds = 10L * 365 * 24 * 3600;
+
+struct pkey_free {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct x509_free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct bio_free {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
+using x509_ptr = std::unique_ptr<X509, x509_free>;
+using bio_ptr = std::unique_ptr<BIO, bio_free>;
+
+std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
+
+std::string fingerprint_of(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(key, &der);
+  if (size <= 0) return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  const bool ok = EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size,
+                             EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) return {};
+  unsigned char base64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+  const int written = EVP_EncodeBlock(base64, digest, static_cast<int>(digest_size));
+  std::string text(reinterpret_cast<const char*>(base64), static_cast<std::size_t>(written));
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return "SHA256:" + text;
+}
+
+// A file written whole or not at all: a temporary beside it, fsynced, then renamed over.
+bool write_file(const fs::path& path, const std::string& bytes, mode_t mode, std::string& error) {
+  const fs::path temporary = path.string() + ".new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    error = "cannot create " + quoted(temporary) + ": " + std::strerror(errno);
+    return false;
+  }
+  // open() applies the umask: the mode asked for is the mode wanted.
+  bool ok = ::fchmod(fd, mode) == 0;
+  std::size_t at = 0;
+  while (ok && at < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) at += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int saved = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (ok && ::rename(temporary.c_str(), path.c_str()) == 0) return true;
+  error = "cannot write " + quoted(path) + ": " + std::strerror(ok ? errno : saved);
+  ::unlink(temporary.c_str());
+  return false;
+}
+
+std::string pem_of(EVP_PKEY* key) {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return {};
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::string pem_of(X509* certificate) {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), certificate) != 1) return {};
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+x509_ptr self_signed(EVP_PKEY* key) {
+  x509_ptr certificate(X509_new());
+  if (!certificate) return nullptr;
+  unsigned char serial[16];
+  if (RAND_bytes(serial, sizeof serial) != 1) return nullptr;
+  serial[0] &= 0x7f;  // a positive serial number
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> number(BN_bin2bn(serial, sizeof serial, nullptr),
+                                                     BN_free);
+  X509_NAME* name = X509_get_subject_name(certificate.get());
+  const bool ok =
+      number && X509_set_version(certificate.get(), 2) == 1 &&
+      BN_to_ASN1_INTEGER(number.get(), X509_get_serialNumber(certificate.get())) != nullptr &&
+      X509_gmtime_adj(X509_getm_notBefore(certificate.get()), 0) != nullptr &&
+      X509_gmtime_adj(X509_getm_notAfter(certificate.get()), certificate_life_seconds) != nullptr &&
+      X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>("parley registry"), -1, -1,
+                                 0) == 1 &&
+      X509_set_issuer_name(certificate.get(), name) == 1 &&
+      X509_set_pubkey(certificate.get(), key) == 1 &&
+      // Ed25519 signs the whole message: no separate digest.
+      X509_sign(certificate.get(), key, nullptr) > 0;
+  return ok ? std::move(certificate) : nullptr;
+}
+
+// Makes the pair: the key first, so that a crash in between leaves a key without a certificate
+// (refused at the next start, naming both files) rather than a certificate for a lost key.
+bool create(const fs::path& certificate_path, const fs::path& key_path, std::string& error) {
+  pkey_ptr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+  if (!key) {
+    error = "cannot make an Ed25519 key (OpenSSL)";
+    return false;
+  }
+  x509_ptr certificate = self_signed(key.get());
+  const std::string key_pem = pem_of(key.get());
+  const std::string certificate_pem = certificate ? pem_of(certificate.get()) : std::string();
+  if (key_pem.empty() || certificate_pem.empty()) {
+    error = "cannot make a self-signed certificate (OpenSSL)";
+    return false;
+  }
+  return write_file(key_path, key_pem, 0600, error) &&
+         write_file(certificate_path, certificate_pem, 0644, error);
+}
+
+bio_ptr open_file(const fs::path& path) { return bio_ptr(BIO_new_file(path.c_str(), "r")); }
+
+}  // namespace
+
+fs::path default_key_path(const fs::path& database) { return database.string() + ".tls-key.pem"; }
+fs::path default_certificate_path(const fs::path& database) {
+  return database.string() + ".tls-cert.pem";
+}
+
+identity_result load_or_create(const fs::path& certificate_path, const fs::path& key_path,
+                               bool create_if_missing) {
+  std::error_code ec;
+  const bool have_key = fs::exists(key_path, ec);
+  const bool have_certificate = fs::exists(certificate_path, ec);
+  bool created = false;
+  if (!have_key && !have_certificate && create_if_missing) {
+    std::string error;
+    if (!create(certificate_path, key_path, error)) return {std::nullopt, error};
+    created = true;
+  } else if (!have_key || !have_certificate) {
+    const fs::path& missing = have_key ? certificate_path : key_path;
+    return {std::nullopt,
+            "TLS " + std::string(have_key ? "certificate " : "key ") + quoted(missing) +
+                " does not exist" +
+                (have_key || have_certificate
+                     ? " (its other half " + quoted(have_key ? key_path : certificate_path) +
+                           " does: remove both to have new ones made)"
+                     : "")};
+  }
+
+  bio_ptr key_file = open_file(key_path);
+  pkey_ptr key(key_file ? PEM_read_bio_PrivateKey(key_file.get(), nullptr, nullptr, nullptr)
+                        : nullptr);
+  if (!key) return {std::nullopt, "TLS key " + quoted(key_path) + " cannot be read as a PEM key"};
+  bio_ptr certificate_file = open_file(certificate_path);
+  x509_ptr certificate(certificate_file
+                           ? PEM_read_bio_X509(certificate_file.get(), nullptr, nullptr, nullptr)
+                           : nullptr);
+  if (!certificate)
+    return {std::nullopt,
+            "TLS certificate " + quoted(certificate_path) + " cannot be read as a PEM certificate"};
+  if (X509_check_private_key(certificate.get(), key.get()) != 1)
+    return {std::nullopt, "TLS key " + quoted(key_path) + " is not the key of certificate " +
+                              quoted(certificate_path)};
+  std::string fingerprint = fingerprint_of(key.get());
+  if (fingerprint.empty()) return {std::nullopt, "cannot hash the TLS key (OpenSSL)"};
+  return {identity{certificate_path, key_path, std::move(fingerprint), created}, ""};
+}
+
+std::string fingerprint_of_certificate_pem(const std::string& pem) {
+  bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  x509_ptr certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (!certificate) return {};
+  EVP_PKEY* key = X509_get0_pubkey(certificate.get());
+  return key ? fingerprint_of(key) : std::string();
+}
+
+}  // namespace parley::registry::tls

@@ -1,0 +1,120 @@
+// The registry's TLS identity (registry/tls/identity): made once beside the database, the key
+// 0600, loaded again with the same fingerprint; the operator's pair loaded as it is; a missing
+// half, a broken file or a key of another certificate refused with the file's name.
+#include "registry/tls/identity.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace fs = std::filesystem;
+using namespace parley::registry::tls;
+
+namespace {
+
+class scratch {
+ public:
+  scratch() {
+    std::string pattern = (fs::temp_directory_path() / "parley-tls-test-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~scratch() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+identity made(const fs::path& database) {
+  auto result =
+      load_or_create(default_certificate_path(database), default_key_path(database), true);
+  INFO(result.error);
+  REQUIRE(result.found);
+  return *result.found;
+}
+
+}  // namespace
+
+TEST_CASE("tls identity: made on first start beside the database, the same ever after") {
+  scratch dir;
+  const auto database = dir / "registry.db";
+  const identity first = made(database);
+  CHECK(first.created);
+  CHECK(first.key == dir / "registry.db.tls-key.pem");
+  CHECK(first.certificate == dir / "registry.db.tls-cert.pem");
+  // "SHA256:" and 43 characters of unpadded base64 (32 bytes).
+  CHECK(first.fingerprint.rfind("SHA256:", 0) == 0);
+  CHECK(first.fingerprint.size() == 7 + 43);
+  struct stat key_stat {};
+  REQUIRE(::stat(first.key.c_str(), &key_stat) == 0);
+  CHECK((key_stat.st_mode & 0777) == 0600);
+  CHECK(read_text(first.key).find("BEGIN PRIVATE KEY") != std::string::npos);
+  CHECK(read_text(first.certificate).find("BEGIN CERTIFICATE") != std::string::npos);
+  CHECK_FALSE(fs::exists(first.key.string() + ".new"));
+  // The fingerprint is the certificate's key's.
+  CHECK(fingerprint_of_certificate_pem(read_text(first.certificate)) == first.fingerprint);
+
+  const identity again = made(database);
+  CHECK_FALSE(again.created);
+  CHECK(again.fingerprint == first.fingerprint);
+  CHECK(read_text(again.key) == read_text(first.key));
+
+  // Another database gets another key.
+  CHECK(made(dir / "other.db").fingerprint != first.fingerprint);
+}
+
+TEST_CASE("tls identity: the operator's pair, and what is refused") {
+  scratch dir;
+  const identity a = made(dir / "a.db");
+  const identity b = made(dir / "b.db");
+
+  SUBCASE("given paths load as they are, and are never made") {
+    auto loaded = load_or_create(a.certificate, a.key, false);
+    REQUIRE(loaded.found);
+    CHECK(loaded.found->fingerprint == a.fingerprint);
+    auto absent = load_or_create(dir / "none.pem", dir / "none.key", false);
+    CHECK_FALSE(absent.found);
+    CHECK(absent.error.find("none.key") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "none.key"));
+  }
+  SUBCASE("a key that is not the certificate's") {
+    auto mixed = load_or_create(a.certificate, b.key, false);
+    CHECK_FALSE(mixed.found);
+    CHECK(mixed.error.find("is not the key of certificate") != std::string::npos);
+  }
+  SUBCASE("one half missing is not made anew") {
+    fs::remove(a.certificate);
+    auto half = load_or_create(a.certificate, a.key, true);
+    CHECK_FALSE(half.found);
+    CHECK(half.error.find("remove both") != std::string::npos);
+    CHECK_FALSE(fs::exists(a.certificate));
+  }
+  SUBCASE("a file that is not PEM") {
+    write_text(a.key, "not a key\n");
+    auto broken = load_or_create(a.certificate, a.key, true);
+    CHECK_FALSE(broken.found);
+    CHECK(broken.error.find("cannot be read as a PEM key") != std::string::npos);
+    CHECK(fingerprint_of_certificate_pem("not a certificate") == "");
+  }
+}
