@@ -29,9 +29,12 @@ struct identity_result {
 std::filesystem::path default_key_path(const std::filesystem::path& database);
 std::filesystem::path default_certificate_path(const std::filesystem::path& database);
 
-// Loads the pair at these paths; when neither file exists and `create` is set, makes them first
-// (the key written 0600, both written whole or not at all). A missing half, an unreadable or
-// malformed file, or a key that is not the certificate's is an error.
+// Loads the pair at these paths. With `create` set, makes what is missing first: both, when
+// neither exists; a new self-signed certificate for a key whose certificate is missing (a crash
+// between the two writes: the key, so its pins, survive). Files are written whole or not at all,
+// the key 0600. A key that others may read (any group or other permission bit), a missing key,
+// an unreadable or malformed file, or a key that is not the certificate's is an error naming the
+// file.
 identity_result load_or_create(const std::filesystem::path& certificate,
                                const std::filesystem::path& key, bool create);
 

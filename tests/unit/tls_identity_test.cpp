@@ -103,12 +103,41 @@ TEST_CASE("tls identity: the operator's pair, and what is refused") {
     CHECK_FALSE(mixed.found);
     CHECK(mixed.error.find("is not the key of certificate") != std::string::npos);
   }
-  SUBCASE("one half missing is not made anew") {
+  SUBCASE("a key whose certificate is gone gets a new one, and keeps its fingerprint") {
     fs::remove(a.certificate);
+    auto completed = load_or_create(a.certificate, a.key, true);
+    INFO(completed.error);
+    REQUIRE(completed.found);
+    CHECK(completed.found->fingerprint == a.fingerprint);
+    CHECK(fs::exists(a.certificate));
+    // Not the operator's pair: without `create`, a missing certificate is an error.
+    fs::remove(b.certificate);
+    auto operators = load_or_create(b.certificate, b.key, false);
+    CHECK_FALSE(operators.found);
+    CHECK(operators.error.find(b.certificate.string()) != std::string::npos);
+    CHECK_FALSE(fs::exists(b.certificate));
+  }
+  SUBCASE("a certificate whose key is gone is not replaced") {
+    fs::remove(a.key);
     auto half = load_or_create(a.certificate, a.key, true);
     CHECK_FALSE(half.found);
-    CHECK(half.error.find("remove both") != std::string::npos);
-    CHECK_FALSE(fs::exists(a.certificate));
+    CHECK(half.error.find(a.key.string()) != std::string::npos);
+    CHECK(half.error.find("to have a new pair made") != std::string::npos);
+    CHECK_FALSE(fs::exists(a.key));
+  }
+  SUBCASE("a key others may read") {
+    fs::permissions(a.key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+    auto exposed = load_or_create(a.certificate, a.key, true);
+    CHECK_FALSE(exposed.found);
+    CHECK(exposed.error.find("may be read by others (mode 0644)") != std::string::npos);
+    CHECK(exposed.error.find(a.key.string()) != std::string::npos);
+  }
+  SUBCASE("a leftover temporary of a crash does not stop the next creation") {
+    const auto database = dir / "c.db";
+    std::ofstream(default_key_path(database).string() + ".new") << "half a key";
+    const identity c = made(database);
+    CHECK(c.created);
+    CHECK_FALSE(fs::exists(default_key_path(database).string() + ".new"));
   }
   SUBCASE("a file that is not PEM") {
     write_text(a.key, "not a key\n");
