@@ -1,5 +1,7 @@
 #include "registry/tls/identity.hpp"
 
+#include "shared/net/tls_session.hpp"
+
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -40,23 +42,6 @@ using x509_ptr = std::unique_ptr<X509, x509_free>;
 using bio_ptr = std::unique_ptr<BIO, bio_free>;
 
 std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
-
-std::string fingerprint_of(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  const int size = i2d_PUBKEY(key, &der);
-  if (size <= 0) return {};
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  const bool ok = EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size,
-                             EVP_sha256(), nullptr) == 1;
-  OPENSSL_free(der);
-  if (!ok) return {};
-  unsigned char base64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  const int written = EVP_EncodeBlock(base64, digest, static_cast<int>(digest_size));
-  std::string text(reinterpret_cast<const char*>(base64), static_cast<std::size_t>(written));
-  while (!text.empty() && text.back() == '=') text.pop_back();
-  return "SHA256:" + text;
-}
 
 // A file written whole or not at all: a temporary beside it (made here, never one that was
 // there: a leftover of a crash is removed, a symbolic link is not followed), fsynced, renamed
@@ -242,7 +227,7 @@ identity_result load_or_create(const fs::path& certificate_path, const fs::path&
   if (X509_check_private_key(certificate.get(), key.get()) != 1)
     return {std::nullopt, "TLS key " + quoted(key_path) + " is not the key of certificate " +
                               quoted(certificate_path)};
-  std::string fingerprint = fingerprint_of(key.get());
+  std::string fingerprint = parley::net::public_key_fingerprint(key.get());
   if (fingerprint.empty()) return {std::nullopt, "cannot hash the TLS key (OpenSSL)"};
   return {identity{certificate_path, key_path, std::move(fingerprint), created}, ""};
 }
@@ -252,7 +237,7 @@ std::string fingerprint_of_certificate_pem(const std::string& pem) {
   x509_ptr certificate(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!certificate) return {};
   EVP_PKEY* key = X509_get0_pubkey(certificate.get());
-  return key ? fingerprint_of(key) : std::string();
+  return key ? parley::net::public_key_fingerprint(key) : std::string();
 }
 
 }  // namespace parley::registry::tls

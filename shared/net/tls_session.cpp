@@ -1,0 +1,202 @@
+#include "shared/net/tls_session.hpp"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <asio/ssl/context.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+namespace parley::net {
+namespace {
+
+// ALPN: a TLS server that is not a Parley registry fails the handshake (no_application_protocol)
+// instead of taking our frames as its protocol's.
+constexpr unsigned char alpn_wire[] = {6, 'p', 'a', 'r', 'l', 'e', 'y'};
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* in,
+                unsigned int in_size, void*) {
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_size, alpn_wire, sizeof alpn_wire, in, in_size) !=
+      OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// OpenSSL's queued errors, as one line.
+std::string openssl_errors(const char* fallback) {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char line[256];
+    ERR_error_string_n(code, line, sizeof line);
+    if (!text.empty()) text += "; ";
+    text += line;
+  }
+  return text.empty() ? fallback : text;
+}
+
+bool configure(SSL_CTX* ctx, std::string& error) {
+  const bool ok =
+      SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) == 1 &&
+      SSL_CTX_set_ciphersuites(
+          ctx, "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384") == 1 &&
+      SSL_CTX_set1_groups_list(ctx, "X25519:P-256") == 1;
+  if (!ok) {
+    error = "cannot configure TLS: " + openssl_errors("OpenSSL refused a setting");
+    return false;
+  }
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_read_ahead(ctx, 1);
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  return true;
+}
+
+}  // namespace
+
+std::string public_key_fingerprint(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  const int size = key ? i2d_PUBKEY(key, &der) : -1;
+  if (size <= 0) return {};
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  const bool ok = EVP_Digest(der, static_cast<std::size_t>(size), digest, &digest_size,
+                             EVP_sha256(), nullptr) == 1;
+  OPENSSL_free(der);
+  if (!ok) return {};
+  unsigned char base64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+  const int written = EVP_EncodeBlock(base64, digest, static_cast<int>(digest_size));
+  std::string text(reinterpret_cast<const char*>(base64), static_cast<std::size_t>(written));
+  while (!text.empty() && text.back() == '=') text.pop_back();
+  return "SHA256:" + text;
+}
+
+struct tls_context::holder {
+  explicit holder(asio::ssl::context::method method) : context(method) {}
+  asio::ssl::context context;
+};
+
+tls_context::tls_context(std::unique_ptr<holder> holder, tls_role role)
+    : holder_(std::move(holder)), role_(role) {}
+tls_context::~tls_context() = default;
+
+SSL_CTX* tls_context::native() const { return holder_->context.native_handle(); }
+
+std::unique_ptr<tls_context> tls_context::server(const std::string& certificate_pem_file,
+                                                 const std::string& key_pem_file,
+                                                 std::string& error) {
+  auto h = std::make_unique<holder>(asio::ssl::context::tlsv13_server);
+  SSL_CTX* ctx = h->context.native_handle();
+  if (!configure(ctx, error)) return nullptr;
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(ctx, certificate_pem_file.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, key_pem_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(ctx) != 1) {
+    error = "cannot use the TLS certificate \"" + certificate_pem_file + "\" and key \"" +
+            key_pem_file + "\": " + openssl_errors("OpenSSL refused them");
+    return nullptr;
+  }
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  return std::unique_ptr<tls_context>(new tls_context(std::move(h), tls_role::server));
+}
+
+std::unique_ptr<tls_context> tls_context::client(std::string& error) {
+  auto h = std::make_unique<holder>(asio::ssl::context::tlsv13_client);
+  SSL_CTX* ctx = h->context.native_handle();
+  if (!configure(ctx, error)) return nullptr;
+  // A registry's certificate chain is small; a server sending more is not one.
+  SSL_CTX_set_max_cert_list(ctx, 16 * 1024);
+  // The key is checked by the caller (pin or CA) after the handshake and before any byte of
+  // ours goes out: the handshake itself accepts the self-signed certificate.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+  if (SSL_CTX_set_alpn_protos(ctx, alpn_wire, sizeof alpn_wire) != 0) {
+    error = "cannot configure TLS: " + openssl_errors("ALPN refused");
+    return nullptr;
+  }
+  return std::unique_ptr<tls_context>(new tls_context(std::move(h), tls_role::client));
+}
+
+tls_session::tls_session(const tls_context& context, int fd) : ssl_(SSL_new(context.native())) {
+  if (!ssl_) return;
+  // A socket BIO that leaves the descriptor to its owner.
+  BIO* bio = BIO_new_socket(fd, BIO_NOCLOSE);
+  if (!bio) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    return;
+  }
+  SSL_set_bio(ssl_, bio, bio);
+  if (context.role() == tls_role::server)
+    SSL_set_accept_state(ssl_);
+  else
+    SSL_set_connect_state(ssl_);
+}
+
+tls_session::~tls_session() { SSL_free(ssl_); }
+
+tls_session::result tls_session::step(int rc, std::size_t bytes) {
+  if (rc > 0) return {status::done, bytes, {}};
+  const int error = SSL_get_error(ssl_, rc);
+  switch (error) {
+    case SSL_ERROR_WANT_READ: return {status::want_read, 0, {}};
+    case SSL_ERROR_WANT_WRITE: return {status::want_write, 0, {}};
+    case SSL_ERROR_ZERO_RETURN: return {status::eof, 0, {}};
+    case SSL_ERROR_SYSCALL: {
+      const int saved = errno;
+      std::string why = openssl_errors("");
+      if (why.empty())
+        why = saved != 0 ? std::strerror(saved) : "the connection closed without close_notify";
+      return {status::failed, 0, why};
+    }
+    default: return {status::failed, 0, openssl_errors("TLS failed")};
+  }
+}
+
+tls_session::result tls_session::handshake() {
+  if (!ssl_) return {status::failed, 0, "no TLS session (OpenSSL could not make one)"};
+  ERR_clear_error();
+  return step(SSL_do_handshake(ssl_), 0);
+}
+
+bool tls_session::handshake_done() const { return ssl_ && SSL_is_init_finished(ssl_) == 1; }
+
+tls_session::result tls_session::read(void* buffer, std::size_t size) {
+  if (!ssl_) return {status::failed, 0, "no TLS session"};
+  ERR_clear_error();
+  std::size_t got = 0;
+  const int rc = SSL_read_ex(ssl_, buffer, size, &got);
+  return step(rc, got);
+}
+
+tls_session::result tls_session::write(const void* data, std::size_t size) {
+  if (!ssl_) return {status::failed, 0, "no TLS session"};
+  ERR_clear_error();
+  std::size_t written = 0;
+  const int rc = SSL_write_ex(ssl_, data, size, &written);
+  return step(rc, written);
+}
+
+tls_session::result tls_session::shutdown() {
+  if (!ssl_) return {status::failed, 0, "no TLS session"};
+  ERR_clear_error();
+  const int rc = SSL_shutdown(ssl_);
+  // 0: our close_notify is sent (the other's not yet seen), which is all a close needs.
+  if (rc >= 0) return {status::done, 0, {}};
+  return step(rc, 0);
+}
+
+bool tls_session::has_pending() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+
+std::string tls_session::peer_fingerprint() const {
+  if (!ssl_) return {};
+  X509* certificate = SSL_get0_peer_certificate(ssl_);
+  return certificate ? public_key_fingerprint(X509_get0_pubkey(certificate)) : std::string();
+}
+
+std::string tls_session::protocol() const { return ssl_ ? SSL_get_version(ssl_) : ""; }
+
+}  // namespace parley::net

@@ -1,0 +1,91 @@
+// TLS 1.3 for the registry link (SPEC 10), for framed_connection to drive (docs/design/issue-11.md,
+// 1.1): a context per program (its SSL_CTX, from asio::ssl::context) and a session per
+// connection, an SSL* on the connection's own non-blocking socket. No asio::ssl::stream: its
+// buffers cost 68 KiB per idle connection where an SSL* with SSL_MODE_RELEASE_BUFFERS costs 13.6.
+// Every step says what it needs next (read, write) instead of blocking or taking buffers of its
+// own, so the reactor keeps its shape. Not wired into framed_connection yet (issue 11, step 3).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+struct evp_pkey_st;
+struct ssl_ctx_st;
+struct ssl_st;
+
+namespace parley::net {
+
+enum class tls_role { server, client };
+
+// What a peer pins: "SHA256:" and the unpadded base64 of the SHA-256 of the key's DER
+// SubjectPublicKeyInfo (OpenSSH's form); empty if OpenSSL cannot encode the key.
+std::string public_key_fingerprint(evp_pkey_st* key);
+
+// Both ends: TLS 1.3 only, no session tickets or cache (the registry resumes at the application
+// level, SPEC 11), release idle buffers, read ahead, AES-128-GCM first, ALPN "parley".
+class tls_context {
+ public:
+  ~tls_context();
+  tls_context(const tls_context&) = delete;
+  tls_context& operator=(const tls_context&) = delete;
+
+  // The registry's: its certificate and key (PEM files). Nothing, with `error`, when they do not
+  // load or do not match.
+  static std::unique_ptr<tls_context> server(const std::string& certificate_pem_file,
+                                             const std::string& key_pem_file, std::string& error);
+  // The peer's. It accepts any certificate in the handshake: the caller checks the registry's
+  // key (tls_session::peer_fingerprint) against its pin, or a CA, before it sends a byte.
+  static std::unique_ptr<tls_context> client(std::string& error);
+
+  ssl_ctx_st* native() const;
+  tls_role role() const { return role_; }
+
+ private:
+  struct holder;
+  tls_context(std::unique_ptr<holder> holder, tls_role role);
+  std::unique_ptr<holder> holder_;
+  tls_role role_;
+};
+
+class tls_session {
+ public:
+  enum class status {
+    done,        // `bytes` moved (read, written), or the handshake or shutdown is complete
+    want_read,   // call again once the socket is readable
+    want_write,  // call again once it is writable (a write: with the same bytes)
+    eof,         // the other side closed the TLS session cleanly (close_notify)
+    failed,      // anything else: `reason` says what; the session is unusable
+  };
+  struct result {
+    status what = status::failed;
+    std::size_t bytes = 0;
+    std::string reason;
+  };
+
+  // `fd`: a connected, non-blocking socket, still owned by the caller (never closed here).
+  tls_session(const tls_context& context, int fd);
+  ~tls_session();
+  tls_session(const tls_session&) = delete;
+  tls_session& operator=(const tls_session&) = delete;
+
+  result handshake();
+  bool handshake_done() const;
+  result read(void* buffer, std::size_t size);
+  // All of `size` or nothing: on want_write, call again with the same bytes.
+  result write(const void* data, std::size_t size);
+  // Sends close_notify (once); done when sent.
+  result shutdown();
+  // Bytes OpenSSL already holds decrypted or read ahead: read them before waiting for the socket.
+  bool has_pending() const;
+  // After the handshake: "SHA256:<base64>" of the other side's certificate's public key (the
+  // form registry/tls/identity pins), empty if it sent none.
+  std::string peer_fingerprint() const;
+  std::string protocol() const;  // "TLSv1.3", after the handshake
+
+ private:
+  result step(int rc, std::size_t bytes);
+  ssl_st* ssl_;
+};
+
+}  // namespace parley::net
