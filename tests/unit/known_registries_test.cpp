@@ -2,6 +2,8 @@
 // only; the file's place, modes and format, comments and hand edits.
 #include "peer/tls/known_registries.hpp"
 
+#include "tests/unit/scratch_dir.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,25 +19,6 @@ using namespace parley::peer::tls;
 using kind = known_registries::verdict::kind;
 
 namespace {
-
-class scratch {
- public:
-  scratch() {
-    std::string pattern = (fs::temp_directory_path() / "parley-pins-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~scratch() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  scratch(const scratch&) = delete;
-  scratch& operator=(const scratch&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,7 +39,7 @@ constexpr const char* key_b = "SHA256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb
 }  // namespace
 
 TEST_CASE("known registries: the first key is pinned, then only it matches") {
-  scratch dir;
+  parley::test::scratch_dir dir("parley-pins-test");
   const auto file = dir / "share" / "parley" / "known_registries";
   auto known = loaded(file);
   CHECK(known.check("127.0.0.1:3331", key_a).what == kind::unknown);
@@ -85,7 +68,7 @@ TEST_CASE("known registries: addresses, comments, hand edits and unreadable file
   CHECK(registry_address("::1", 3331) == "[::1]:3331");
   CHECK(registry_address("chat.example.org", 443) == "chat.example.org:443");
 
-  scratch dir;
+  parley::test::scratch_dir dir("parley-pins-test");
   const auto file = dir / "known_registries";
   {
     // Written by hand: a comment, a blank line, tabs, a malformed line, no final newline.

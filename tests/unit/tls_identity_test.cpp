@@ -3,6 +3,8 @@
 // half, a broken file or a key of another certificate refused with the file's name.
 #include "registry/tls/identity.hpp"
 
+#include "tests/unit/scratch_dir.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,25 +19,6 @@ namespace fs = std::filesystem;
 using namespace parley::registry::tls;
 
 namespace {
-
-class scratch {
- public:
-  scratch() {
-    std::string pattern = (fs::temp_directory_path() / "parley-tls-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~scratch() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  scratch(const scratch&) = delete;
-  scratch& operator=(const scratch&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -57,7 +40,7 @@ identity made(const fs::path& database) {
 }  // namespace
 
 TEST_CASE("tls identity: made on first start beside the database, the same ever after") {
-  scratch dir;
+  parley::test::scratch_dir dir("parley-tls-test");
   const auto database = dir / "registry.db";
   const identity first = made(database);
   CHECK(first.created);
@@ -85,7 +68,7 @@ TEST_CASE("tls identity: made on first start beside the database, the same ever 
 }
 
 TEST_CASE("tls identity: the operator's pair, and what is refused") {
-  scratch dir;
+  parley::test::scratch_dir dir("parley-tls-test");
   const identity a = made(dir / "a.db");
   const identity b = made(dir / "b.db");
 

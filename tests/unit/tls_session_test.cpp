@@ -4,6 +4,7 @@
 // and a record cut short as failures, and the fingerprint the peer will pin.
 #include "shared/net/tls_session.hpp"
 #include "registry/tls/identity.hpp"
+#include "tests/unit/scratch_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -30,9 +31,6 @@ class fixture {
   // alert: to a socket whose other end has gone, that raises SIGPIPE, which by default ends the
   // process (docs/design/issue-11.md, 1.1). The programs will ignore it as this fixture does.
   fixture() : old_sigpipe_(std::signal(SIGPIPE, SIG_IGN)) {
-    std::string pattern = (fs::temp_directory_path() / "parley-tls-session-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
     const auto database = dir_ / "registry.db";
     const auto made = parley::registry::tls::load_or_create(
         parley::registry::tls::default_certificate_path(database),
@@ -57,8 +55,6 @@ class fixture {
     client.reset();
     if (server_fd >= 0) ::close(server_fd);
     if (client_fd >= 0) ::close(client_fd);
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
     std::signal(SIGPIPE, old_sigpipe_);
   }
   fixture(const fixture&) = delete;
@@ -96,7 +92,7 @@ class fixture {
 
  private:
   void (*old_sigpipe_)(int);
-  fs::path dir_;
+  parley::test::scratch_dir dir_{"parley-tls-session"};
 };
 
 // Everything readable now, until the session wants to read.
@@ -222,9 +218,8 @@ TEST_CASE("tls session: how a session ends") {
 }
 
 TEST_CASE("tls session: a server whose key is not its certificate's is refused") {
-  std::string pattern = (fs::temp_directory_path() / "parley-tls-other-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  const fs::path dir = pattern;
+  const parley::test::scratch_dir scratch("parley-tls-other");
+  const fs::path& dir = scratch.path();
   namespace id = parley::registry::tls;
   for (const char* name : {"a.db", "b.db"})
     REQUIRE(id::load_or_create(id::default_certificate_path(dir / name),
@@ -238,5 +233,4 @@ TEST_CASE("tls session: a server whose key is not its certificate's is refused")
   CHECK_FALSE(mixed);
   CHECK(error.find("cannot use the TLS certificate") != std::string::npos);
   CHECK(error.find("b.db.tls-key.pem") != std::string::npos);
-  fs::remove_all(dir);
 }

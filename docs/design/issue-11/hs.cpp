@@ -34,9 +34,9 @@ key32 mac(const unsigned char* key, std::size_t keylen, const bytes& in) {
 
 struct side {
   std::string requester, target;
-  key32 pk_a{}, pk_b{};          // requester's, target's chat public keys
-  unsigned char token[16]{};     // the registry's token, raw
-  key32 k_ab{}, k_ba{};          // crypto_kx: requester->target, target->requester
+  key32 pk_a{}, pk_b{};       // requester's, target's chat public keys
+  unsigned char token[16]{};  // the registry's token, raw
+  key32 k_ab{}, k_ba{};       // crypto_kx: requester->target, target->requester
   key32 n_a{}, n_b{}, commit_a{};
   key32 h1{}, h2{};
   key32 stream_ab{}, stream_ba{}, confirm_ab{}, confirm_ba{};
@@ -148,11 +148,12 @@ int main() {
   unsigned char header_ab[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
   crypto_secretstream_xchacha20poly1305_init_push(&push_ab, header_ab, a.stream_ab.data());
   const auto proof_a = a.header_proof(a.confirm_ab, "requester-proof", header_ab);
-  std::printf("requester proof verifies: %d\n",
-              crypto_verify_32(proof_a.data(),
-                               b.header_proof(b.confirm_ab, "requester-proof", header_ab).data()) == 0);
-  std::printf("pull init: %d\n",
-              crypto_secretstream_xchacha20poly1305_init_pull(&pull_ab, header_ab, b.stream_ab.data()));
+  std::printf(
+      "requester proof verifies: %d\n",
+      crypto_verify_32(proof_a.data(),
+                       b.header_proof(b.confirm_ab, "requester-proof", header_ab).data()) == 0);
+  std::printf("pull init: %d\n", crypto_secretstream_xchacha20poly1305_init_pull(
+                                     &pull_ab, header_ab, b.stream_ab.data()));
   const char* text = "hello luke";
   unsigned char c[64];
   unsigned long long clen = 0;
@@ -162,13 +163,13 @@ int main() {
   unsigned char m[64];
   unsigned long long mlen = 0;
   unsigned char tag = 0xff;
-  const int ok = crypto_secretstream_xchacha20poly1305_pull(&pull_ab, m, &mlen, &tag, c, clen,
-                                                            nullptr, 0);
+  const int ok =
+      crypto_secretstream_xchacha20poly1305_pull(&pull_ab, m, &mlen, &tag, c, clen, nullptr, 0);
   std::printf("sealed frame opens: %d (%llu bytes, +%llu overhead)\n", ok == 0, mlen, clen - mlen);
   // The same frame again (a replay) must not open.
   std::printf("replayed frame refused: %d\n",
-              crypto_secretstream_xchacha20poly1305_pull(&pull_ab, m, &mlen, &tag, c, clen,
-                                                         nullptr, 0) != 0);
+              crypto_secretstream_xchacha20poly1305_pull(&pull_ab, m, &mlen, &tag, c, clen, nullptr,
+                                                         0) != 0);
   std::printf("safety numbers: %s / %s\n", a.safety_number().c_str(), b.safety_number().c_str());
 
   // Another name, another token, another nonce: the proofs differ.

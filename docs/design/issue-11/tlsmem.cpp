@@ -6,24 +6,24 @@
 // a client that opens N connections one after the other (handshake, 64 bytes each way, then
 // idle), and reports its own RSS and malloc'd bytes before and after, and the CPU time it spent
 // per handshake.
-#include <asio.hpp>
-#include <asio/ssl.hpp>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <openssl/rand.h>
+#include <asio.hpp>
+#include <asio/ssl.hpp>
 
 #include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <csignal>
 #include <unistd.h>
-#include <ctime>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -89,8 +89,8 @@ X509* make_certificate(EVP_PKEY* key, bool ed25519) {
   for (const char* ext : {"basicConstraints=critical,CA:FALSE", "subjectAltName=IP:127.0.0.1"}) {
     const std::string text(ext);
     const auto eq = text.find('=');
-    X509_EXTENSION* e = X509V3_EXT_conf(nullptr, &v3, text.substr(0, eq).c_str(),
-                                        text.substr(eq + 1).c_str());
+    X509_EXTENSION* e =
+        X509V3_EXT_conf(nullptr, &v3, text.substr(0, eq).c_str(), text.substr(eq + 1).c_str());
     if (!e) die("extension");
     X509_add_ext(cert, e, -1);
     X509_EXTENSION_free(e);
@@ -164,7 +164,8 @@ void run_client(unsigned short port, int n) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: tlsmem plain|raw|raw-norelease|asio|asio-norelease N [ed25519|p256]\n");
+    std::fprintf(stderr,
+                 "usage: tlsmem plain|raw|raw-norelease|asio|asio-norelease N [ed25519|p256]\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -186,7 +187,8 @@ int main(int argc, char** argv) {
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   }
   if (std::getenv("TLSMEM_NOCACHE")) SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  if (std::getenv("TLSMEM_SHORTLIST")) SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256");
+  if (std::getenv("TLSMEM_SHORTLIST"))
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256");
   EVP_PKEY* key = make_key(key_type);
   X509* cert = make_certificate(key, key_type != "p256");
   if (SSL_CTX_use_certificate(ctx, cert) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1)
@@ -214,8 +216,8 @@ int main(int argc, char** argv) {
         asio::write(socket, asio::buffer(buf));
         sockets.push_back(std::move(socket));
       } else if (mode.rfind("asio", 0) == 0) {
-        auto s = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket),
-                                                                           context);
+        auto s =
+            std::make_unique<asio::ssl::stream<asio::ip::tcp::socket>>(std::move(socket), context);
         if (mode == "asio-norelease") SSL_clear_mode(s->native_handle(), SSL_MODE_RELEASE_BUFFERS);
         s->handshake(asio::ssl::stream_base::server);
         asio::read(*s, asio::buffer(buf));
@@ -280,7 +282,7 @@ int main(int argc, char** argv) {
   std::printf(
       "mode=%s key=%s n=%d rss_before_kib=%ld rss_after_kib=%ld rss_per_conn_kib=%.2f "
       "heap_per_conn_kib=%.2f server_cpu_per_conn_us=%.0f (user %.0f)\n",
-      mode.c_str(), key_type.c_str(), n, rss0, rss1,
-      static_cast<double>(rss1 - rss0) / n, (heap1 - heap0) / n, cpu / n * 1e6, user_spent / n * 1e6);
+      mode.c_str(), key_type.c_str(), n, rss0, rss1, static_cast<double>(rss1 - rss0) / n,
+      (heap1 - heap0) / n, cpu / n * 1e6, user_spent / n * 1e6);
   return 0;
 }

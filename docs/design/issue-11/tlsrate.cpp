@@ -2,12 +2,12 @@
 // against SSL_write (TLS 1.3), one record per message or several messages per record.
 // usage: tlsrate MODE MESSAGES_PER_WRITE [SUITE] [READ_AHEAD]
 //   MODE: plain | tls; SUITE e.g. TLS_AES_128_GCM_SHA256 | TLS_CHACHA20_POLY1305_SHA256
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,8 +115,9 @@ int main(int argc, char** argv) {
   }
   const double writer_cpu = thread_cpu() - start;
   receiving.join();
-  std::printf("mode=%s suite=%s messages_per_write=%d read_ahead=%d sender_ns_per_msg=%.0f "
-              "receiver_ns_per_msg=%.0f\n",
-              tls ? "tls" : "plain", tls ? suite : "-", per_write, read_ahead ? 1 : 0,
-              writer_cpu / total_messages * 1e9, reader_cpu.load() / total_messages * 1e9);
+  std::printf(
+      "mode=%s suite=%s messages_per_write=%d read_ahead=%d sender_ns_per_msg=%.0f "
+      "receiver_ns_per_msg=%.0f\n",
+      tls ? "tls" : "plain", tls ? suite : "-", per_write, read_ahead ? 1 : 0,
+      writer_cpu / total_messages * 1e9, reader_cpu.load() / total_messages * 1e9);
 }
