@@ -1,5 +1,7 @@
 #include "peer/tls/known_registries.hpp"
 
+#include "shared/util/write_all.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,16 +116,12 @@ bool known_registries::add(std::string_view address, std::string_view fingerprin
     char last = '\n';
     if (::pread(fd, &last, 1, size - 1) == 1 && last != '\n') line.insert(line.begin(), '\n');
   }
-  std::size_t at = 0;
-  bool ok = true;
-  while (ok && at < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + at, line.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) at += static_cast<std::size_t>(n);
+  bool ok = parley::write_all(fd, line);
+  int saved = errno;
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    saved = errno;
   }
-  const int saved = errno;
-  ok = ::close(fd) == 0 && ok;
   if (!ok) {
     error = "cannot write " + file_.string() + ": " + std::strerror(saved);
     return false;

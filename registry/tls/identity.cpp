@@ -1,6 +1,7 @@
 #include "registry/tls/identity.hpp"
 
 #include "shared/net/tls_session.hpp"
+#include "shared/util/write_all.hpp"
 
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -57,15 +58,7 @@ bool write_file(const fs::path& path, const std::string& bytes, mode_t mode, std
     return false;
   }
   // open() applies the umask: the mode asked for is the mode wanted.
-  bool ok = ::fchmod(fd, mode) == 0;
-  std::size_t at = 0;
-  while (ok && at < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) at += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
+  bool ok = ::fchmod(fd, mode) == 0 && parley::write_all(fd, bytes) && ::fsync(fd) == 0;
   const int saved = errno;
   ok = ::close(fd) == 0 && ok;
   if (ok && ::rename(temporary.c_str(), path.c_str()) == 0) {
