@@ -24,12 +24,12 @@ void require_sodium() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
 }
 
-// A BLAKE2b-256 hash of several parts, keyed or not; a part's length comes before it where the
-// parts could otherwise run into each other (names, the token).
+// A BLAKE2b hash (`size` bytes, 32 unless said) of several parts, keyed or not; a part's length
+// comes before it where the parts could otherwise run into each other (names, the token).
 class hasher {
  public:
-  explicit hasher(const secret_key* key = nullptr) {
-    crypto_generichash_init(&state_, key ? key->data() : nullptr, key ? key->size() : 0, key_bytes);
+  explicit hasher(const secret_key* key = nullptr, std::size_t size = key_bytes) : size_(size) {
+    crypto_generichash_init(&state_, key ? key->data() : nullptr, key ? key->size() : 0, size_);
   }
   ~hasher() { sodium_memzero(&state_, sizeof state_); }
   hasher(const hasher&) = delete;
@@ -50,10 +50,12 @@ class hasher {
     raw(length, sizeof length);
     return raw(text.substr(0, size));
   }
-  void finish(unsigned char* out) { crypto_generichash_final(&state_, out, key_bytes); }
+  // `out` holds the size given at construction.
+  void finish(unsigned char* out) { crypto_generichash_final(&state_, out, size_); }
 
  private:
   crypto_generichash_state state_;
+  std::size_t size_;
 };
 
 // Everything the chat is bound to, in one hash: a chat's keys and proofs depend on all of it.
@@ -145,14 +147,11 @@ std::string safety_number(const public_key& a, const public_key& b) {
   const public_key& first = a_first ? a : b;
   const public_key& second = a_first ? b : a;
   unsigned char digest[crypto_generichash_BYTES_MAX];
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, nullptr, 0, sizeof digest);
-  const std::string_view label = "parley safety number v1";
-  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(label.data()),
-                            label.size());
-  crypto_generichash_update(&state, first.data(), first.size());
-  crypto_generichash_update(&state, second.data(), second.size());
-  crypto_generichash_final(&state, digest, sizeof digest);
+  hasher h(nullptr, sizeof digest);
+  h.raw("parley safety number v1")
+      .raw(first.data(), first.size())
+      .raw(second.data(), second.size())
+      .finish(digest);
   // Each group: 5 bytes (40 bits) of the digest, modulo 100,000 (a bias below 10^-7).
   std::string digits;
   for (std::size_t group = 0; group < safety_number_groups; ++group) {
