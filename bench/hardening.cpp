@@ -156,6 +156,14 @@ class runner_base : protected client_events {
     io_.stop();
   }
 
+  // A report's first words; false (and the line complete) when set-up failed.
+  bool report_head(std::ostringstream& line, const char* workload) const {
+    line << "workload=" << workload << " proto=parley";
+    if (failure_.empty()) return true;
+    line << " status=setup_failed errors=" << errors_ + 1;
+    return false;
+  }
+
   void server_figures(std::ostringstream& line) const {
     if (rss_kib_) line << " server_rss_kib=" << *rss_kib_;
     if (const auto cpu = cpu_.server_percent()) line << " server_cpu_pct=" << fixed(*cpu, 1);
@@ -357,11 +365,7 @@ class offline_runner final : private runner_base {
 
   std::string report() const {
     std::ostringstream line;
-    line << "workload=offline proto=parley";
-    if (!failure_.empty()) {
-      line << " status=setup_failed errors=" << errors_ + 1;
-      return line.str();
-    }
+    if (!report_head(line, "offline")) return line.str();
     line << " recipients=" << opts_.recipients << " inflight=" << opts_.inflight
          << " chat_interval_us=" << opts_.chat_interval_us
          << " duration_s=" << fixed(measured_seconds(), 2) << " stored=" << stored_
@@ -605,11 +609,7 @@ class hangup_runner final : private runner_base, private flood_client::owner {
 
   std::string report() const {
     std::ostringstream line;
-    line << "workload=hangup proto=parley";
-    if (!failure_.empty()) {
-      line << " status=setup_failed errors=" << errors_ + 1;
-      return line.str();
-    }
+    if (!report_head(line, "hangup")) return line.str();
     line << " flood_from=" << opts_.flood_from << " flood_batch=" << opts_.connect_batch
          << " duration_s=" << fixed(measured_seconds(), 2)
          << " flood_connections=" << flood_counted_
