@@ -1,11 +1,15 @@
 #include "shared/net/framed_connection.hpp"
 
 #include "shared/net/outbox.hpp"
+#include "shared/net/tls_session.hpp"
+
+#include <sys/socket.h>
 
 #include <asio/post.hpp>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <limits>
 #include <span>
 #include <stdexcept>
@@ -19,6 +23,12 @@ constexpr std::size_t max_frames_per_write = 64;
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 // Reads one readiness event may do before the connection yields to the others.
 constexpr std::size_t max_reads_per_event = 4;
+// TLS's largest record: a turn's frames for one connection are sealed in pieces of this size.
+constexpr std::size_t tls_record_bytes = 16 * 1024;
+// The first byte of a TLS handshake record, and of an alert (a server refusing a handshake).
+constexpr unsigned char tls_handshake_byte = 0x16;
+constexpr unsigned char tls_alert_byte = 0x15;
+
 // Frames one turn may hand over before the connection yields to the others (SPEC 9.1's read
 // fairness): one client's pipelined frames cannot hold the thread for a whole read's worth of
 // commands. The rest waits in the connection, read already, for its next turn.
@@ -28,6 +38,13 @@ constexpr std::size_t max_frames_per_turn = 128;
 // next one reads: frames are handed over, and a straddling frame copied out, within one handler.
 char* read_scratch() {
   thread_local const auto buffer = std::make_unique<char[]>(read_chunk_bytes);
+  return buffer.get();
+}
+
+// The frames sealed into one TLS record are gathered here first; like read_scratch, every
+// connection on the thread is done with it before the next one writes.
+char* seal_scratch() {
+  thread_local const auto buffer = std::make_unique<char[]>(tls_record_bytes);
   return buffer.get();
 }
 
@@ -70,6 +87,8 @@ const char* describe(close_cause cause) {
     case close_cause::queue_budget:
       return "the outgoing queues of all connections passed their budget, and this was the "
              "slowest reader";
+    case close_cause::tls_failed: return "TLS failed";
+    case close_cause::tls_mismatch: return "one side uses TLS and the other does not";
   }
   return "closed";
 }
@@ -124,10 +143,26 @@ framed_connection::framed_connection(socket_type socket, connection_limits limit
 
 framed_connection::~framed_connection() = default;
 
+void framed_connection::accept_tls(const tls_acceptor& acceptor) {
+  acceptor_ = &acceptor;
+  transport_ = transport::detect;
+}
+
+void framed_connection::connect_tls(const tls_context& context) {
+  tls_ = std::make_unique<tls_session>(context, socket_.native_handle());
+  transport_ = transport::tls_first;
+}
+
 void framed_connection::start(owner& to, std::uint64_t tag) {
   owner_ = &to;
   tag_ = tag;
   // On a socket that is already closed the wait fails at once, and the close handler runs.
+  if (transport_ == transport::tls_first) {
+    // The client speaks first: its ClientHello goes out now.
+    read_pending_ = true;
+    continue_handshake();
+    return;
+  }
   start_read();
 }
 
@@ -159,6 +194,7 @@ void framed_connection::start_read() {
 
 void framed_connection::on_readable(std::error_code ec) {
   if (ec && alive()) close(close_cause::read_error, ec.message());
+  if (alive() && transport_ == transport::detect) return detect_transport();
   frames_this_turn_ = 0;
   // Frames read in an earlier turn first: they came before anything still in the kernel.
   if (alive() && spill_ && !spill_->backlog.empty()) {
@@ -173,19 +209,17 @@ void framed_connection::on_readable(std::error_code ec) {
   }
   char* const chunk = read_scratch();
   for (std::size_t reads = 0; alive() && reads < max_reads_per_event; ++reads) {
-    const auto n = socket_.read_some(asio::buffer(chunk, read_chunk_bytes), ec);
-    if (would_block(ec)) {
-      start_read();
-      return;
-    }
-    if (ec) {
-      close(ec == asio::error::eof ? close_cause::eof : close_cause::read_error, ec.message());
-      break;
-    }
+    bool waiting = false;
+    const auto n = read_chunk(chunk, waiting);
+    if (waiting) return;
+    if (n == 0) break;
+    // During a graceful close what arrives is only read to see the end: not even parsed.
+    if (state_ != lifecycle::open) continue;
     if (!consume(std::string_view(chunk, n))) break;
     if (paused_ || (spill_ && !spill_->backlog.empty())) return yield();
-    // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again.
-    if (n < read_chunk_bytes) {
+    // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again. Not
+    // so under TLS: a read returns one record, and OpenSSL may hold more already read ahead.
+    if (!tls_ && n < read_chunk_bytes) {
       start_read();
       return;
     }
@@ -197,6 +231,140 @@ void framed_connection::on_readable(std::error_code ec) {
   }
   read_pending_ = false;
   finish_if_done();
+}
+
+std::size_t framed_connection::read_chunk(char* chunk, bool& waiting) {
+  if (!tls_) {
+    std::error_code ec;
+    const auto n = socket_.read_some(asio::buffer(chunk, read_chunk_bytes), ec);
+    if (would_block(ec)) {
+      waiting = true;
+      start_read();
+      return 0;
+    }
+    if (ec)
+      close(ec == asio::error::eof ? close_cause::eof : close_cause::read_error, ec.message());
+    return ec ? 0 : n;
+  }
+  const auto got = tls_->read(chunk, read_chunk_bytes);
+  switch (got.what) {
+    case tls_session::status::done: return got.bytes;
+    case tls_session::status::want_read:
+      waiting = true;
+      start_read();
+      return 0;
+    case tls_session::status::want_write:
+      // A record of ours must go out first (TLS 1.3 key update): then read again.
+      waiting = true;
+      socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code ec) {
+        self->on_readable(ec);
+      });
+      return 0;
+    case tls_session::status::eof: close(close_cause::eof, {}); return 0;
+    case tls_session::status::failed: close(close_cause::tls_failed, got.reason); return 0;
+  }
+  return 0;
+}
+
+void framed_connection::detect_transport() {
+  unsigned char first = 0;
+  const auto got = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK);
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return start_read();
+  if (got <= 0) {
+    if (got == 0)
+      close(close_cause::eof, {});
+    else
+      close(close_cause::read_error, std::error_code(errno, std::system_category()).message());
+    read_pending_ = false;
+    finish_if_done();
+    return;
+  }
+  const auto& rules = *acceptor_;
+  acceptor_ = nullptr;
+  const bool offers_tls = first == tls_handshake_byte;
+  if (offers_tls && rules.context) {
+    tls_ = std::make_unique<tls_session>(*rules.context, socket_.native_handle());
+    transport_ = transport::tls_handshake;
+    continue_handshake();
+    return;
+  }
+  transport_ = transport::plain;
+  // Frames sent before the first byte came (a refusal at accept) go now.
+  if (spill_ && !spill_->queue.empty()) flush_queue();
+  if (offers_tls || rules.context) {
+    // The other side speaks the other protocol: it gets one plain frame saying so (it can read
+    // that whichever it speaks: a TLS client sees a non-TLS byte), then the connection ends.
+    note(close_cause::tls_mismatch,
+         offers_tls ? "the client began a TLS handshake" : "the client does not use TLS");
+    const auto& refusal = offers_tls ? rules.refuse_tls : rules.refuse_plain;
+    if (refusal) send(refusal);
+    close_after_flush();
+  }
+  on_readable({});
+}
+
+void framed_connection::continue_handshake() {
+  if (!alive()) {
+    read_pending_ = false;
+    finish_if_done();
+    return;
+  }
+  if (transport_ == transport::tls_first) {
+    // Before OpenSSL reads the server's answer: a server without TLS answers with a plain frame
+    // (0x00 first), and that deserves a clear reason rather than OpenSSL's "wrong version".
+    unsigned char first = 0;
+    const auto got = ::recv(socket_.native_handle(), &first, 1, MSG_PEEK);
+    if (got > 0) {
+      if (first != tls_handshake_byte && first != tls_alert_byte) {
+        close(close_cause::tls_mismatch, "the server does not use TLS");
+        read_pending_ = false;
+        finish_if_done();
+        return;
+      }
+      transport_ = transport::tls_handshake;
+    }
+    // Nothing yet (the ClientHello is still to go, or the answer to come): the step says so.
+  }
+  const auto step = tls_->handshake();
+  switch (step.what) {
+    case tls_session::status::done:
+      transport_ = transport::tls;
+      read_pending_ = false;
+      // Frames queued meanwhile go now (or a graceful close goes on), and records read ahead are
+      // read without a wait.
+      if (spill_ && !spill_->queue.empty())
+        flush_queue_tls();
+      else
+        after_flush();
+      if (alive()) {
+        read_pending_ = true;
+        on_readable({});
+      } else {
+        finish_if_done();
+      }
+      return;
+    case tls_session::status::want_read: return wait_for_handshake(true);
+    case tls_session::status::want_write: return wait_for_handshake(false);
+    case tls_session::status::eof:
+      close(close_cause::tls_failed, "the other side closed the connection during the handshake");
+      break;
+    case tls_session::status::failed: close(close_cause::tls_failed, step.reason); break;
+  }
+  read_pending_ = false;
+  finish_if_done();
+}
+
+void framed_connection::wait_for_handshake(bool readable) {
+  socket_.async_wait(
+      readable ? socket_type::wait_read : socket_type::wait_write,
+      [self = shared_from_this()](std::error_code ec) {
+        if (ec && self->alive()) {
+          const bool reset = ec == asio::error::connection_reset;
+          self->close(close_cause::tls_failed,
+                      reset ? "the connection was reset during the handshake" : ec.message());
+        }
+        self->continue_handshake();
+      });
 }
 
 void framed_connection::yield() {
@@ -303,9 +471,10 @@ bool framed_connection::send(proto::frame_ptr frame) {
   // May drop the slowest readers first (this one, if it is the slowest).
   if (!outbox_->budget().charge(*this, cost)) return false;
   queued_bytes_ += static_cast<std::uint32_t>(cost);
-  if (waiting_writable_) {
-    // Behind frames the kernel has not taken yet: wait with them.
-    spill_->queue.push_back(std::move(frame));
+  if (waiting_writable_ || !transport_ready()) {
+    // Behind frames the kernel has not taken yet, or before the TLS handshake is done: wait
+    // with them (the handshake's end flushes them).
+    spilled().queue.push_back(std::move(frame));
   } else {
     outbox_->add(*this, std::move(frame));
   }
@@ -316,14 +485,30 @@ void framed_connection::want_flush() {
   if (!waiting_writable_) outbox_->enlist(*this);
 }
 
+void framed_connection::spill_chain(std::uint32_t at) {
+  auto& entries = outbox_->writing();
+  if (at == outbox_service::no_entry) return;
+  auto& queue = spilled().queue;
+  for (auto i = at; i != outbox_service::no_entry; i = entries[i].next)
+    queue.push_back(std::move(entries[i].frame));
+}
+
 void framed_connection::flush_outbox(std::uint32_t at) {
   writing_chain_ = false;
   auto& entries = outbox_->writing();
-  if (waiting_writable_) {
+  if (waiting_writable_ || !transport_ready()) {
     // Queued while an earlier chain was being written, which then filled the kernel's buffer:
-    // these frames go behind the ones already waiting.
-    for (auto i = at; i != outbox_service::no_entry; i = entries[i].next)
-      spill_->queue.push_back(std::move(entries[i].frame));
+    // these frames go behind the ones already waiting. Or the TLS handshake is not done yet.
+    spill_chain(at);
+    finish_if_done();
+    return;
+  }
+  if (tls_) {
+    // Sealed from the queue, a record at a time (one copy into the seal buffer either way).
+    spill_chain(at);
+    if (spill_) return flush_queue_tls();
+    if (alive()) after_flush();
+    finish_if_done();
     return;
   }
   while (alive() && at != outbox_service::no_entry) {
@@ -375,8 +560,41 @@ void framed_connection::wait_writable() {
   });
 }
 
+void framed_connection::flush_queue_tls() {
+  auto& queue = spill_->queue;
+  char* const record = seal_scratch();
+  while (alive() && spill_->head < queue.size()) {
+    // As much of the queue as one record holds, from where the last record ended. After a
+    // want_write the next call starts at the same byte and holds at least as much (frames are
+    // only ever added behind), which is what OpenSSL requires of a retried write.
+    std::size_t filled = 0;
+    std::size_t offset = spill_->head_written;
+    for (auto i = spill_->head; i < queue.size() && filled < tls_record_bytes; ++i) {
+      const auto& frame = *queue[i];
+      const auto take = std::min(frame.size() - offset, tls_record_bytes - filled);
+      std::copy_n(frame.data() + offset, take, record + filled);
+      filled += take;
+      offset = 0;
+    }
+    const auto wrote = tls_->write(record, filled);
+    if (wrote.what == tls_session::status::want_write) {
+      wait_writable();
+      return;
+    }
+    if (wrote.what != tls_session::status::done) {
+      close(close_cause::write_error, wrote.what == tls_session::status::want_read
+                                          ? "TLS wanted to read while writing"
+                                          : wrote.reason);
+      break;
+    }
+    advance(filled);
+  }
+  done_flushing_queue();
+}
+
 void framed_connection::flush_queue() {
   // Only ever reached with the spill holding what the kernel did not take.
+  if (tls_) return flush_queue_tls();
   auto& queue = spill_->queue;
   while (alive() && spill_->head < queue.size()) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
@@ -396,6 +614,11 @@ void framed_connection::flush_queue() {
     }
     advance(written);
   }
+  done_flushing_queue();
+}
+
+void framed_connection::done_flushing_queue() {
+  auto& queue = spill_->queue;
   outbox_->budget().remove_waiting(*this);
   waiting_writable_ = false;
   // Released, not kept: a connection that once fell behind does not keep its peak queue.
@@ -443,6 +666,9 @@ void framed_connection::after_flush() {
     // its EOF), so no unread data turns our FIN into a reset. The linger timer bounds the wait.
     state_ = lifecycle::half_closed;
     note(close_cause::closed_locally, {});
+    // TLS says it ends (close_notify), so that the other side can tell an end from a cut. One
+    // try: if the kernel's buffer is full the other side is not reading anyway.
+    if (tls_ && transport_ == transport::tls) tls_->shutdown();
     std::error_code ignored;
     socket_.shutdown(socket_type::shutdown_send, ignored);
   }

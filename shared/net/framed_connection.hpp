@@ -14,6 +14,11 @@
 // - memory: each connection's queue (outbox and spill together) has a bound of its own, and
 //   set_total_queue_budget() bounds their sum over the io_context; over it the slowest readers
 //   are dropped (queue_budget.hpp says who that is, and how frames are counted).
+// - TLS (the registry link, SPEC 10): an SSL* on the same non-blocking descriptor, driven from
+//   the same readiness handlers, instead of an asio::ssl::stream (whose buffers cost 68 KiB per
+//   idle connection, docs/design/issue-11.md 1.5). A turn's frames are sealed into as few
+//   records as fit (16 KiB each), never one record per frame. Frames sent before the handshake
+//   is done wait in the connection's queue for it.
 // The owner is told once, through on_close, after both directions have stopped.
 //
 // Everything here runs on one io thread: no member is touched from any other thread.
@@ -64,12 +69,28 @@ enum class close_cause {
   queue_overflow,   // the outgoing queue passed its bound
   closed_locally,   // close() or a finished close_after_flush()
   queue_budget,     // the sum of all outgoing queues passed its budget, and this was the slowest
+  tls_failed,    // the TLS handshake failed (the other side's key, a protocol error), or a record
+  tls_mismatch,  // one side speaks TLS and the other does not (the first byte told)
 };
 
 const char* describe(close_cause cause);
 
 class outbox_service;
 class queue_budget;
+class tls_context;
+class tls_session;
+
+// What a server connection does with its client's first byte (accept_tls): a TLS handshake
+// record begins with 0x16, a Parley frame with 0x00 (a length under 16 MiB). Kept by the server,
+// shared by all its connections.
+struct tls_acceptor {
+  // TLS offered: clients that begin a handshake get a TLS session; plain ones are sent
+  // `refuse_plain` and closed. Null (the server runs without TLS): plain clients are served, and
+  // clients that begin a handshake are sent `refuse_tls` and closed.
+  const tls_context* context = nullptr;
+  proto::frame_ptr refuse_plain;
+  proto::frame_ptr refuse_tls;
+};
 
 // The budget for the sum of the outgoing queues of every connection on `io` (counted as
 // connection_limits.max_queued_bytes counts them, per queue that holds a frame). A send that
@@ -111,6 +132,16 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   static std::shared_ptr<framed_connection> create(asio::ip::tcp::socket socket,
                                                    connection_limits limits = {});
 
+  // Before start(), on a server's accepted connection: the first byte decides between TLS and
+  // plain as `acceptor` says (it must outlive the connection). One peek per connection; a client
+  // that sends nothing costs what a plain one does.
+  void accept_tls(const tls_acceptor& acceptor);
+  // Before start(), on a client's connection: a TLS handshake on `context` (whose certificate
+  // check decides whom to trust). Frames sent before it is done wait for it, so nothing leaves
+  // unless the server passed the check. A server that answers with anything but TLS ends the
+  // connection at once (close_cause::tls_mismatch).
+  void connect_tls(const tls_context& context);
+
   void start(owner& to, std::uint64_t tag);
   void start(frame_handler on_frame, close_handler on_close);
 
@@ -141,6 +172,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   void set_max_frame_body(std::size_t bytes);
 
   bool is_open() const { return state_ == lifecycle::open; }
+  // The connection is (or is becoming) TLS; its session, for the other side's key.
+  bool is_tls() const { return tls_ != nullptr; }
+  const tls_session* tls() const { return tls_.get(); }
   // What this connection's outgoing queue holds, as its bound counts it.
   std::size_t queued_bytes() const { return queued_bytes_; }
   const asio::ip::tcp::endpoint& remote_endpoint() const { return remote_; }
@@ -163,6 +197,18 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   };
   // The socket is still open (whether or not a graceful close has begun).
   bool alive() const { return state_ < lifecycle::closed; }
+
+  // What carries the frames; it only ever moves forward too, and is ready at `plain` or `tls`.
+  enum class transport : std::uint8_t {
+    plain,
+    detect,         // a server's: the client's first byte will tell (accept_tls)
+    tls_first,      // a client's: the handshake has begun, the server's first byte is still due
+    tls_handshake,  // the handshake is under way: frames sent wait in the queue
+    tls,
+  };
+  bool transport_ready() const {
+    return transport_ == transport::plain || transport_ == transport::tls;
+  }
 
   // The limits, in the fewest bytes: every connection keeps a copy.
   struct packed_limits {
@@ -197,6 +243,17 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
 
   void start_read();
   void on_readable(std::error_code ec);
+  // One read into `chunk`: the bytes read, or 0 with the connection closed or a wait begun.
+  std::size_t read_chunk(char* chunk, bool& waiting);
+  // A server's first byte (transport::detect), then a TLS handshake step; both wait as needed.
+  void detect_transport();
+  void continue_handshake();
+  void wait_for_handshake(bool readable);
+  // Frames move from the outbox chain starting at `at` into the spilled queue.
+  void spill_chain(std::uint32_t at);
+  void flush_queue_tls();
+  // The spilled queue is all written: released, and a graceful close goes on.
+  void done_flushing_queue();
   // The frames of this turn are spent: the backlog waits for the next turn, or for a resume.
   void yield();
   // Hands every complete frame in `input` over, keeps the rest; false once the connection has
@@ -237,6 +294,9 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   // Allocated only while a frame straddles two reads or the kernel's buffer is full, and
   // released once neither holds anything: an idle connection keeps neither buffer.
   std::unique_ptr<spill> spill_;
+  // TLS only: the session, and until the first byte has come the server's rules.
+  std::unique_ptr<tls_session> tls_;
+  const tls_acceptor* acceptor_ = nullptr;
   // This connection's frames in the outbox: the chain's first and last entries.
   std::uint32_t out_first_;
   std::uint32_t out_last_;
@@ -246,6 +306,7 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   close_cause cause_ = close_cause::closed_locally;
   bool cause_set_ = false;
   lifecycle state_ = lifecycle::open;
+  transport transport_ = transport::plain;
   // The operations still outstanding: the connection finishes once none is.
   bool read_pending_ = false;  // a readiness wait or a posted read is outstanding
   bool paused_ = false;        // pause_reading(): frames stay in the backlog

@@ -48,7 +48,9 @@ bool configure(SSL_CTX* ctx, std::string& error) {
     error = "cannot configure TLS: " + openssl_errors("OpenSSL refused a setting");
     return false;
   }
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // A retried write may come from another address (the per-thread seal buffer) with the same
+  // bytes.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   SSL_CTX_set_num_tickets(ctx, 0);
@@ -78,7 +80,24 @@ std::string public_key_fingerprint(EVP_PKEY* key) {
 struct tls_context::holder {
   explicit holder(asio::ssl::context::method method) : context(method) {}
   asio::ssl::context context;
+  pin_check check;
+  // client_ca's host, when it is a DNS name: sent as SNI.
+  std::string server_name;
 };
+
+namespace {
+
+// The pinning client's certificate check: the leaf's key against the pin, nothing else.
+int check_pin(X509_STORE_CTX* store, void* arg) {
+  const auto& check = *static_cast<const tls_context::pin_check*>(arg);
+  X509* leaf = X509_STORE_CTX_get0_cert(store);
+  const auto fingerprint = leaf ? public_key_fingerprint(X509_get0_pubkey(leaf)) : std::string();
+  if (!fingerprint.empty() && check(fingerprint)) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+}  // namespace
 
 tls_context::tls_context(std::unique_ptr<holder> holder, tls_role role)
     : holder_(std::move(holder)), role_(role) {}
@@ -120,6 +139,47 @@ std::unique_ptr<tls_context> tls_context::client(std::string& error) {
   return std::unique_ptr<tls_context>(new tls_context(std::move(h), tls_role::client));
 }
 
+std::unique_ptr<tls_context> tls_context::client_pinned(pin_check check, std::string& error) {
+  auto context = client(error);
+  if (!context) return nullptr;
+  auto& h = *context->holder_;
+  h.check = std::move(check);
+  SSL_CTX_set_verify(h.context.native_handle(), SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_cert_verify_callback(h.context.native_handle(), check_pin, &h.check);
+  return context;
+}
+
+std::unique_ptr<tls_context> tls_context::client_ca(const std::string& ca_file,
+                                                    const std::string& host, std::string& error) {
+  auto context = client(error);
+  if (!context) return nullptr;
+  auto& h = *context->holder_;
+  SSL_CTX* ctx = h.context.native_handle();
+  ERR_clear_error();
+  if (SSL_CTX_load_verify_file(ctx, ca_file.c_str()) != 1) {
+    error = "cannot load the CA certificates \"" + ca_file +
+            "\": " + openssl_errors("OpenSSL refused them");
+    return nullptr;
+  }
+  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+  // An IP address is matched against the certificate's IP names, anything else as a DNS name.
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+    if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) {
+      error = "cannot check the registry's certificate against \"" + host + "\"";
+      return nullptr;
+    }
+    h.server_name = host;
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return context;
+}
+
+std::string tls_session::verify_error() const {
+  if (!ssl_) return {};
+  const long result = SSL_get_verify_result(ssl_);
+  return result == X509_V_OK ? std::string() : X509_verify_cert_error_string(result);
+}
+
 tls_session::tls_session(const tls_context& context, int fd) : ssl_(SSL_new(context.native())) {
   if (!ssl_) return;
   // A socket BIO that leaves the descriptor to its owner.
@@ -130,10 +190,13 @@ tls_session::tls_session(const tls_context& context, int fd) : ssl_(SSL_new(cont
     return;
   }
   SSL_set_bio(ssl_, bio, bio);
-  if (context.role() == tls_role::server)
+  if (context.role() == tls_role::server) {
     SSL_set_accept_state(ssl_);
-  else
+  } else {
     SSL_set_connect_state(ssl_);
+    const auto& name = context.holder_->server_name;
+    if (!name.empty()) SSL_set_tlsext_host_name(ssl_, name.c_str());
+  }
 }
 
 tls_session::~tls_session() { SSL_free(ssl_); }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,14 +35,23 @@ class tls_context {
   // load or do not match.
   static std::unique_ptr<tls_context> server(const std::string& certificate_pem_file,
                                              const std::string& key_pem_file, std::string& error);
-  // The peer's. It accepts any certificate in the handshake: the caller checks the registry's
-  // key (tls_session::peer_fingerprint) against its pin, or a CA, before it sends a byte.
+  // A client that accepts any certificate (the benchmark's, and tests').
   static std::unique_ptr<tls_context> client(std::string& error);
+  // The peer's, pinning (SPEC 10): during the handshake, before any byte of ours leaves, `check`
+  // is given the fingerprint of the server's key (public_key_fingerprint); false fails the
+  // handshake (close_cause::tls_failed). Names and dates are not looked at: the key is the pin.
+  using pin_check = std::function<bool(const std::string& fingerprint)>;
+  static std::unique_ptr<tls_context> client_pinned(pin_check check, std::string& error);
+  // The peer's with --ca: OpenSSL's chain check against the certificates in `ca_file`, and the
+  // certificate's names against `host` (a DNS name, or an IP address).
+  static std::unique_ptr<tls_context> client_ca(const std::string& ca_file, const std::string& host,
+                                                std::string& error);
 
   ssl_ctx_st* native() const;
   tls_role role() const { return role_; }
 
  private:
+  friend class tls_session;
   struct holder;
   tls_context(std::unique_ptr<holder> holder, tls_role role);
   std::unique_ptr<holder> holder_;
@@ -82,6 +92,8 @@ class tls_session {
   // form registry/tls/identity pins), empty if it sent none.
   std::string peer_fingerprint() const;
   std::string protocol() const;  // "TLSv1.3", after the handshake
+  // Why the other side's certificate was refused (OpenSSL's words), or empty.
+  std::string verify_error() const;
 
  private:
   result step(int rc, std::size_t bytes);
