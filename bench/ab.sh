@@ -78,6 +78,8 @@ run_once() {
     guards+=(--signups 0 --login-failures 0)
     [[ $registry_args == *--hash-queue* ]] || guards+=(--hash-queue 0 --hash-queue-per-address 0)
   fi
+  # parley-bench speaks the plain protocol: a build with TLS runs without it here.
+  "$registry" --help | grep -q -- --no-tls && guards+=(--no-tls)
   # shellcheck disable=SC2086  # the registry's arguments are words on purpose
   taskset -c "$server_cores" "$registry" "$port" 60 600 $registry_args \
     --credentials "$credentials" --log-level warn "${guards[@]}" >"$work/registry.log" 2>&1 &

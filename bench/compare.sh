@@ -155,7 +155,7 @@ start_server() {
   local name=$1 port=$2 log=$3 hash_cost=${4:-test} credentials=${5:-$work/credentials.txt}
   case "$name" in
     registry)
-      taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: --hash-cost "$hash_cost" \
+      taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: --no-tls --hash-cost "$hash_cost" \
         --credentials "$credentials" --log-level warn --max-per-address 0 --signups 0 \
         --login-failures 0 --hash-queue 0 --hash-queue-per-address 0 >"$log" 2>&1 &
       ;;

@@ -32,8 +32,9 @@ ready_polls=200   # of 50 ms: 10 s for the registry to start listening
 for ((attempt = 0; attempt < max_port_attempts; ++attempt)); do
   port=$((20000 + RANDOM % 40000))
   # Every client comes from 127.0.0.1, and the workloads make their users by logging in: the
-  # per-address guards are off (the hangup workload's flood is not judged here).
-  "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: \
+  # per-address guards are off (the hangup workload's flood is not judged here); parley-bench
+  # speaks the plain protocol (--no-tls).
+  "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: --no-tls \
     --hash-cost test --max-per-address 0 --signups 0 --login-failures 0 --hash-queue 0 \
     --hash-queue-per-address 0 >"$work/registry.log" 2>&1 &
   registry_pid=$!

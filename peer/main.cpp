@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
 
+#include <csignal>
 #include <cstdint>
 #include <exception>
 #include <iostream>
@@ -58,6 +59,15 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
                      per_address_text + "; 0: no bound but the total)")
       ->type_name("N");
 
+  std::string ca_text;
+  cli.add_flag("--no-tls", result.no_tls,
+               "speak the plain protocol, unencrypted, to a registry started with --no-tls (for "
+               "teaching with a packet capture)");
+  cli.add_option("--ca", ca_text,
+                 "check the registry's certificate against these CA certificates (PEM) and its "
+                 "name against --host, instead of pinning its key on first use")
+      ->type_name("PATH");
+
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
 
@@ -69,6 +79,11 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
   }
   result.server_port = static_cast<std::uint16_t>(*port);
   if (result.host.empty()) return bad_arguments("invalid --host '': must be an address");
+  if (cli.count("--ca")) {
+    if (ca_text.empty()) return bad_arguments("invalid --ca '': must be a path");
+    if (result.no_tls) return bad_arguments("--ca cannot be used with --no-tls");
+    result.ca_file = ca_text;
+  }
   // Checked in this order; the first out of its range is the one error reported.
   const auto whole = [&](const char* name, const std::string& text, std::uint64_t low,
                          std::size_t& into) -> std::optional<int> {
@@ -91,6 +106,9 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a connection the other side has reset must fail with EPIPE, not end the peer:
+  // OpenSSL writes with plain write(2), without MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   auto parsed = parse_command_line(argc, argv);
   if (const auto* code = std::get_if<int>(&parsed)) return *code;
 

@@ -9,13 +9,16 @@
 #include "registry/startup/account_import.hpp"
 #include "registry/store/sqlite_store.hpp"
 #include "registry/store/store_worker.hpp"
+#include "registry/tls/identity.hpp"
 #include "shared/cli/command_line.hpp"
+#include "shared/net/tls_session.hpp"
 #include "shared/proto/messages.hpp"
 
 #include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
@@ -26,6 +29,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +87,10 @@ struct options {
   std::string host = "127.0.0.1";
   std::optional<std::string> credentials;
   std::optional<std::string> database;
+  // SPEC 10: the operator's certificate and key (both or neither), or plain frames (--no-tls).
+  std::optional<std::string> tls_certificate;
+  std::optional<std::string> tls_key;
+  bool no_tls = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
   auth::hash_cost hash_cost = auth::hash_cost::interactive;
   std::size_t hash_threads = hash_pool::default_threads();
@@ -132,7 +140,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string max_unanswered_writes_text = std::to_string(result.max_unanswered_writes);
   std::string max_unwritten_bytes_text = std::to_string(result.max_unwritten_bytes);
   std::string max_held_bytes_text = std::to_string(result.max_held_bytes);
-  std::string credentials_text, database_text;
+  std::string credentials_text, database_text, tls_certificate_text, tls_key_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
                                  "Parley registry: logs users in, relays their messages and "
@@ -157,6 +165,18 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "the SQLite database (default: registry.db beside the credentials file; "
                  ":memory: keeps nothing)")
       ->type_name("PATH");
+  app.add_option("--tls-cert", tls_certificate_text,
+                 "the certificate (PEM, a chain may follow it) the registry presents, with "
+                 "--tls-key (default: a self-signed one it makes beside the database on first "
+                 "start, <db>.tls-cert.pem)")
+      ->type_name("PATH");
+  app.add_option("--tls-key", tls_key_text,
+                 "the private key (PEM) of --tls-cert; readable by its owner only (default: "
+                 "<db>.tls-key.pem, made with the certificate)")
+      ->type_name("PATH");
+  app.add_flag("--no-tls", result.no_tls,
+               "speak the plain protocol, unencrypted (for teaching with a packet capture); "
+               "peers must use --no-tls too");
   app.add_option("--log-level", log_level_text,
                  "trace, debug, info, warn, error or off (default: info)")
       ->type_name("LEVEL");
@@ -280,14 +300,24 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   }
 
   if (result.host.empty()) return bad_arguments("invalid --host '': must be an address");
-  if (app.count("--credentials")) {
-    if (credentials_text.empty()) return bad_arguments("invalid --credentials '': must be a path");
-    result.credentials = credentials_text;
+  // A path option given as '' is refused rather than read as "none".
+  for (const auto& [option, text, target] :
+       {std::tuple{"--credentials", &credentials_text, &result.credentials},
+        std::tuple{"--db", &database_text, &result.database},
+        std::tuple{"--tls-cert", &tls_certificate_text, &result.tls_certificate},
+        std::tuple{"--tls-key", &tls_key_text, &result.tls_key}}) {
+    if (!app.count(option)) continue;
+    if (text->empty())
+      return bad_arguments(std::string("invalid ") + option + " '': must be a path");
+    *target = *text;
   }
-  if (app.count("--db")) {
-    if (database_text.empty()) return bad_arguments("invalid --db '': must be a path");
-    result.database = database_text;
+
+  if (result.tls_certificate.has_value() != result.tls_key.has_value()) {
+    return bad_arguments(result.tls_certificate ? "--tls-cert needs --tls-key"
+                                                : "--tls-key needs --tls-cert");
   }
+  if (result.no_tls && result.tls_certificate)
+    return bad_arguments("--no-tls cannot be used with --tls-cert and --tls-key");
 
   const auto* level = std::find_if(log_levels.begin(), log_levels.end(), [&](const auto& entry) {
     return log_level_text == entry.first;
@@ -436,6 +466,64 @@ std::string budget_text(std::size_t count, const char* per, std::size_t burst) {
   return std::to_string(count) + " " + per + " (burst " + std::to_string(burst) + ")";
 }
 
+// SPEC 10: the registry's TLS context, or null with --no-tls. The identity is the operator's
+// (--tls-cert/--tls-key), else the pair beside the database, made on first start. A database in
+// memory keeps nothing, so its key lasts one run: it is made in a private temporary folder,
+// loaded, and the files removed. Nothing (the error logged) when it cannot be had.
+std::optional<std::unique_ptr<parley::net::tls_context>> set_up_tls(const options& opts,
+                                                                    const std::string& database) {
+  if (opts.no_tls) {
+    spdlog::warn("TLS is off (--no-tls): passwords and messages cross the network in clear");
+    return std::unique_ptr<parley::net::tls_context>();
+  }
+  const bool ephemeral = !opts.tls_certificate && database == ":memory:";
+  fs::path temporary;
+  fs::path certificate, key;
+  if (opts.tls_certificate) {
+    certificate = *opts.tls_certificate;
+    key = *opts.tls_key;
+  } else if (ephemeral) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    std::string pattern =
+        (fs::path(tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp") / "parley-tls-XXXXXX")
+            .string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      spdlog::error("cannot start: cannot make a folder for this run's TLS key: {}",
+                    std::strerror(errno));
+      return std::nullopt;
+    }
+    temporary = pattern;
+    certificate = temporary / "tls-cert.pem";
+    key = temporary / "tls-key.pem";
+  } else {
+    certificate = tls::default_certificate_path(database);
+    key = tls::default_key_path(database);
+  }
+  const auto loaded = tls::load_or_create(certificate, key, !opts.tls_certificate);
+  std::string error = loaded.error;
+  std::unique_ptr<parley::net::tls_context> context;
+  if (loaded.found) context = parley::net::tls_context::server(certificate, key, error);
+  if (!temporary.empty()) {
+    std::error_code ignored;
+    fs::remove_all(temporary, ignored);
+  }
+  if (!context) {
+    spdlog::error("cannot start: TLS: {}", error);
+    return std::nullopt;
+  }
+  const auto& found = *loaded.found;
+  if (ephemeral) {
+    spdlog::warn(
+        "TLS key {} made for this run only (the database is in memory): peers that pinned "
+        "another run's key will refuse this one; give --tls-cert and --tls-key to keep one",
+        found.fingerprint);
+  } else {
+    spdlog::info("TLS key {} ({}, certificate {}{})", found.fingerprint, key.string(),
+                 certificate.string(), found.created ? ", made now" : "");
+  }
+  return context;
+}
+
 int run(const options& opts) {
   if (!auth::initialize()) {
     spdlog::error("libsodium could not be initialised");
@@ -465,6 +553,9 @@ int run(const options& opts) {
   }
   sqlite_store& store = *opened.store;
   store.close_dangling_logins(clock::now());
+
+  auto tls_context = set_up_tls(opts, database);
+  if (!tls_context) return exit_startup_failure;
 
 #ifdef M_MMAP_THRESHOLD
   // glibc raises its mmap threshold to the size of the largest block freed so far (up to
@@ -520,18 +611,21 @@ int run(const options& opts) {
   server_config.connection_limits.max_queued_bytes =
       opts.max_session_queue != 0 ? opts.max_session_queue : max_session_queue_bound;
   server_config.max_total_queue = opts.max_total_queue;
+  server_config.tls = tls_context->get();
   server registry_server(io, std::move(acceptor), registry_core, pool, worker, server_config);
   answers_to = &registry_server;
   // Logged just before listening, so that whoever can connect can already read it.
   spdlog::info(
-      "listening on {} (credentials: {}, database: {}, block_duration: {}s, timeout: {}s, login "
+      "listening on {} ({}, credentials: {}, database: {}, block_duration: {}s, timeout: {}s, "
+      "login "
       "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {} ({} per address), "
       "pre-login frame bound: {} bytes, outgoing queues: {} per session, {} in all, hash queue: "
       "{} ({} per address, {}), failed logins: {} per address, new accounts: {} per address, max "
       "accounts: {})",
-      to_string(registry_server.local_endpoint()), credentials.string(), database,
-      config.block_duration.count(), config.idle_timeout.count(), config.login_deadline.count(),
-      auth::to_string(pool.cost()), pool.threads(), opts.max_connections,
+      to_string(registry_server.local_endpoint()), server_config.tls ? "TLS 1.3" : "plain, no TLS",
+      credentials.string(), database, config.block_duration.count(), config.idle_timeout.count(),
+      config.login_deadline.count(), auth::to_string(pool.cost()), pool.threads(),
+      opts.max_connections,
       opts.max_per_address != 0 ? std::to_string(opts.max_per_address) : std::string("no cap"),
       opts.max_prelogin_frame != 0 ? opts.max_prelogin_frame : parley::proto::max_frame_body,
       opts.max_session_queue != 0 ? std::to_string(opts.max_session_queue) + " bytes"
@@ -555,6 +649,9 @@ int run(const options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a connection the other side has reset must fail with EPIPE, not kill the
+  // registry: OpenSSL writes with plain write(2), without MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   auto parsed = parse_command_line(argc, argv);
   if (const int* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const auto& opts = std::get<options>(parsed);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -39,8 +40,23 @@ void peer_app::start() {
 }
 
 asio::awaitable<void> peer_app::run() {
+  std::string trust_error;
+  trust_ = tls::registry_trust::make(
+      tls::trust_options{options_.host, options_.server_port, options_.no_tls, options_.ca_file},
+      trust_error);
+  if (!trust_) {
+    std::fprintf(stderr, "%s\n", texts::cannot_check_registry(trust_error).c_str());
+    finish(exit_failure);
+    co_return;
+  }
   registry_link::handlers link_handlers{
       [this](const proto::server_message& message) {
+        // The session begins with the registry's hello: only then has a TLS registry passed
+        // the check, and only then are the prompts shown (nothing typed can leave before).
+        if (!connected_ && std::holds_alternative<proto::server_hello>(message)) {
+          on_greeted();
+          return;
+        }
         core_.on_message(message, std::chrono::steady_clock::now(), effects_);
         apply();
         // A hello may have arrived before the private_expect that vouches for it.
@@ -49,12 +65,13 @@ asio::awaitable<void> peer_app::run() {
           network_.retry_waiting();
       },
       [this] {
+        if (!connected_) return on_refused();
         core_.on_disconnected(effects_);
         apply();
       },
   };
   const auto ec = co_await link_.connect(options_.host, options_.server_port, options_.agent,
-                                         std::move(link_handlers));
+                                         trust_->context(), std::move(link_handlers));
   // Interrupted while connecting: nothing to undo.
   if (exit_code_) co_return;
   if (ec) {
@@ -63,7 +80,11 @@ asio::awaitable<void> peer_app::run() {
     finish(exit_failure);
     co_return;
   }
+}
+
+void peer_app::on_greeted() {
   connected_ = true;
+  pin_note_ = trust_->confirm();
   start_private_network();
 
   terminal::handlers input_handlers{
@@ -86,6 +107,35 @@ asio::awaitable<void> peer_app::run() {
   terminal_.start(std::move(input_handlers));
   core_.on_connected(effects_);
   apply();
+}
+
+void peer_app::on_refused() {
+  if (exit_code_ || core_.finished()) return;
+  const auto print = [&](const std::string& line) { terminal_.print(line); };
+  if (const auto& changed = trust_->changed()) {
+    // SPEC 10: nothing was sent (the check runs inside the handshake).
+    print(texts::registry_identity_changed(changed->presented));
+    print(texts::registry_identity_hint(tls::registry_address(options_.host, options_.server_port),
+                                        changed->pinned, changed->line,
+                                        trust_->pins_file().string()));
+    return finish(exit_failure);
+  }
+  switch (link_.close_cause()) {
+    case net::close_cause::tls_mismatch:
+      print(std::string(texts::registry_without_tls));
+      print(std::string(texts::registry_without_tls_hint));
+      return finish(exit_failure);
+    case net::close_cause::tls_failed: {
+      const auto why = link_.verify_error();
+      if (trust_->uses_ca() && !why.empty()) {
+        print(texts::registry_certificate_refused(why));
+      } else {
+        print(texts::registry_tls_failed(link_.close_reason()));
+      }
+      return finish(exit_failure);
+    }
+    default: core_.on_disconnected(effects_); apply();
+  }
 }
 
 void peer_app::start_private_network() {
@@ -157,6 +207,11 @@ void peer_app::apply() {
                action);
   }
   if (work.exit_code) return finish(*work.exit_code);
+  if (!pin_note_.empty() && core_.logged_in()) {
+    // After the welcome (a hint line follows a fixed one, SPEC 4).
+    terminal_.report(pin_note_);
+    pin_note_.clear();
+  }
   terminal_.set_input_wanted(core_.ready_for_input());
 }
 

@@ -9,6 +9,7 @@
 #include "peer/core/peer_core.hpp"
 #include "peer/net/private_network.hpp"
 #include "peer/net/registry_link.hpp"
+#include "peer/tls/registry_trust.hpp"
 #include "peer/tui/terminal.hpp"
 
 #include <asio/awaitable.hpp>
@@ -16,6 +17,7 @@
 #include <asio/signal_set.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -27,6 +29,10 @@ struct app_options {
   std::string agent;  // sent in the hello, e.g. "parley-peer/0.1.0"
   // The private-chat listener's pending handshakes (SPEC 8.8).
   handshake_limits handshakes;
+  // SPEC 10: the plain protocol (--no-tls), or a CA's certificates to check the registry's
+  // against instead of the pin (--ca).
+  bool no_tls = false;
+  std::optional<std::string> ca_file;
 };
 
 class peer_app {
@@ -44,6 +50,10 @@ class peer_app {
  private:
   asio::awaitable<void> run();
   asio::awaitable<void> watch_signals();
+  // The registry's hello has arrived over a checked link: the session begins.
+  void on_greeted();
+  // The link ended before the registry's hello: why, in the user's words (the key, TLS).
+  void on_refused();
   // Opens the private-chat listener beside the registry link and wires it to the core.
   void start_private_network();
   // Applies what the core asked for, then clears it.
@@ -58,6 +68,9 @@ class peer_app {
   private_network network_;
   asio::signal_set stop_signals_;
   effects effects_;
+  std::unique_ptr<tls::registry_trust> trust_;
+  // The line saying a key was pinned, shown after the login's welcome.
+  std::string pin_note_;
   bool connected_ = false;
   std::optional<int> exit_code_;
 };

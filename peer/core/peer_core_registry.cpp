@@ -216,6 +216,14 @@ void peer_core::on_session_end(const proto::session_end& end, effects& out) {
     case end_reason::too_many_connections:
       out.print(texts::too_many_connections);
       return finish(exit_failure, out);
+    case end_reason::tls_required:
+      out.print(texts::registry_requires_tls);
+      out.print(texts::registry_requires_tls_hint);
+      return finish(exit_failure, out);
+    case end_reason::tls_not_offered:
+      out.print(texts::registry_without_tls);
+      out.print(texts::registry_without_tls_hint);
+      return finish(exit_failure, out);
   }
 }
 

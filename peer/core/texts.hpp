@@ -174,4 +174,31 @@ inline std::string cannot_connect(std::string_view host, unsigned port, std::str
          std::to_string(port) + ": " + std::string(reason);
 }
 
+// SPEC 10, fixed: the registry presented a key other than the one pinned for its address.
+inline std::string registry_identity_changed(std::string_view fingerprint) {
+  return "Error. The registry's identity has changed: " + std::string(fingerprint);
+}
+// Ours, the hint after it: which pin, and how to accept the new key.
+inline std::string registry_identity_hint(std::string_view address, std::string_view pinned,
+                                          std::size_t line, std::string_view file) {
+  return "The key pinned for " + std::string(address) + " is " + std::string(pinned) + " (line " +
+         std::to_string(line) + " of " + std::string(file) +
+         "); if the registry's key was changed on purpose, delete that line and connect again";
+}
+// Ours (SPEC 10: a mismatch fails at once with a clear line), each with its hint.
+inline constexpr std::string_view registry_without_tls = "Error. The registry does not use TLS";
+inline constexpr std::string_view registry_without_tls_hint =
+    "It runs with --no-tls: start the peer with --no-tls too, or ask for TLS to be turned on";
+inline constexpr std::string_view registry_requires_tls = "Error. The registry requires TLS";
+inline constexpr std::string_view registry_requires_tls_hint = "Start the peer without --no-tls";
+inline std::string registry_tls_failed(std::string_view reason) {
+  return "Error. TLS with the registry failed: " + std::string(reason);
+}
+inline std::string registry_certificate_refused(std::string_view reason) {
+  return "Error. The registry's certificate was not accepted: " + std::string(reason);
+}
+inline std::string cannot_check_registry(std::string_view reason) {
+  return "Error. Cannot check the registry's identity: " + std::string(reason);
+}
+
 }  // namespace parley::peer::texts

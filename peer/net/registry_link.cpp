@@ -1,5 +1,6 @@
 #include "peer/net/registry_link.hpp"
 
+#include "shared/net/tls_session.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <asio/connect.hpp>
@@ -21,7 +22,9 @@ registry_link::~registry_link() {
 }
 
 asio::awaitable<std::error_code> registry_link::connect(std::string host, std::uint16_t port,
-                                                        std::string agent, handlers callbacks) {
+                                                        std::string agent,
+                                                        const net::tls_context* tls,
+                                                        handlers callbacks) {
   using namespace asio::experimental::awaitable_operators;
   handlers_ = std::move(callbacks);
   std::error_code ec;
@@ -40,6 +43,7 @@ asio::awaitable<std::error_code> registry_link::connect(std::string host, std::u
   if (ec) co_return ec;
 
   connection_ = net::framed_connection::create(std::move(socket_));
+  if (tls) connection_->connect_tls(*tls);
   // The connection's handlers may run after this object is gone (a handler already queued when
   // it is destroyed): they check that it is still alive.
   std::weak_ptr<const bool> alive = alive_;
@@ -49,6 +53,7 @@ asio::awaitable<std::error_code> registry_link::connect(std::string host, std::u
       },
       [this, alive](net::close_cause cause, const std::string& detail) {
         if (alive.expired()) return;
+        close_cause_ = cause;
         if (close_reason_.empty())
           close_reason_ = std::string(net::describe(cause)) + (detail.empty() ? "" : ": " + detail);
         closed_ = true;
@@ -68,6 +73,11 @@ asio::ip::address registry_link::local_address() const {
   std::error_code ec;
   const auto endpoint = connection_->socket().local_endpoint(ec);
   return ec ? asio::ip::address{} : endpoint.address();
+}
+
+std::string registry_link::verify_error() const {
+  if (!connection_ || !connection_->tls()) return {};
+  return connection_->tls()->verify_error();
 }
 
 void registry_link::close() {

@@ -43,10 +43,13 @@ class registry_link {
   registry_link& operator=(const registry_link&) = delete;
 
   // Resolves `host`, connects, sends client_hello{protocol_version, agent} and starts reading.
-  // Returns the error when it fails (asio::error::timed_out past the timeout, or
-  // operation_aborted if close() was called meanwhile).
+  // With `tls` (SPEC 10), the link is a TLS session on that context: the hello and whatever is
+  // sent next wait for the handshake, whose certificate check decides whether they leave at
+  // all. Returns the error when the TCP connection fails (asio::error::timed_out past the
+  // timeout, or operation_aborted if close() was called meanwhile); a failed handshake ends the
+  // link later, through on_closed.
   asio::awaitable<std::error_code> connect(std::string host, std::uint16_t port, std::string agent,
-                                           handlers callbacks);
+                                           const net::tls_context* tls, handlers callbacks);
 
   // Queues one message. Returns false once the link has ended.
   bool send(const proto::client_message& message);
@@ -60,6 +63,10 @@ class registry_link {
 
   // Why the link ended, for the curious (tests, logs).
   const std::string& close_reason() const { return close_reason_; }
+  // How the connection ended (valid once on_closed has run).
+  net::close_cause close_cause() const { return close_cause_; }
+  // Why the other side's certificate was refused (OpenSSL's words), or empty.
+  std::string verify_error() const;
 
  private:
   void on_frame(std::string_view body);
@@ -71,6 +78,7 @@ class registry_link {
   std::shared_ptr<net::framed_connection> connection_;
   handlers handlers_;
   std::string close_reason_;
+  net::close_cause close_cause_ = net::close_cause::closed_locally;
   bool closed_ = false;
   // Expires with this object; the connection's handlers hold a weak_ptr to it.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);

@@ -1,6 +1,7 @@
 #include "registry/net/server.hpp"
 
 #include "registry/auth/secret.hpp"
+#include "shared/net/tls_session.hpp"
 #include "shared/proto/codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -68,7 +69,9 @@ spdlog::level::level_enum log_level_for(parley::net::close_cause cause) {
   switch (cause) {
     case parley::net::close_cause::frame_too_large:
     case parley::net::close_cause::queue_overflow:
-    case parley::net::close_cause::queue_budget: return spdlog::level::warn;
+    case parley::net::close_cause::queue_budget:
+    case parley::net::close_cause::tls_mismatch: return spdlog::level::warn;
+    case parley::net::close_cause::tls_failed: return spdlog::level::info;
     default: return spdlog::level::debug;
   }
 }
@@ -117,6 +120,11 @@ server::server(asio::io_context& io, tcp::acceptor acceptor, core& core, hash_po
       too_many_connections_frame_(
           proto::make_frame(proto::session_end{proto::end_reason::too_many_connections})) {
   parley::net::set_total_queue_budget(io_, options_.max_total_queue);
+  tls_acceptor_.context = options_.tls;
+  tls_acceptor_.refuse_plain =
+      proto::make_frame(proto::session_end{proto::end_reason::tls_required});
+  tls_acceptor_.refuse_tls =
+      proto::make_frame(proto::session_end{proto::end_reason::tls_not_offered});
 }
 
 tcp::endpoint server::local_endpoint() const {
@@ -176,6 +184,9 @@ void server::take(socket_type socket) {
   if (sessions_.size() >= options_.max_connections) return refuse(std::move(socket));
   auto connection =
       parley::net::framed_connection::create(std::move(socket), options_.connection_limits);
+  // TLS or plain, as the client's first byte says; a client of the other kind hears why (also
+  // when refused below, so that a TLS client reads its refusal).
+  connection->accept_tls(tls_acceptor_);
   if (prelogin_bound()) connection->set_max_frame_body(options_.max_prelogin_frame);
   // The address is the connection's own (read once, when it was made), so that on_close
   // forgets exactly the address counted here.
@@ -286,6 +297,8 @@ void server::on_close(session_id id, parley::net::close_cause cause, const std::
     case parley::net::close_cause::frame_too_large: limiter = &oversized_frame_log_; break;
     case parley::net::close_cause::queue_overflow: limiter = &slow_reader_log_; break;
     case parley::net::close_cause::queue_budget: limiter = &queue_budget_log_; break;
+    case parley::net::close_cause::tls_mismatch: limiter = &tls_mismatch_log_; break;
+    case parley::net::close_cause::tls_failed: limiter = &tls_failed_log_; break;
     default: break;
   }
   if (spdlog::should_log(log_level_for(cause)) &&

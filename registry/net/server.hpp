@@ -70,6 +70,9 @@ struct server_options {
   // SPEC 9.1: the budget of all outgoing queues together (--max-total-queue); a send that would
   // pass it drops the slowest readers first. 0: no budget.
   std::size_t max_total_queue = default_max_total_queue;
+  // SPEC 10: the context of the registry's TLS identity; null runs the plain protocol
+  // (--no-tls). Either way a client speaking the other transport is told so and closed.
+  const parley::net::tls_context* tls = nullptr;
 };
 
 // Opens and binds; an error (address in use, no such address) is returned, not thrown. Separate
@@ -178,6 +181,9 @@ class server : private parley::net::framed_connection::owner {
   log_limiter login_budget_log_;
   log_limiter signup_budget_log_;
   log_limiter hash_busy_log_;
+  // Clients of the other transport, and failed handshakes (scanners, a changed pin).
+  log_limiter tls_mismatch_log_;
+  log_limiter tls_failed_log_;
   // Open connections per address (the form the core sees), for max_per_address; an address
   // leaves the map with its last connection.
   std::unordered_map<std::string, std::size_t> per_address_;
@@ -185,6 +191,8 @@ class server : private parley::net::framed_connection::owner {
   // max_refusing at once; more are closed without a word).
   std::unordered_map<session_id, std::shared_ptr<parley::net::framed_connection>> refusing_;
   proto::frame_ptr too_many_connections_frame_;
+  // How each connection's first byte is read (TLS or plain), with the refusals of the other.
+  parley::net::tls_acceptor tls_acceptor_;
 };
 
 }  // namespace parley::registry

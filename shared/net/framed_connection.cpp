@@ -348,7 +348,15 @@ void framed_connection::continue_handshake() {
     case tls_session::status::eof:
       close(close_cause::tls_failed, "the other side closed the connection during the handshake");
       break;
-    case tls_session::status::failed: close(close_cause::tls_failed, step.reason); break;
+    case tls_session::status::failed:
+      // The server's plain answer arrived inside the handshake's first step, before the peek
+      // above could see it.
+      if (transport_ == transport::tls_first && step.not_tls) {
+        close(close_cause::tls_mismatch, "the server does not use TLS");
+      } else {
+        close(close_cause::tls_failed, step.reason);
+      }
+      break;
   }
   read_pending_ = false;
   finish_if_done();

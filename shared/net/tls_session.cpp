@@ -215,7 +215,15 @@ tls_session::result tls_session::step(int rc, std::size_t bytes) {
         why = saved != 0 ? std::strerror(saved) : "the connection closed without close_notify";
       return {status::failed, 0, why};
     }
-    default: return {status::failed, 0, openssl_errors("TLS failed")};
+    default: {
+      // A record that is no TLS record at all: the other side speaks something else.
+      const unsigned long code = ERR_peek_error();
+      const bool not_tls =
+          ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_WRONG_VERSION_NUMBER;
+      result failed{status::failed, 0, openssl_errors("TLS failed")};
+      failed.not_tls = not_tls;
+      return failed;
+    }
   }
 }
 

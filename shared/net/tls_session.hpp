@@ -71,6 +71,8 @@ class tls_session {
     status what = status::failed;
     std::size_t bytes = 0;
     std::string reason;
+    // failed: what arrived was not a TLS record (OpenSSL's "wrong version number").
+    bool not_tls = false;
   };
 
   // `fd`: a connected, non-blocking socket, still owned by the caller (never closed here).

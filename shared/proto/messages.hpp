@@ -15,7 +15,9 @@ namespace parley::proto {
 
 // 2: offline messages carry an id and are confirmed by the peer (stored_message,
 // stored_received: SPEC 6's exactly-once delivery).
-inline constexpr std::uint16_t protocol_version = 2;
+// 3: the registry link runs over TLS 1.3 by default (SPEC 10); a registry refuses a client of the
+// other transport with session_end{tls_required} or {tls_not_offered}.
+inline constexpr std::uint16_t protocol_version = 3;
 
 // Bounds. A frame body larger than max_frame_body is refused before it is read.
 inline constexpr std::size_t max_frame_body = 64 * 1024;
@@ -321,7 +323,13 @@ enum class end_reason : std::uint8_t {
   // SPEC 9.1: the connection was refused, the registry's cap of connections from one address
   // being reached; sent as the connection's only frame.
   too_many_connections,
-  last = too_many_connections,
+  // SPEC 10: the registry uses TLS and the client spoke plain frames; sent in plain, as the
+  // connection's only frame.
+  tls_required,
+  // SPEC 10: the registry runs with --no-tls and the client began a TLS handshake; sent in plain,
+  // as the connection's only frame (a TLS client reads it as "the server does not use TLS").
+  tls_not_offered,
+  last = tls_not_offered,
 };
 
 // Last frame of a session; the registry closes the connection after it.

@@ -120,7 +120,8 @@ TEST_CASE("bounds: a peer facing a registry that breaks the protocol exits 1") {
       frame_header(static_cast<std::uint32_t>(garbage.size())) + garbage,
   };
   for (const auto& attack : attacks) {
-    auto peer = start_peer(fake_registry.port(), home.path());
+    // The fake registry speaks plain frames (a TLS registry's frames are the same within TLS).
+    auto peer = start_peer(fake_registry.port(), home.path(), {"--no-tls"});
     auto connection = fake_registry.accept();
     // The peer introduces itself first.
     REQUIRE(connection.receive_body().has_value());

@@ -1,5 +1,6 @@
 #include "tests/e2e/harness.hpp"
 
+#include "shared/net/tls_session.hpp"
 #include "shared/proto/codec.hpp"
 #include "shared/proto/frame.hpp"
 
@@ -9,12 +10,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -130,6 +134,49 @@ const std::string& password_of(std::string_view user) {
 
 // ------------------------------------------------------------------------- registry_fixture
 
+namespace {
+
+std::mutex tls_ports_mutex;
+// The TLS registries' ports, with each one's key fingerprint.
+std::map<std::uint16_t, std::string>& tls_ports() {
+  static std::map<std::uint16_t, std::string> ports;
+  return ports;
+}
+void set_tls_port(std::uint16_t port, std::optional<std::string> fingerprint) {
+  const std::lock_guard lock(tls_ports_mutex);
+  if (fingerprint) {
+    tls_ports()[port] = std::move(*fingerprint);
+  } else {
+    tls_ports().erase(port);
+  }
+}
+std::optional<std::string> tls_fingerprint(std::uint16_t port) {
+  const std::lock_guard lock(tls_ports_mutex);
+  const auto it = tls_ports().find(port);
+  if (it == tls_ports().end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+bool is_tls_registry_port(std::uint16_t port) { return tls_fingerprint(port).has_value(); }
+
+std::string logged_fingerprint(std::string_view log) {
+  const auto at = log.rfind("TLS key SHA256:");
+  if (at == std::string_view::npos) return {};
+  const auto start = at + std::string_view("TLS key ").size();
+  return std::string(log.substr(start, log.find(' ', start) - start));
+}
+
+void pin_registry(const std::filesystem::path& home, std::uint16_t port,
+                  std::string_view fingerprint) {
+  const auto file = home / ".local" / "share" / "parley" / "known_registries";
+  std::filesystem::create_directories(file.parent_path());
+  std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all);
+  std::ofstream out(file, std::ios::app);
+  out << "127.0.0.1:" << port << " " << fingerprint << "\n";
+}
+
 std::string sample_credentials() {
   std::string credentials;
   for (const auto& account : sample_users())
@@ -150,9 +197,14 @@ registry_fixture::registry_fixture(registry_settings settings, std::vector<std::
   start(where);
 }
 
-registry_fixture::~registry_fixture() = default;
+registry_fixture::~registry_fixture() { set_tls_port(port_, std::nullopt); }
+
+std::string registry_fixture::fingerprint() const {
+  return tls_fingerprint(port_).value_or(std::string());
+}
 
 void registry_fixture::start(call_site where) {
+  set_tls_port(port_, std::nullopt);
   for (int attempt = 1; attempt <= max_start_attempts; ++attempt) {
     port_ = unused_port();
     const auto log_before = log().size();
@@ -169,6 +221,7 @@ void registry_fixture::start(call_site where) {
                     settings_.hash_cost,
                     "--log-level",
                     "debug"};
+    if (!settings_.tls) options.argv.push_back("--no-tls");
     options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());
     options.environment = {{"NO_COLOR", "1"}};
     options.stderr_file = log_path();
@@ -190,7 +243,15 @@ void registry_fixture::start(call_site where) {
                 "the registry did not accept connections in time; its log:\n" + log_tail(log()));
       pause(start_poll_interval);
     }
-    if (process_->running()) return;
+    if (process_->running()) {
+      if (settings_.tls) {
+        const auto fingerprint = logged_fingerprint(std::string_view(log()).substr(log_before));
+        if (fingerprint.empty())
+          fail_at(where, "the registry logged no TLS key; its log:\n" + log_tail(log()));
+        set_tls_port(port_, fingerprint);
+      }
+      return;
+    }
 
     const auto this_run = log().substr(log_before);
     if (this_run.find("in use") == std::string::npos)
@@ -202,6 +263,7 @@ void registry_fixture::start(call_site where) {
 }
 
 void registry_fixture::stop(call_site where) {
+  set_tls_port(port_, std::nullopt);
   process_->signal(SIGTERM);
   const int code = process_->wait_exit(registry_stop_timeout, where);
   if (code != 0)
@@ -215,6 +277,7 @@ void registry_fixture::restart(call_site where) {
 }
 
 void registry_fixture::kill9() {
+  set_tls_port(port_, std::nullopt);
   process_->signal(SIGKILL);
   process_->wait_exit();
 }
@@ -243,6 +306,7 @@ peer_ptr start_peer(registry_fixture& registry) {
 }
 
 peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& home) {
+  if (!registry.settings().tls) return start_peer(registry.port(), home, {"--no-tls"});
   return start_peer(registry.port(), home);
 }
 
@@ -250,8 +314,27 @@ peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home) {
   return start_peer(port, home, {});
 }
 
+namespace {
+
+// As if the user had met this registry before: its key pinned in the home, unless it is already.
+void pin_if_tls_registry(const std::filesystem::path& home, std::uint16_t port) {
+  const auto fingerprint = tls_fingerprint(port);
+  if (!fingerprint) return;
+  const auto file = home / ".local" / "share" / "parley" / "known_registries";
+  const auto line = "127.0.0.1:" + std::to_string(port) + " " + *fingerprint;
+  if (read_file(file).find(line) == std::string::npos) pin_registry(home, port, *fingerprint);
+}
+
+}  // namespace
+
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
                     const std::vector<std::string>& extra_args) {
+  pin_if_tls_registry(home, port);
+  return start_unpinned_peer(port, home, extra_args);
+}
+
+peer_ptr start_unpinned_peer(std::uint16_t port, const std::filesystem::path& home,
+                             const std::vector<std::string>& extra_args) {
   launch_options options;
   options.argv = {peer_binary, std::to_string(port)};
   options.argv.insert(options.argv.end(), extra_args.begin(), extra_args.end());
@@ -263,8 +346,11 @@ peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script) {
   launch_options options;
   options.argv = {peer_binary, std::to_string(registry.port())};
+  if (!registry.settings().tls) options.argv.push_back("--no-tls");
   options.mode = io_mode::pipes;
-  options.environment = peer_environment(registry.new_home());
+  const auto home = registry.new_home();
+  pin_if_tls_registry(home, registry.port());
+  options.environment = peer_environment(home);
   auto peer = std::make_unique<child_process>(options);
   peer->send_raw(script);
   peer->close_input();
@@ -334,6 +420,23 @@ std::pair<peer_ptr, peer_ptr> two_logged_in_peers(registry_fixture& registry,
                                                   std::string_view first, std::string_view second,
                                                   call_site where) {
   return log_in_two(registry, first, second, where, logged_in_peer);
+}
+
+std::pair<peer_ptr, peer_ptr> chat_for_capture(std::uint16_t port,
+                                               const std::filesystem::path& yoda_home,
+                                               const std::filesystem::path& luke_home,
+                                               const std::vector<std::string>& extra_args,
+                                               call_site where) {
+  auto yoda = start_peer(port, yoda_home, extra_args);
+  log_in(*yoda, "yoda", password_of("yoda"), where);
+  auto luke = start_peer(port, luke_home, extra_args);
+  log_in(*luke, "luke", password_of("luke"), where);
+  yoda->expect_line("luke logged in", default_timeout, where);
+  CHECK(answer_to(*yoda, "message luke " + std::string(capture_direct_text), where).empty());
+  luke->expect_line("yoda: " + std::string(capture_direct_text), default_timeout, where);
+  CHECK(answer_to(*luke, "broadcast " + std::string(capture_broadcast_text), where).empty());
+  yoda->expect_line("luke: " + std::string(capture_broadcast_text), default_timeout, where);
+  return {std::move(yoda), std::move(luke)};
 }
 
 std::vector<std::string> answer_to(child_process& peer, std::string_view command, call_site where) {
@@ -457,11 +560,94 @@ stopped_process::~stopped_process() { process_.signal(SIGCONT); }
 
 // ------------------------------------------------------------------------- raw_client
 
+struct raw_client::tls_state {
+  std::unique_ptr<net::tls_session> session;
+  bool refused = false;  // the handshake failed: the registry closed the connection
+};
+
+namespace {
+
+// One context for every raw TLS client: any certificate is accepted (the tests are about what
+// the registry does, not whom the client trusts).
+const net::tls_context& raw_tls_context() {
+  static const std::unique_ptr<net::tls_context> context = [] {
+    std::string error;
+    auto made = net::tls_context::client(error);
+    if (!made) throw std::runtime_error("raw client: no TLS context: " + error);
+    return made;
+  }();
+  return *context;
+}
+
+// Waits until `fd` is ready for what `status` asks; false past the deadline.
+bool wait_for(int fd, net::tls_session::status status, steady::time_point deadline) {
+  const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
+  if (left <= 0ms) return false;
+  pollfd ready{
+      fd, static_cast<short>(status == net::tls_session::status::want_write ? POLLOUT : POLLIN), 0};
+  return ::poll(&ready, 1, static_cast<int>(left.count())) > 0;
+}
+
+}  // namespace
+
 raw_client::raw_client(std::uint16_t port, call_site where) : socket_(tcp_socket()) {
   const auto address = loopback(port);
   if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
     fail_at(where,
             "raw client: cannot connect to port " + std::to_string(port) + ": " + strerror(errno));
+  start_tls_if_registry(port);
+}
+
+raw_client::raw_client(unique_fd connected, std::uint16_t port) : socket_(std::move(connected)) {
+  start_tls_if_registry(port);
+}
+
+raw_client::~raw_client() = default;
+raw_client::raw_client(raw_client&&) noexcept = default;
+raw_client& raw_client::operator=(raw_client&&) noexcept = default;
+
+void raw_client::start_tls_if_registry(std::uint16_t port) {
+  if (port == 0 || !is_tls_registry_port(port)) return;
+  const int flags = ::fcntl(socket_.get(), F_GETFL);
+  ::fcntl(socket_.get(), F_SETFL, flags | O_NONBLOCK);
+  tls_ = std::make_unique<tls_state>();
+  tls_->session = std::make_unique<net::tls_session>(raw_tls_context(), socket_.get());
+  const auto deadline = steady::now() + default_timeout;
+  for (;;) {
+    const auto step = tls_->session->handshake();
+    if (step.what == net::tls_session::status::done) return;
+    if ((step.what != net::tls_session::status::want_read &&
+         step.what != net::tls_session::status::want_write) ||
+        !wait_for(socket_.get(), step.what, deadline)) {
+      tls_->refused = true;
+      return;
+    }
+  }
+}
+
+long raw_client::read_some(char* data, std::size_t size, steady::time_point deadline) {
+  if (!tls_) {
+    for (;;) {
+      const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
+      pollfd ready{socket_.get(), POLLIN, 0};
+      if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return -1;
+      const auto got = ::recv(socket_.get(), data, size, 0);
+      if (got < 0 && errno == EINTR) continue;
+      return got < 0 ? 0 : static_cast<long>(got);
+    }
+  }
+  if (tls_->refused) return 0;
+  for (;;) {
+    const auto got = tls_->session->read(data, size);
+    switch (got.what) {
+      case net::tls_session::status::done: return static_cast<long>(got.bytes);
+      case net::tls_session::status::want_read:
+      case net::tls_session::status::want_write:
+        if (!wait_for(socket_.get(), got.what, deadline)) return -1;
+        continue;
+      default: return 0;
+    }
+  }
 }
 
 bool wait_until(const std::function<bool()>& condition, milliseconds timeout) {
@@ -486,9 +672,28 @@ raw_client::raw_client(std::uint16_t port, const char* from_address, call_site w
   if (::connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
     fail_at(where,
             "raw client: cannot connect to port " + std::to_string(port) + ": " + strerror(errno));
+  start_tls_if_registry(port);
 }
 
 bool raw_client::send_bytes(std::string_view bytes) {
+  if (tls_) {
+    if (tls_->refused) return false;
+    const auto deadline = steady::now() + default_timeout;
+    // Records of at most 16 KiB, each retried with the same bytes until the socket takes it.
+    while (!bytes.empty()) {
+      const auto chunk = std::min<std::size_t>(bytes.size(), 16 * 1024);
+      const auto put = tls_->session->write(bytes.data(), chunk);
+      if (put.what == net::tls_session::status::done) {
+        bytes.remove_prefix(chunk);
+        continue;
+      }
+      if ((put.what != net::tls_session::status::want_read &&
+           put.what != net::tls_session::status::want_write) ||
+          !wait_for(socket_.get(), put.what, deadline))
+        return false;
+    }
+    return true;
+  }
   while (!bytes.empty()) {
     const auto sent = ::send(socket_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
@@ -553,11 +758,7 @@ std::optional<proto::p2p_message> raw_client::receive_p2p(milliseconds timeout, 
 
 bool raw_client::read_exactly(char* data, std::size_t size, steady::time_point deadline) {
   while (size > 0) {
-    const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
-    pollfd ready{socket_.get(), POLLIN, 0};
-    if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
-    const auto got = ::recv(socket_.get(), data, size, 0);
-    if (got < 0 && errno == EINTR) continue;
+    const auto got = read_some(data, size, deadline);
     if (got <= 0) return false;
     data += got;
     size -= static_cast<std::size_t>(got);
@@ -605,13 +806,10 @@ bool raw_client::wait_closed(milliseconds timeout) {
   const auto deadline = steady::now() + timeout;
   char buffer[4096];
   while (true) {
-    const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
-    pollfd ready{socket_.get(), POLLIN, 0};
-    if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
-    const auto got = ::recv(socket_.get(), buffer, sizeof buffer, 0);
-    if (got < 0 && errno == EINTR) continue;
+    const auto got = read_some(buffer, sizeof buffer, deadline);
+    if (got < 0) return false;
     // End of stream, or a reset: either way the registry closed it.
-    if (got <= 0) return true;
+    if (got == 0) return true;
   }
 }
 

@@ -82,6 +82,9 @@ struct registry_settings {
   std::optional<std::string> credentials = sample_credentials();
   // --hash-cost: cheap unless a test measures what hashing costs.
   std::string hash_cost = "test";
+  // SPEC 10: TLS, as a registry runs by default; false starts it with --no-tls, and the peers
+  // started for it (start_peer(registry...)) with --no-tls too.
+  bool tls = true;
 };
 
 // A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.
@@ -113,6 +116,8 @@ class registry_fixture {
   std::filesystem::path log_path() const { return folder() / "registry.log"; }
   // The registry's stderr, over every start.
   std::string log() const { return read_file(log_path()); }
+  // The fingerprint of its TLS key, as its log says ("SHA256:..."); empty with --no-tls.
+  std::string fingerprint() const;
   child_process& process() { return *process_; }
 
   // A new, empty folder for a peer's HOME and XDG_STATE_HOME.
@@ -137,11 +142,17 @@ std::vector<std::pair<std::string, std::string>> peer_environment(
 peer_ptr start_peer(registry_fixture& registry);
 // The same, with a given HOME (to share the history between runs, say).
 peer_ptr start_peer(registry_fixture& registry, const std::filesystem::path& home);
-// A peer on a terminal, connected to whatever listens on 127.0.0.1:port.
+// A peer on a terminal, connected to whatever listens on 127.0.0.1:port. A TLS registry's key
+// (a fixture's) is pinned in `home` first, as if the user had met it before: the first-use note
+// would otherwise follow the welcome in every test.
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home);
 // The same, with `extra_args` after the port (a guard's option).
 peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
                     const std::vector<std::string>& extra_args);
+// The same without the pin: the peer meets the registry as for the first time (or as `home`'s
+// known_registries says).
+peer_ptr start_unpinned_peer(std::uint16_t port, const std::filesystem::path& home,
+                             const std::vector<std::string>& extra_args = {});
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the username and password prompts; the reply is the caller's to expect.
@@ -163,6 +174,16 @@ peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
 std::pair<peer_ptr, peer_ptr> two_logged_in_peers(registry_fixture& registry,
                                                   std::string_view first, std::string_view second,
                                                   call_site where = call_site::here());
+// The session of the capture tests (tls_test, and proxy_test's plain control): yoda and luke
+// log in through `port` from their homes, yoda is told of luke, yoda sends luke
+// capture_direct_text and luke broadcasts capture_broadcast_text, each seen by the other.
+inline constexpr std::string_view capture_direct_text = "A direct message for the capture";
+inline constexpr std::string_view capture_broadcast_text = "A broadcast for the capture";
+std::pair<peer_ptr, peer_ptr> chat_for_capture(std::uint16_t port,
+                                               const std::filesystem::path& yoda_home,
+                                               const std::filesystem::path& luke_home,
+                                               const std::vector<std::string>& extra_args = {},
+                                               call_site where = call_site::here());
 // The whole answer to one command: sends `command`, then a command the peer answers on its own,
 // and returns the lines printed in between, echoes and prompts left out. Input is handled in
 // order, so the second answer comes only after the first.
@@ -309,15 +330,29 @@ inline constexpr std::string_view command_prompt = "> ";
 
 // A TCP connection that speaks the protocol frame by frame, or not at all: a client of the
 // registry, or (accepted by a listener) a fake registry facing a peer.
+//
+// To a registry started by a registry_fixture with TLS, the client speaks TLS (it looks the port
+// up among those the fixtures have started), accepting any certificate: the attacks and checks
+// written against raw frames then meet the registry as it runs by default. Elsewhere (a
+// private-chat listener, a --no-tls registry, a test's own listener) it speaks plain frames.
+// A handshake the registry refuses (a refused connection) leaves the client closed.
 class raw_client {
  public:
   explicit raw_client(std::uint16_t port, call_site where = call_site::here());
   // From another loopback address (all of 127.0.0.0/8 is on lo): an attacker apart from the
   // victims, as the registry's per-address guards see it.
   raw_client(std::uint16_t port, const char* from_address, call_site where = call_site::here());
-  explicit raw_client(unique_fd connected) : socket_(std::move(connected)) {}
+  // A connected socket (a client's made by hand, or one a listener accepted): TLS as for a
+  // port, when `port` is a TLS registry's.
+  explicit raw_client(unique_fd connected, std::uint16_t port = 0);
+  ~raw_client();
+  raw_client(raw_client&&) noexcept;
+  raw_client& operator=(raw_client&&) noexcept;
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
+
+  // Whether the client speaks TLS, and if so whether its handshake was refused.
+  bool uses_tls() const { return tls_ != nullptr; }
 
   // Whatever bytes; false if the connection refused them (it was closed).
   bool send_bytes(std::string_view bytes);
@@ -357,9 +392,23 @@ class raw_client {
  private:
   // Reads exactly `size` bytes; false on end of stream, error or timeout.
   bool read_exactly(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline);
+  // Some bytes (> 0), 0 at the end of the stream or on an error, -1 on timeout.
+  long read_some(char* data, std::size_t size, std::chrono::steady_clock::time_point deadline);
+  void start_tls_if_registry(std::uint16_t port);
 
   unique_fd socket_;
+  struct tls_state;
+  std::unique_ptr<tls_state> tls_;
 };
+
+// The ports of the registries started with TLS by fixtures of this process (raw_client's look-up).
+bool is_tls_registry_port(std::uint16_t port);
+// The fingerprint in the last "TLS key SHA256:..." line of a registry's log; empty if none.
+std::string logged_fingerprint(std::string_view log);
+// Writes the pin a peer keeps after its first connection to the registry on 127.0.0.1:`port`
+// into the known_registries of the peer whose HOME is `home`.
+void pin_registry(const std::filesystem::path& home, std::uint16_t port,
+                  std::string_view fingerprint);
 
 // A listening socket on 127.0.0.1, to stand in for the registry.
 class listener {

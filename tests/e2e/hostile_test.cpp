@@ -104,7 +104,7 @@ std::unique_ptr<raw_client> small_window_client(std::uint16_t port) {
   registry.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(socket.get(), reinterpret_cast<const sockaddr*>(&registry), sizeof registry) ==
           0);
-  return std::make_unique<raw_client>(std::move(socket));
+  return std::make_unique<raw_client>(std::move(socket), port);
 }
 
 std::string non_reader(std::size_t i) { return "nr" + std::to_string(i); }

@@ -29,12 +29,18 @@ proto::p2p_hello hello_from(std::string_view user, std::string_view token) {
   return {proto::protocol_version, {std::string(user)}, {std::string(token)}};
 }
 
+// The fake registry speaks plain frames: its peers run with --no-tls.
+std::vector<std::string> with_no_tls(std::vector<std::string> args) {
+  args.push_back("--no-tls");
+  return args;
+}
+
 // A real peer logged in as `user` through a fake registry, and the port it announced.
 struct peer_behind_fake_registry {
   explicit peer_behind_fake_registry(std::string_view user,
                                      const std::vector<std::string>& peer_args = {},
                                      call_site where = call_site::here())
-      : peer(start_peer(fake.port(), home.path(), peer_args)),
+      : peer(start_peer(fake.port(), home.path(), with_no_tls(peer_args))),
         registry(fake.accept(default_timeout, where)) {
     port = registry.welcome_peer(*peer, user, where);
   }

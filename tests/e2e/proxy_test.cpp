@@ -1,6 +1,6 @@
 // The loopback proxy of the capture tests: first on its own, between raw sockets, then between
-// real peers and a registry on today's plain protocol, where everything typed is in the capture
-// (the positive control of the tests that will show TLS hiding it).
+// real peers and a registry on the plain protocol (--no-tls), where everything typed is in the
+// capture (the positive control of tls_test, which shows TLS hiding it).
 #include "tests/e2e/proxy.hpp"
 #include "tests/e2e/harness.hpp"
 
@@ -195,34 +195,24 @@ TEST_CASE("proxy: stopped with connections open, in its destructor") {
   CHECK(pair.server.wait_closed());
 }
 
-// The positive control: without TLS (today's only protocol) an observer of the registry link
-// reads the password, a direct message and a broadcast.
+// The positive control of tls_test's capture: with --no-tls on both sides an observer of the
+// registry link reads the password, a direct message and a broadcast.
 TEST_CASE("proxy: on the plain protocol the capture shows the password, a DM and a broadcast") {
-  registry_fixture registry;
+  registry_settings plain;
+  plain.tls = false;
+  registry_fixture registry(plain);
   tcp_proxy proxy(registry.port(), relay_mode::frames);
-  auto yoda = start_peer(proxy.port(), registry.new_home());
-  log_in(*yoda, "yoda", password_of("yoda"));
-  auto luke = start_peer(proxy.port(), registry.new_home());
-  log_in(*luke, "luke", password_of("luke"));
-  yoda->expect_line("luke logged in");
-
-  CHECK(answer_to(*yoda, "message luke A direct message for the capture").empty());
-  luke->expect_line("yoda: A direct message for the capture");
-  CHECK(answer_to(*luke, "broadcast A broadcast for the capture").empty());
-  yoda->expect_line("luke: A broadcast for the capture");
+  auto [yoda, luke] =
+      chat_for_capture(proxy.port(), registry.new_home(), registry.new_home(), {"--no-tls"});
 
   CHECK(proxy.connections() == 2);
   // The password goes to the registry; each text to the registry and on to the recipient.
   CHECK(proxy.captured(0, direction::to_target).find(password_of("yoda")) != std::string::npos);
   CHECK(proxy.captured(1, direction::to_target).find(password_of("luke")) != std::string::npos);
-  CHECK(proxy.captured(0, direction::to_target).find("A direct message for the capture") !=
-        std::string::npos);
-  CHECK(proxy.captured(1, direction::to_client).find("A direct message for the capture") !=
-        std::string::npos);
-  CHECK(proxy.captured(1, direction::to_target).find("A broadcast for the capture") !=
-        std::string::npos);
-  CHECK(proxy.captured(0, direction::to_client).find("A broadcast for the capture") !=
-        std::string::npos);
+  CHECK(proxy.captured(0, direction::to_target).find(capture_direct_text) != std::string::npos);
+  CHECK(proxy.captured(1, direction::to_client).find(capture_direct_text) != std::string::npos);
+  CHECK(proxy.captured(1, direction::to_target).find(capture_broadcast_text) != std::string::npos);
+  CHECK(proxy.captured(0, direction::to_client).find(capture_broadcast_text) != std::string::npos);
   CHECK(proxy.capture_contains("yoda"));
   CHECK(proxy.frames_seen(0, direction::to_target) >= 4);
 

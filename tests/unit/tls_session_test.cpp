@@ -234,3 +234,25 @@ TEST_CASE("tls session: a server whose key is not its certificate's is refused")
   CHECK(error.find("cannot use the TLS certificate") != std::string::npos);
   CHECK(error.find("b.db.tls-key.pem") != std::string::npos);
 }
+
+TEST_CASE("tls session: a plain answer to the client's hello is told apart from a broken record") {
+  fixture f;
+  // A plain server's frame, already there when the client's first step reads (as when it
+  // arrives between the ClientHello and the read that follows it).
+  const unsigned char plain_frame[] = {0x00, 0x00, 0x00, 0x02, 0x05, 0x06};
+  REQUIRE(::write(f.server_fd, plain_frame, sizeof plain_frame) ==
+          static_cast<ssize_t>(sizeof plain_frame));
+  const auto r = f.client->handshake();
+  CHECK(r.what == status::failed);
+  CHECK(r.not_tls);
+
+  // A TLS record of garbage is a TLS failure, not another protocol.
+  fixture g;
+  REQUIRE(g.client->handshake().what == status::want_read);
+  const unsigned char garbage_record[] = {0x16, 0x03, 0x03, 0x00, 0x04, 0xff, 0xff, 0xff, 0xff};
+  REQUIRE(::write(g.server_fd, garbage_record, sizeof garbage_record) ==
+          static_cast<ssize_t>(sizeof garbage_record));
+  const auto s = g.client->handshake();
+  CHECK(s.what == status::failed);
+  CHECK_FALSE(s.not_tls);
+}
