@@ -3,6 +3,7 @@
 // sent, an operator's certificate, and --no-tls on both sides or on one (a mismatch fails at once).
 #include "tests/e2e/harness.hpp"
 #include "tests/e2e/proxy.hpp"
+#include "tests/e2e/test_ca.hpp"
 
 #include "shared/proto/frame.hpp"
 
@@ -258,6 +259,55 @@ TEST_CASE("tls: --no-tls on both sides speaks the plain protocol") {
   log_out(*yoda);
   // Nothing to pin without TLS.
   CHECK_FALSE(fs::exists(pins_file(home)));
+}
+
+// --ca: a registry with a certificate a CA issued for its address is accepted and nothing is
+// pinned; a certificate from another CA, or for another address, is refused before the peer sends
+// anything.
+TEST_CASE("tls: with --ca the peer accepts the CA's certificate for the address, and no other") {
+  const temp_dir files;
+  const test_ca ours(files.path(), "ours");
+  const test_ca theirs(files.path(), "theirs");
+  ours.issue("127.0.0.1", files.path() / "leaf.pem", files.path() / "leaf-key.pem");
+  ours.issue("127.0.0.2", files.path() / "other-address.pem",
+             files.path() / "other-address-key.pem");
+  const auto served_with = [&](const std::string& certificate, const std::string& key) {
+    return std::vector<std::string>{"--tls-cert", (files.path() / certificate).string(),
+                                    "--tls-key", (files.path() / key).string()};
+  };
+
+  {
+    registry_fixture registry(registry_settings{}, served_with("leaf.pem", "leaf-key.pem"));
+    const auto home = registry.new_home();
+    auto yoda = start_unpinned_peer(registry.port(), home, {"--ca", ours.certificate().string()});
+    log_in(*yoda, "yoda", password_of("yoda"));
+    log_out(*yoda);
+    CHECK(yoda->output().text().find("First connection") == std::string::npos);
+    CHECK_FALSE(fs::exists(pins_file(home)));
+
+    // The same registry under a CA the peer was not given.
+    const auto started = steady::now();
+    auto refused =
+        start_unpinned_peer(registry.port(), home, {"--ca", theirs.certificate().string()});
+    refused->expect_line(
+        "Error. The registry's certificate was not accepted: unable to get local issuer "
+        "certificate");
+    CHECK(refused->wait_exit() == 1);
+    CHECK(steady::now() - started < mismatch_bound);
+    CHECK(refused->output().text().find("Username") == std::string::npos);
+  }
+
+  // The right CA, but the certificate names another address.
+  registry_fixture registry(registry_settings{},
+                            served_with("other-address.pem", "other-address-key.pem"));
+  auto refused = start_unpinned_peer(registry.port(), registry.new_home(),
+                                     {"--ca", ours.certificate().string()});
+  refused->expect_line("Error. The registry's certificate was not accepted: IP address mismatch");
+  CHECK(refused->wait_exit() == 1);
+  CHECK(refused->output().text().find("Username") == std::string::npos);
+  // No session was started: the registry saw a failed handshake, no login.
+  REQUIRE(wait_until([&] { return registry.log().find("TLS failed") != std::string::npos; }));
+  CHECK(registry.log().find("logged in") == std::string::npos);
 }
 
 TEST_CASE("tls: a TLS peer and a --no-tls registry fail at once, with a clear line") {
