@@ -5,7 +5,7 @@
 // in a folder of mode 0700, one registry a line:
 //   <host>:<port> SHA256:<base64>
 // (an IPv6 host in brackets: [::1]:3331). Blank lines and lines starting with '#' are comments;
-// to accept a registry's new key, delete its line. Not wired into the peer yet (issue 11).
+// to accept a registry's new key, delete its line.
 #pragma once
 
 #include <cstddef>

@@ -3,7 +3,7 @@
 // say) or one the registry makes on its first start, beside its database: an Ed25519 key (mode
 // 0600) and a self-signed certificate for it. The fingerprint is of the public key (the
 // certificate's SubjectPublicKeyInfo), not of the certificate, so a certificate renewed for the
-// same key keeps its pins. Not wired into the transport yet (issue 11).
+// same key keeps its pins.
 #pragma once
 
 #include <filesystem>

@@ -3,7 +3,7 @@
 // connection, an SSL* on the connection's own non-blocking socket. No asio::ssl::stream: its
 // buffers cost 68 KiB per idle connection where an SSL* with SSL_MODE_RELEASE_BUFFERS costs 13.6.
 // Every step says what it needs next (read, write) instead of blocking or taking buffers of its
-// own, so the reactor keeps its shape. Not wired into framed_connection yet (issue 11, step 3).
+// own, so the reactor keeps its shape.
 #pragma once
 
 #include <cstddef>
