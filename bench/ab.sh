@@ -16,6 +16,9 @@
 #               /var/tmp), which must not be a tmpfs
 #   hangup      a hang-up login flood from 127.0.0.2 at the default hash cost, and the login time
 #               of a user on 127.0.0.1 meanwhile
+# AB_TLS: the sides whose registry link is TLS (A, B or AB; default none: every registry runs
+# --no-tls and parley-bench speaks plain). AB_TLS=B with the same build on both sides measures
+# what TLS costs: bench/ab.sh build/registry build/registry 5.
 # AB_BENCH_A: A's own parley-bench, for a build from before a protocol change (the default is
 # PARLEY_BENCH, build/parley-bench, for both). Server on core 0, generator on core 1, as
 # bench/compare.sh; but for `offline` the registry may use both cores (the generator is still on
@@ -78,8 +81,14 @@ run_once() {
     guards+=(--signups 0 --login-failures 0)
     [[ $registry_args == *--hash-queue* ]] || guards+=(--hash-queue 0 --hash-queue-per-address 0)
   fi
-  # parley-bench speaks the plain protocol: a build with TLS runs without it here.
-  "$registry" --help | grep -q -- --no-tls && guards+=(--no-tls)
+  # parley-bench speaks the plain protocol unless this side is TLS (tls_side=1, AB_TLS); a build
+  # with TLS otherwise runs without it here.
+  local bench_tls=()
+  if [ "${tls_side:-0}" = 1 ]; then
+    bench_tls=(--tls)
+  elif "$registry" --help | grep -q -- --no-tls; then
+    guards+=(--no-tls)
+  fi
   # shellcheck disable=SC2086  # the registry's arguments are words on purpose
   taskset -c "$server_cores" "$registry" "$port" 60 600 $registry_args \
     --credentials "$credentials" --log-level warn "${guards[@]}" >"$work/registry.log" 2>&1 &
@@ -93,7 +102,8 @@ run_once() {
     fi
     sleep 0.1
   done
-  timeout 400 taskset -c 1 "$generator" --port "$port" --pid "$server_pid" "$@" 2>/dev/null | tail -n 1
+  timeout 400 taskset -c 1 "$generator" --port "$port" --pid "$server_pid" "${bench_tls[@]}" "$@" \
+    2>/dev/null | tail -n 1
   kill "$server_pid"
   wait "$server_pid" 2>/dev/null || true
   server_pid=
@@ -113,6 +123,7 @@ workloads=(
   "hangup|none|--db :memory: --hash-cost interactive|--workload hangup --duration 5 --warmup 2"
 )
 selected=${AB_WORKLOADS:-direct-w16 direct-w4 broadcast latency idle}
+[[ ${AB_TLS:-} =~ ^(A|B|AB)?$ ]] || { echo "ab.sh: AB_TLS must be A, B or AB" >&2; exit 2; }
 if [[ " $selected " == *" offline "* ]]; then
   [ -d "$db_dir" ] || { echo "ab.sh: AB_DB_DIR $db_dir is not a folder" >&2; exit 2; }
   if [ "$(stat -f -c %T "$db_dir")" = tmpfs ]; then
@@ -129,6 +140,8 @@ for entry in "${workloads[@]}"; do
     for side in A B; do
       registry=$a generator=$bench_a
       [ "$side" = B ] && registry=$b generator=$bench
+      tls_side=0
+      [[ ${AB_TLS:-} == *$side* ]] && tls_side=1
       # shellcheck disable=SC2086  # the workload's arguments are words on purpose
       line=$(run_once "$generator" "$registry" "$work/$credentials.txt" "$registry_args" $args)
       echo "side=$side label=$label run=$run $line" | tee -a "$results"

@@ -6,12 +6,16 @@
 // costs one send() and not one per message.
 #pragma once
 
+#include "shared/net/tls_session.hpp"
+
 #include <asio/io_context.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace parley::bench {
@@ -28,6 +32,15 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
 
   asio::io_context& io() { return io_; }
+
+  // Registry streams connect over TLS from now on (parley-bench --tls). False, with `error`,
+  // when OpenSSL refuses the settings.
+  bool enable_tls(std::string& error) {
+    tls_ = net::tls_context::client(error);
+    return tls_ != nullptr;
+  }
+  // Null: plain.
+  const net::tls_context* tls() const { return tls_.get(); }
   // Shared by every stream: valid only until the stream that read into it returns.
   std::span<char> read_buffer() { return read_buffer_; }
 
@@ -49,6 +62,7 @@ class event_loop {
   void flush_dirty();
 
   asio::io_context& io_;
+  std::unique_ptr<net::tls_context> tls_;
   std::vector<char> read_buffer_;
   std::vector<stream*> dirty_;
   std::vector<stream*> flushing_;  // swapped with dirty_, so a flush may mark streams again

@@ -70,6 +70,7 @@ class runner_base : protected client_events {
   explicit runner_base(const options& opts) : opts_(opts), cpu_(opts.pid) {}
 
   bool resolve() {
+    if (opts_.tls && !loop_.enable_tls(failure_)) return false;
     std::error_code ec;
     const auto address = asio::ip::make_address(opts_.host, ec);
     if (ec) {
@@ -159,6 +160,7 @@ class runner_base : protected client_events {
   // A report's first words; false (and the line complete) when set-up failed.
   bool report_head(std::ostringstream& line, const char* workload) const {
     line << "workload=" << workload << " proto=parley";
+    if (opts_.tls) line << " tls=1";
     if (failure_.empty()) return true;
     line << " status=setup_failed errors=" << errors_ + 1;
     return false;
@@ -435,7 +437,7 @@ class flood_client final : private stream::handler {
              std::string name, const std::string& password) {
     name_ = std::move(name);
     password_ = &password;
-    stream_.connect(registry, from);
+    stream_.connect(registry, from, /*tls=*/true);
   }
   bool is_idle() const { return stream_.is_idle(); }
   void close() { stream_.close(); }

@@ -34,7 +34,7 @@ void parley_client::start(const asio::ip::tcp::endpoint& registry, std::string n
   password_ = std::move(password);
   private_port_ = private_port;
   state_ = state::connecting;
-  stream_.connect(registry, from);
+  stream_.connect(registry, from, /*tls=*/true);
 }
 
 void parley_client::on_connected() {

@@ -2,11 +2,19 @@
 # Smoke run of one parley-bench workload: starts the registry on a free 127.0.0.1 port (cheap
 # hashes, in-memory database), runs the workload tiny and short, checks the exit code and the keys
 # of the result line, and stops the registry by its PID. Not a benchmark: no number is judged.
-#   smoke_test.sh <registry binary> <parley-bench binary> <workload>
+#   smoke_test.sh <registry binary> <parley-bench binary> <workload> [tls]
+# With `tls` the registry runs TLS (its default) and parley-bench --tls; else both plain.
 set -euo pipefail
 registry=$1
 bench=$2
 workload=$3
+tls=${4:-}
+transport=(--no-tls)
+bench_transport=()
+if [ "$tls" = tls ]; then
+  transport=()
+  bench_transport=(--tls)
+fi
 
 work=$(mktemp -d)
 registry_pid=
@@ -32,9 +40,8 @@ ready_polls=200   # of 50 ms: 10 s for the registry to start listening
 for ((attempt = 0; attempt < max_port_attempts; ++attempt)); do
   port=$((20000 + RANDOM % 40000))
   # Every client comes from 127.0.0.1, and the workloads make their users by logging in: the
-  # per-address guards are off (the hangup workload's flood is not judged here); parley-bench
-  # speaks the plain protocol (--no-tls).
-  "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: --no-tls \
+  # per-address guards are off (the hangup workload's flood is not judged here).
+  "$registry" "$port" 60 600 --credentials "$work/credentials.txt" --db :memory: "${transport[@]}" \
     --hash-cost test --max-per-address 0 --signups 0 --login-failures 0 --hash-queue 0 \
     --hash-queue-per-address 0 >"$work/registry.log" 2>&1 &
   registry_pid=$!
@@ -55,7 +62,7 @@ extra=()
 [ "$workload" = offline ] && extra=(--recipients 1000)
 set +e
 line=$(timeout 20 "$bench" --workload "$workload" --port "$port" --users "$users" --duration 1 \
-  --warmup 0 --rate 20 --pid "$registry_pid" "${extra[@]}" 2>"$work/bench.log")
+  --warmup 0 --rate 20 --pid "$registry_pid" "${bench_transport[@]}" "${extra[@]}" 2>"$work/bench.log")
 status=$?
 set -e
 echo "$line"
@@ -82,6 +89,10 @@ else
   [ "$(value lost)" -eq 0 ] && [ "$(value misdelivered)" -eq 0 ] || fail "lost or misdelivered"
 fi
 [ "$(value errors)" -eq 0 ] || fail "errors reported"
+if [ "$tls" = tls ]; then
+  [ "$(value tls)" = 1 ] || fail "the line does not say tls=1"
+  grep -q "TLS key SHA256:" "$work/registry.log" || fail "the registry did not run TLS"
+fi
 if [ "$workload" = offline ]; then
   expect_keys stored offline_rate_per_s store_failed mailbox_full ack_p50_us ack_p99_us
   [ "$(value stored)" -gt 0 ] || fail "nothing stored"

@@ -96,6 +96,7 @@ workload_runner::workload_runner(const options& opts)
 workload_runner::~workload_runner() = default;
 
 bool workload_runner::resolve_server() {
+  if (opts_.tls && !loop_.enable_tls(setup_failure_)) return false;
   std::error_code ec;
   auto address = asio::ip::make_address(opts_.host, ec);
   if (ec) {
@@ -579,6 +580,7 @@ double workload_runner::measured_seconds() const {
 std::string workload_runner::report() const {
   std::ostringstream line;
   line << "workload=" << to_string(opts_.workload) << " proto=" << to_string(opts_.proto);
+  if (opts_.tls) line << " tls=1";
   const auto server_memory_and_cpu = [&] {
     if (!opts_.pid) return;
     if (rss_after_kib_) line << " server_rss_kib=" << *rss_after_kib_;
