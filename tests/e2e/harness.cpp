@@ -220,7 +220,7 @@ void registry_fixture::start(call_site where) {
                     "--hash-cost",
                     settings_.hash_cost,
                     "--log-level",
-                    "debug"};
+                    settings_.log_level};
     if (!settings_.tls) options.argv.push_back("--no-tls");
     options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());
     options.environment = {{"NO_COLOR", "1"}};

@@ -85,6 +85,8 @@ struct registry_settings {
   // SPEC 10: TLS, as a registry runs by default; false starts it with --no-tls, and the peers
   // started for it (start_peer(registry...)) with --no-tls too.
   bool tls = true;
+  // --log-level; debug, so that a failing test's log says what happened.
+  std::string log_level = "debug";
 };
 
 // A registry process on 127.0.0.1, its files in a temporary folder that outlives restarts.
