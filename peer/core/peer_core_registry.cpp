@@ -45,6 +45,17 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             if (awaiting_ == awaiting::stored) reply_done(out);
           },
           [&](const proto::private_expect_from& m) { private_chats_.on_expect(m, now); },
+          // Sent only in answer to a private_invite or private_consent, which this peer does not
+          // send yet (issue 11: the sealed handshake); taken for what they also are, the
+          // unkeyed expectation and grant.
+          [&](const proto::private_expect_keyed& m) {
+            private_chats_.on_expect(proto::private_expect_from{m.peer, m.token, m.address}, now);
+          },
+          [&](const proto::private_granted_keyed& m) {
+            remember_name(m.peer.value);
+            private_chats_.on_granted(proto::private_granted{m.peer, m.address, m.port, m.token},
+                                      out);
+          },
       },
       message);
 }

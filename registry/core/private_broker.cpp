@@ -17,7 +17,16 @@ void private_broker::on_listen(session& s, const proto::private_listen& m) {
 // is passed on to the target, and the requester's reply says only that.
 void private_broker::on_request(session_id id, session& s, const proto::private_request& m,
                                 effects& out) {
-  const std::string& to = m.to.value;
+  ask(id, s, m.to.value, std::nullopt, out);
+}
+
+void private_broker::on_invite(session_id id, session& s, const proto::private_invite& m,
+                               effects& out) {
+  ask(id, s, m.to.value, m.chat_key, out);
+}
+
+void private_broker::ask(session_id id, session& s, const std::string& to,
+                         const std::optional<proto::chat_public_key>& key, effects& out) {
   if (!accounts_.contains(to)) return replies_.outcome(out, id, proto::outcome::invalid_user, to);
   if (to == s.name) return replies_.outcome(out, id, proto::outcome::cannot_private_self);
   const auto target_id = sessions_.online_id(to);
@@ -28,49 +37,74 @@ void private_broker::on_request(session_id id, session& s, const proto::private_
   session& target = sessions_.at(*target_id);
   if (target.chats.port_ == 0)
     return replies_.outcome(out, id, proto::outcome::private_unavailable, to);
-  const auto waiting = offers_of(target);
-  if (std::ranges::find(waiting, s.name) != waiting.end())
+  if (has_offer_from(target, s.name))
     return replies_.outcome(out, id, proto::outcome::private_pending, to);
-  if (waiting.size() >= max_offers_)
+  if (offers_of(target).size() >= max_offers_)
     return replies_.outcome(out, id, proto::outcome::private_busy, to);
 
-  waiting_of(target).offers.push_back(s.name);
+  waiting_of(target).offers.push_back({s.name, key});
   waiting_of(s).asked.insert(to);
   replies_.send(out, *target_id, proto::make_frame(proto::private_offer{s.name}));
   replies_.outcome(out, id, proto::outcome::private_requested);
+}
+
+std::optional<private_broker::answered> private_broker::take_offer(session& s,
+                                                                   const std::string& requester) {
+  if (!s.chats.waiting_) return std::nullopt;
+  auto& offers = s.chats.waiting_->offers;
+  const auto found = std::ranges::find(offers, requester, &private_slot::offer::requester);
+  if (found == offers.end()) return std::nullopt;
+  private_slot::offer offer = std::move(*found);
+  offers.erase(found);
+  release_if_settled(s);
+  const auto requester_id = sessions_.online_id(requester);
+  // Cannot happen while settle keeps its promise; an answer to nobody, then.
+  if (!requester_id) return std::nullopt;
+  forget_asked(sessions_.at(*requester_id), s.name);
+  return answered{*requester_id, std::move(offer)};
 }
 
 // No reply: the answer only moves the requester on. An answer for nobody waiting (the
 // requester left meanwhile, or never asked) changes nothing.
 void private_broker::on_answer(session_id id, session& s, const proto::private_answer& m,
                                effects& out) {
-  if (!s.chats.waiting_) return;
-  auto& offers = s.chats.waiting_->offers;
-  const auto offer = std::ranges::find(offers, m.requester.value);
-  if (offer == offers.end()) return;
-  offers.erase(offer);
-  release_if_settled(s);
-  const auto requester_id = sessions_.online_id(m.requester.value);
-  // Cannot happen while settle keeps its promise; an answer to nobody, then.
-  if (!requester_id) return;
-  session& requester = sessions_.at(*requester_id);
-  forget_asked(requester, s.name);
-
+  const auto taken = take_offer(s, m.requester.value);
+  if (!taken) return;
   if (m.accept == 0)
-    return replies_.send(out, *requester_id, proto::make_frame(proto::private_declined{s.name}));
-  grant(id, s, *requester_id, requester, out);
+    return replies_.send(out, taken->requester_id,
+                         proto::make_frame(proto::private_declined{s.name}));
+  grant(id, s, taken->requester_id, sessions_.at(taken->requester_id), std::nullopt, std::nullopt,
+        out);
+}
+
+void private_broker::on_consent(session_id id, session& s, const proto::private_consent& m,
+                                effects& out) {
+  const auto taken = take_offer(s, m.requester.value);
+  if (!taken) return;
+  // Keys for both or for neither: a chat key is of use only if the other side has one too.
+  const bool keyed = taken->offer.key.has_value();
+  grant(id, s, taken->requester_id, sessions_.at(taken->requester_id),
+        keyed ? std::optional(m.chat_key) : std::nullopt, taken->offer.key, out);
 }
 
 // One fresh token for both sides. Each is told the address the registry saw the other connect
 // from, never one a peer claims: the requester dials the target there, and the target keeps
-// room for a handshake from the requester's (SPEC 8.8).
+// room for a handshake from the requester's (SPEC 8.8). With keys, each is told the other's.
 void private_broker::grant(session_id target_id, const session& target, session_id requester_id,
-                           const session& requester, effects& out) {
+                           const session& requester,
+                           const std::optional<proto::chat_public_key>& target_key,
+                           const std::optional<proto::chat_public_key>& requester_key,
+                           effects& out) {
   const std::string token = new_token_();
+  const bool keyed = target_key && requester_key;
   const proto::server_message expect =
-      proto::private_expect_from{requester.name, token, requester.address};
+      keyed ? proto::server_message(proto::private_expect_keyed{requester.name, token,
+                                                                requester.address, *requester_key})
+            : proto::private_expect_from{requester.name, token, requester.address};
   const proto::server_message granted =
-      proto::private_granted{target.name, target.address, target.chats.port_, token};
+      keyed ? proto::server_message(proto::private_granted_keyed{
+                  target.name, target.address, target.chats.port_, token, *target_key})
+            : proto::private_granted{target.name, target.address, target.chats.port_, token};
   // A frame that does not validate would end the receiver's registry session as a protocol
   // error; a broken token source or an address that is not one costs only this chat.
   if (proto::validate(expect) || proto::validate(granted))
@@ -85,8 +119,8 @@ void private_broker::decline_waiting(session& s, effects& out) {
   if (!s.chats.waiting_) return;
   proto::frame_ptr frame;
   // Only other sessions change in the loop (nobody can ask themselves), so the slot stays.
-  for (const std::string& requester : s.chats.waiting_->offers) {
-    const auto requester_id = sessions_.online_id(requester);
+  for (const auto& offer : s.chats.waiting_->offers) {
+    const auto requester_id = sessions_.online_id(offer.requester);
     if (!requester_id) continue;
     forget_asked(sessions_.at(*requester_id), s.name);
     // Encoded once, for however many are waiting.
@@ -106,16 +140,22 @@ void private_broker::settle(session& s, effects& out) {
     session& other = sessions_.at(*target_id);
     if (!other.chats.waiting_) continue;
     auto& offers = other.chats.waiting_->offers;
-    if (const auto offer = std::ranges::find(offers, s.name); offer != offers.end())
+    if (const auto offer = std::ranges::find(offers, s.name, &private_slot::offer::requester);
+        offer != offers.end())
       offers.erase(offer);
     release_if_settled(other);
   }
   s.chats.waiting_.reset();
 }
 
-std::span<const std::string> private_broker::offers_of(const session& s) {
+std::span<const private_slot::offer> private_broker::offers_of(const session& s) {
   if (!s.chats.waiting_) return {};
   return s.chats.waiting_->offers;
+}
+
+bool private_broker::has_offer_from(const session& s, const std::string& requester) {
+  const auto offers = offers_of(s);
+  return std::ranges::find(offers, requester, &private_slot::offer::requester) != offers.end();
 }
 
 // Created on first need. Whoever empties one calls release_if_settled, so that an idle session

@@ -66,9 +66,10 @@ namespace {
 
 // Indexed by the wire tag of proto::client_message, for protocol-error details.
 constexpr std::array<const char*, std::variant_size_v<proto::client_message>> message_names{
-    "client_hello", "login_name",     "login_password",  "direct_message", "broadcast",
-    "who_else",     "who_else_since", "block_user",      "unblock_user",   "logout",
-    "activity",     "private_listen", "private_request", "private_answer", "stored_received"};
+    "client_hello",   "login_name",     "login_password",  "direct_message", "broadcast",
+    "who_else",       "who_else_since", "block_user",      "unblock_user",   "logout",
+    "activity",       "private_listen", "private_request", "private_answer", "stored_received",
+    "private_invite", "private_consent"};
 
 bool accepts(phase at, const proto::client_message& message) {
   return std::visit(
@@ -160,6 +161,8 @@ struct core::state {
             [&](const proto::private_listen& m) { broker.on_listen(s, m); },
             [&](const proto::private_request& m) { broker.on_request(id, s, m, out); },
             [&](const proto::private_answer& m) { broker.on_answer(id, s, m, out); },
+            [&](const proto::private_invite& m) { broker.on_invite(id, s, m, out); },
+            [&](const proto::private_consent& m) { broker.on_consent(id, s, m, out); },
             [&](const proto::stored_received& m) { mail.on_confirm(id, s, m.up_to); },
         },
         message);

@@ -45,9 +45,15 @@ class private_broker;
 class private_slot {
   friend class private_broker;
 
+  // A requester waiting for this user's y/n, with its chat key when it sent one
+  // (private_invite, SPEC 10): 32 bytes more per waiting request, none once it is answered.
+  struct offer {
+    std::string requester;
+    std::optional<proto::chat_public_key> key;
+  };
   struct waiting {
-    std::vector<std::string> offers;  // requesters waiting for this user's y/n, oldest first
-    name_set asked;                   // users whose y/n this user's requests wait for
+    std::vector<offer> offers;  // oldest first
+    name_set asked;             // users whose y/n this user's requests wait for
     bool empty() const { return offers.empty() && asked.empty(); }
   };
   // Null while no request waits for this user's answer or for anyone else's answer to this

@@ -204,6 +204,13 @@ struct client_validator {
     if (!is_flag(m.accept)) return "private_answer: accept is not 0 or 1";
     return check_name(m.requester, "private_answer.requester");
   }
+  // A key's 32 bytes are whatever they are: crypto_kx refuses a bad point at the peers.
+  std::optional<problem> operator()(const private_invite& m) const {
+    return check_name(m.to, "private_invite.to");
+  }
+  std::optional<problem> operator()(const private_consent& m) const {
+    return check_name(m.requester, "private_consent.requester");
+  }
   std::optional<problem> operator()(const stored_received& m) const {
     if (m.up_to == 0) return "stored_received: id 0";
     return {};
@@ -258,6 +265,17 @@ struct server_validator {
     if (!is_valid_token(m.token.value)) return "private_expect_from: bad token";
     if (!is_address(m.address.value)) return "private_expect_from: bad address";
     return check_name(m.peer, "private_expect_from.peer");
+  }
+  std::optional<problem> operator()(const private_expect_keyed& m) const {
+    if (!is_valid_token(m.token.value)) return "private_expect_keyed: bad token";
+    if (!is_address(m.address.value)) return "private_expect_keyed: bad address";
+    return check_name(m.peer, "private_expect_keyed.peer");
+  }
+  std::optional<problem> operator()(const private_granted_keyed& m) const {
+    if (!is_valid_token(m.token.value)) return "private_granted_keyed: bad token";
+    if (m.port == 0) return "private_granted_keyed: port 0";
+    if (!is_address(m.address.value)) return "private_granted_keyed: bad address";
+    return check_name(m.peer, "private_granted_keyed.peer");
   }
   std::optional<problem> operator()(const private_granted& m) const {
     if (!is_valid_token(m.token.value)) return "private_granted: bad token";

@@ -7,6 +7,9 @@
 
 #include "shared/proto/bounded.hpp"
 
+#include <cereal/types/array.hpp>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <variant>
@@ -171,6 +174,12 @@ struct private_request {
   bool operator==(const private_request&) const = default;
 };
 
+// A private chat's public key (X25519, crypto_kx), made fresh for each chat by each side and
+// relayed by the registry to the other over the TLS link (SPEC 10). Exactly 32 bytes on the
+// wire, without a size tag: nothing is sized from the input.
+inline constexpr std::size_t chat_key_bytes = 32;
+using chat_public_key = std::array<std::uint8_t, chat_key_bytes>;
+
 // The y/n answer to a private_offer. Activity; the registry sends no reply to it.
 struct private_answer {
   name_string requester;
@@ -194,10 +203,36 @@ struct stored_received {
   bool operator==(const stored_received&) const = default;
 };
 
+// `startprivate <user>` with the requester's chat key (SPEC 10): as private_request, and the
+// registry hands `chat_key` to the target with its expectation if the target consents with a key
+// of its own.
+struct private_invite {
+  name_string to;
+  chat_public_key chat_key{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(to, chat_key);
+  }
+  bool operator==(const private_invite&) const = default;
+};
+
+// A yes to a private_offer with the target's chat key (SPEC 10); a no stays private_answer with
+// accept 0. Activity; the registry sends no reply to it.
+struct private_consent {
+  name_string requester;
+  chat_public_key chat_key{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(requester, chat_key);
+  }
+  bool operator==(const private_consent&) const = default;
+};
+
 using client_message =
     std::variant<client_hello, login_name, login_password, direct_message, broadcast_message,
                  who_else, who_else_since, block_user, unblock_user, logout_request, activity,
-                 private_listen, private_request, private_answer, stored_received>;
+                 private_listen, private_request, private_answer, stored_received, private_invite,
+                 private_consent>;
 
 // ---------------------------------------------------------------- registry -> peer
 
@@ -444,10 +479,40 @@ struct presence_batch {
 // one frame with room to spare.
 static_assert(1 + 4 + 8 + max_presence_per_batch * (8 + max_name_bytes + 1) < max_frame_body);
 
+// To the target who consented with a key (private_consent) to a private_invite: as
+// private_expect_from, and `peer_key`, the requester's chat key.
+struct private_expect_keyed {
+  name_string peer;
+  token_string token;
+  address_string address;
+  chat_public_key peer_key{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer, token, address, peer_key);
+  }
+  bool operator==(const private_expect_keyed&) const = default;
+};
+
+// To the requester whose private_invite was consented to with a key: as private_granted, and
+// `peer_key`, the target's chat key.
+struct private_granted_keyed {
+  name_string peer;
+  address_string address;
+  std::uint16_t port = 0;
+  token_string token;
+  chat_public_key peer_key{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(peer, address, port, token, peer_key);
+  }
+  bool operator==(const private_granted_keyed&) const = default;
+};
+
 using server_message =
     std::variant<server_hello, login_reply, delivery, presence, command_reply, user_list,
                  session_end, private_offer, private_expect, private_granted, private_declined,
-                 stored_message, stored_end, private_expect_from, presence_batch>;
+                 stored_message, stored_end, private_expect_from, presence_batch,
+                 private_expect_keyed, private_granted_keyed>;
 
 // ---------------------------------------------------------------- peer <-> peer (private chat)
 

@@ -239,6 +239,12 @@ class core_driver {
       static constexpr std::array<const char*, 3> texts = {"hello", "h\xc3\xa9llo", "x"};
       return std::string(texts[in.u8() % texts.size()]);
     };
+    // One of a few keys: the core only relays them, and which reaches whom is what matters.
+    const auto chat_key = [&] {
+      proto::chat_public_key key;
+      key.fill(static_cast<std::uint8_t>(in.u8() % 4));
+      return key;
+    };
     switch (in.u8() % std::variant_size_v<proto::client_message>) {
       case 0: {
         // Mostly the right version; sometimes another.
@@ -258,6 +264,9 @@ class core_driver {
       case 10: return proto::activity{};
       case 11: return proto::private_listen{static_cast<std::uint16_t>(in.u16() | 1)};
       case 12: return proto::private_request{name()};
+      case 14: return proto::stored_received{in.u8()};
+      case 15: return proto::private_invite{name(), chat_key()};
+      case 16: return proto::private_consent{name(), chat_key()};
       default: return proto::private_answer{name(), static_cast<std::uint8_t>(in.u8() & 1)};
     }
   }

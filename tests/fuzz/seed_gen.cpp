@@ -51,6 +51,10 @@ class body_writer {
 
 // A well-formed private-chat token: 32 lowercase hex digits.
 constexpr const char* sample_token = "0123456789abcdef0123456789abcdef";
+// A chat key: 32 bytes, none of them a size tag.
+constexpr proto::chat_public_key sample_key = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                               12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                               23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 // A tag past the end of both registry-link variants.
 constexpr auto registry_tag_past_end = static_cast<std::int32_t>(std::max(
@@ -76,6 +80,9 @@ std::vector<seed> valid_seeds() {
       {"private_listen", proto::private_listen{40123}},
       {"private_request", proto::private_request{"luke"}},
       {"private_answer", proto::private_answer{"yoda", 1}},
+      {"stored_received", proto::stored_received{42}},
+      {"private_invite", proto::private_invite{"luke", sample_key}},
+      {"private_consent", proto::private_consent{"yoda", sample_key}},
   };
   proto::presence_batch batch;
   batch.changes.items = {proto::presence{"luke", 1}, proto::presence{"leia", 0}};
@@ -93,6 +100,10 @@ std::vector<seed> valid_seeds() {
       {"private_declined", proto::private_declined{"luke"}},
       {"private_expect_from", proto::private_expect_from{"yoda", sample_token, "127.0.0.1"}},
       {"presence_batch", batch},
+      {"private_expect_keyed",
+       proto::private_expect_keyed{"yoda", sample_token, "127.0.0.1", sample_key}},
+      {"private_granted_keyed",
+       proto::private_granted_keyed{"luke", "127.0.0.1", 40123, sample_token, sample_key}},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : client)

@@ -20,6 +20,13 @@ namespace {
 // A well-formed private-chat token: 32 lowercase hex digits.
 constexpr const char* sample_token = "0123456789abcdef0123456789abcdef";
 
+// A chat key whose bytes are 0, 1, ..., 31: where each lands on the wire shows.
+proto::chat_public_key sample_key(std::uint8_t first = 0) {
+  proto::chat_public_key key{};
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(first + i);
+  return key;
+}
+
 // One valid instance of every client message, in variant order.
 std::vector<proto::client_message> sample_client_messages() {
   return {
@@ -38,6 +45,8 @@ std::vector<proto::client_message> sample_client_messages() {
       proto::private_request{"luke"},
       proto::private_answer{"yoda", 1},
       proto::stored_received{42},
+      proto::private_invite{"luke", sample_key()},
+      proto::private_consent{"yoda", sample_key(100)},
   };
 }
 
@@ -69,6 +78,8 @@ std::vector<proto::server_message> sample_server_messages() {
       proto::stored_end{},
       proto::private_expect_from{"yoda", sample_token, "127.0.0.1"},
       sample_presence_batch(),
+      proto::private_expect_keyed{"yoda", sample_token, "127.0.0.1", sample_key()},
+      proto::private_granted_keyed{"luke", "127.0.0.1", 40123, sample_token, sample_key(100)},
   };
 }
 
@@ -134,6 +145,10 @@ constexpr std::int32_t tag_private_expect = 8;
 constexpr std::int32_t tag_private_granted = 9;
 constexpr std::int32_t tag_private_declined = 10;
 constexpr std::int32_t tag_private_expect_from = 13;
+constexpr std::int32_t tag_private_invite = 15;
+constexpr std::int32_t tag_private_consent = 16;
+constexpr std::int32_t tag_private_expect_keyed = 15;
+constexpr std::int32_t tag_private_granted_keyed = 16;
 constexpr std::int32_t tag_p2p_hello = 0;
 constexpr std::int32_t tag_p2p_text = 2;
 
@@ -234,6 +249,56 @@ TEST_CASE("the wire format is pinned: login_name{yoda}") {
       21);
   CHECK(proto::encode_frame(proto::client_message{proto::login_name{"yoda"}}) == expected);
   CHECK(body_of(expected) == body_writer(tag_login_name).str("yoda").bytes());
+}
+
+TEST_CASE("a chat key is 32 bytes as they are, no size tag, and a short one is refused") {
+  const auto key = sample_key();
+  const std::string key_bytes(reinterpret_cast<const char*>(key.data()), key.size());
+  CHECK(body_of(proto::encode_frame(proto::client_message{proto::private_invite{"luke", key}})) ==
+        body_writer(tag_private_invite).str("luke").raw(key_bytes).bytes());
+  CHECK(body_of(proto::encode_frame(proto::client_message{proto::private_consent{"yoda", key}})) ==
+        body_writer(tag_private_consent).str("yoda").raw(key_bytes).bytes());
+  CHECK(body_of(proto::encode_frame(proto::server_message{proto::private_expect_keyed{
+            "yoda", sample_token, "127.0.0.1", key}})) == body_writer(tag_private_expect_keyed)
+                                                              .str("yoda")
+                                                              .str(sample_token)
+                                                              .str("127.0.0.1")
+                                                              .raw(key_bytes)
+                                                              .bytes());
+  CHECK(body_of(proto::encode_frame(proto::server_message{
+            proto::private_granted_keyed{"luke", "127.0.0.1", 40123, sample_token, key}})) ==
+        body_writer(tag_private_granted_keyed)
+            .str("luke")
+            .str("127.0.0.1")
+            .u16(40123)
+            .str(sample_token)
+            .raw(key_bytes)
+            .bytes());
+  // One byte short, or one too many: refused.
+  CHECK_FALSE(
+      client_error(body_writer(tag_private_invite).str("luke").raw(key_bytes.substr(1)).bytes())
+          .empty());
+  CHECK_FALSE(
+      client_error(body_writer(tag_private_consent).str("yoda").raw(key_bytes + "x").bytes())
+          .empty());
+  // The names and the grant's fields are held to the unkeyed messages' rules.
+  CHECK(contains(client_error(body_writer(tag_private_invite).str("a b").raw(key_bytes).bytes()),
+                 "not a valid user name"));
+  CHECK(contains(server_error(body_writer(tag_private_granted_keyed)
+                                  .str("luke")
+                                  .str("127.0.0.1")
+                                  .u16(0)
+                                  .str(sample_token)
+                                  .raw(key_bytes)
+                                  .bytes()),
+                 "port"));
+  CHECK(contains(server_error(body_writer(tag_private_expect_keyed)
+                                  .str("yoda")
+                                  .str("ABC")
+                                  .str("127.0.0.1")
+                                  .raw(key_bytes)
+                                  .bytes()),
+                 "token"));
 }
 
 TEST_CASE("a big-endian body (flag 0) decodes to the same message") {

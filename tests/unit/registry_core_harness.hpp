@@ -64,6 +64,12 @@ inline std::string to_text(const proto::server_message& message) {
         } else if constexpr (std::is_same_v<M, proto::private_granted>) {
           out << "private_granted(" << m.peer.value << ", " << m.address.value << ", " << m.port
               << ", <token>)";
+        } else if constexpr (std::is_same_v<M, proto::private_expect_keyed>) {
+          out << "private_expect_keyed(" << m.peer.value << ", <token>, " << m.address.value
+              << ", <key>)";
+        } else if constexpr (std::is_same_v<M, proto::private_granted_keyed>) {
+          out << "private_granted_keyed(" << m.peer.value << ", " << m.address.value << ", "
+              << m.port << ", <token>, <key>)";
         } else if constexpr (std::is_same_v<M, proto::private_declined>) {
           out << "private_declined(" << m.peer.value << ")";
         } else if constexpr (std::is_same_v<M, proto::stored_end>) {

@@ -49,6 +49,19 @@ const proto::private_expect_from* as_expect(const proto::server_message& m) {
 const proto::private_granted* as_granted(const proto::server_message& m) {
   return std::get_if<proto::private_granted>(&m);
 }
+const proto::private_expect_keyed* as_keyed_expect(const proto::server_message& m) {
+  return std::get_if<proto::private_expect_keyed>(&m);
+}
+const proto::private_granted_keyed* as_keyed_grant(const proto::server_message& m) {
+  return std::get_if<proto::private_granted_keyed>(&m);
+}
+
+// A chat key filled with one byte, told apart by it.
+proto::chat_public_key key_of(std::uint8_t fill) {
+  proto::chat_public_key key;
+  key.fill(fill);
+  return key;
+}
 
 // Two users online with luke listening: the usual start.
 struct yoda_and_luke {
@@ -66,8 +79,9 @@ struct yoda_and_luke {
 // ------------------------------------------------------------------ protocol
 
 TEST_CASE("registry core: private requests and answers before the welcome are protocol errors") {
-  const std::vector<proto::client_message> early{proto::private_request{"luke"},
-                                                 proto::private_answer{"luke", 1}};
+  const std::vector<proto::client_message> early{
+      proto::private_request{"luke"}, proto::private_answer{"luke", 1},
+      proto::private_invite{"luke", {}}, proto::private_consent{"luke", {}}};
   harness h = private_accounts();
   for (const auto& message : early) {
     CAPTURE(message.index());
@@ -279,6 +293,102 @@ TEST_CASE("registry core: y sends the target its expectation first, then the req
   h.send(t.luke, proto::private_answer{"yoda", 1});
   CHECK(h.take(t.luke).empty());
   CHECK(h.take(t.yoda).empty());
+}
+
+// SPEC 10: each side's chat key reaches the other side only, with the token.
+TEST_CASE("registry core: an invite consented to with a key hands each side the other's key") {
+  yoda_and_luke t;
+  harness& h = t.h;
+  const auto leia = listening(h, "leia", 40003);
+  h.clear_inboxes();
+  h.send(t.yoda, proto::private_invite{"luke", key_of(0xa1)});
+  CHECK(h.take(t.yoda) == messages{reply(outcome::private_requested)});
+  // The offer says who asks; the key waits with the registry for the answer.
+  CHECK(h.take(t.luke) == messages{offer("yoda")});
+
+  h.send(t.luke, proto::private_consent{"yoda", key_of(0xb2)});
+  REQUIRE(h.last.sends.size() == 2);
+  CHECK(h.last.sends[0].to == t.luke);
+  CHECK(h.last.sends[1].to == t.yoda);
+  const auto to_luke = h.take(t.luke);
+  const auto to_yoda = h.take(t.yoda);
+  REQUIRE(to_luke.size() == 1);
+  REQUIRE(to_yoda.size() == 1);
+  const auto* expect = as_keyed_expect(to_luke[0]);
+  const auto* granted = as_keyed_grant(to_yoda[0]);
+  REQUIRE(expect);
+  REQUIRE(granted);
+  CHECK(expect->peer.value == "yoda");
+  CHECK(expect->address.value == "127.0.0.1");
+  CHECK(expect->peer_key == key_of(0xa1));
+  CHECK(granted->peer.value == "luke");
+  CHECK(granted->address.value == luke_address);
+  CHECK(granted->port == luke_port);
+  CHECK(granted->peer_key == key_of(0xb2));
+  CHECK(proto::is_valid_token(expect->token.value));
+  CHECK(expect->token == granted->token);
+  // Nobody else hears of it.
+  CHECK(h.take(leia).empty());
+
+  // The consent used the offer up: another finds nothing.
+  h.send(t.luke, proto::private_consent{"yoda", key_of(0xb3)});
+  CHECK(h.take(t.luke).empty());
+  CHECK(h.take(t.yoda).empty());
+}
+
+TEST_CASE("registry core: a declined invite carries no key; a keyless side gets no key") {
+  yoda_and_luke t;
+  harness& h = t.h;
+  // A no: the requester is told so, and nothing else.
+  h.send(t.yoda, proto::private_invite{"luke", key_of(0xa1)});
+  h.send(t.luke, proto::private_answer{"yoda", 0});
+  CHECK(h.take(t.yoda) == messages{reply(outcome::private_requested), declined("luke")});
+  CHECK(h.take(t.luke) == messages{offer("yoda")});
+
+  // An invite answered by a plain yes: the unkeyed expectation and grant, no key either way.
+  h.send(t.yoda, proto::private_invite{"luke", key_of(0xa1)});
+  h.clear_inboxes();
+  h.send(t.luke, proto::private_answer{"yoda", 1});
+  auto to_luke = h.take(t.luke);
+  auto to_yoda = h.take(t.yoda);
+  REQUIRE(to_luke.size() == 1);
+  REQUIRE(to_yoda.size() == 1);
+  CHECK(as_expect(to_luke[0]));
+  CHECK(as_granted(to_yoda[0]));
+
+  // A plain request consented to with a key: no key either way (one is of no use alone).
+  h.send(t.yoda, proto::private_request{"luke"});
+  h.clear_inboxes();
+  h.send(t.luke, proto::private_consent{"yoda", key_of(0xb2)});
+  to_luke = h.take(t.luke);
+  to_yoda = h.take(t.yoda);
+  REQUIRE(to_luke.size() == 1);
+  REQUIRE(to_yoda.size() == 1);
+  CHECK(as_expect(to_luke[0]));
+  CHECK(as_granted(to_yoda[0]));
+}
+
+TEST_CASE("registry core: an invite is refused as a request is, and its key is not kept") {
+  yoda_and_luke t;
+  harness& h = t.h;
+  h.send(t.yoda, proto::private_invite{"vader", key_of(1)});
+  CHECK(h.take(t.yoda) == messages{reply(outcome::invalid_user, "vader")});
+  h.send(t.yoda, proto::private_invite{"yoda", key_of(1)});
+  CHECK(h.take(t.yoda) == messages{reply(outcome::cannot_private_self)});
+  h.send(t.yoda, proto::private_invite{"luke", key_of(1)});
+  h.send(t.yoda, proto::private_invite{"luke", key_of(2)});
+  CHECK(h.take(t.yoda) ==
+        messages{reply(outcome::private_requested), reply(outcome::private_pending, "luke")});
+  // The first invite's key is the one luke's consent pairs with.
+  h.clear_inboxes();
+  h.send(t.luke, proto::private_consent{"yoda", key_of(3)});
+  const auto to_luke = h.take(t.luke);
+  REQUIRE(to_luke.size() == 1);
+  REQUIRE(as_keyed_expect(to_luke[0]));
+  CHECK(as_keyed_expect(to_luke[0])->peer_key == key_of(1));
+  // A consent to nobody waiting changes nothing.
+  h.send(t.luke, proto::private_consent{"leia", key_of(3)});
+  CHECK(h.take(t.luke).empty());
 }
 
 TEST_CASE("registry core: the grant carries the address the registry saw, per session") {
