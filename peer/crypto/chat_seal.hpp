@@ -1,25 +1,27 @@
-// The cryptography of one private chat (SPEC 10), composed from libsodium's primitives only:
+// The cryptography of one private chat (SPEC 10), composed from libsodium's primitives only
+// (the schedule and its argument: docs/design/issue-11.md, sections 2 and 3):
 // - each side makes a fresh X25519 key pair for the chat (chat_keypair); the registry relays the
 //   public halves, with the chat's token, over its TLS link;
-// - both sides derive the same two direction keys and two handshake proofs from their own
-//   secret key, the other's public key (crypto_kx), the token and both user names
-//   (derive_chat_keys); each sends its proof and checks the other's, so the token never crosses
-//   the peer-to-peer link and a side without the secret key the registry vouched for, or without
-//   the token, or under another name, cannot produce a proof;
+// - each connection attempt runs a four-message handshake (requester_handshake,
+//   target_handshake): the requester commits to a fresh nonce, the target answers with its own
+//   nonce and a proof, the requester opens its commitment with its proof, the target confirms.
+//   Every proof is BLAKE2b keyed with a crypto_kx session key over a transcript keyed with the
+//   token, which binds both names, both public keys, both nonces and the commitment, and the
+//   last two proofs bind each direction's secretstream header: a side without the secret key
+//   the registry vouched for, or without the token, or under another name, or replaying an
+//   earlier attempt, cannot make a proof, and the token never crosses the peer-to-peer link;
 // - every later frame is sealed per direction with crypto_secretstream_xchacha20poly1305
 //   (chat_sealer / chat_opener): reordering, replay, tampering and truncation are detected;
-// - the safety number of `verify` comes from both public keys, in an order both sides agree on.
-// Not wired into the peer yet (issue 11): the handshake's messages and its security argument go
-// into docs/PROTOCOL.md, section 8, with that step. What the derivation binds, and why:
-// the transcript hashes both names, both public keys and the token (lengths first), and every
-// key and proof is BLAKE2b keyed with a crypto_kx session key over a label and the transcript,
-// so a proof shows the X25519 secret of the key the registry relayed and the token, for exactly
-// these two names, in these roles, in this chat.
+// - the safety number of `verify` hashes both keys and both nonces: because the requester is
+//   committed to its nonce before it sees the target's, a man in the middle matches the digits
+//   of both sides with probability 10^-12 per attempt.
+// Not wired into the peer yet (issue 11, step 9).
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,8 +34,6 @@ inline constexpr std::size_t key_bytes = 32;         // secretstream key, proof
 inline constexpr std::size_t stream_header_bytes = 24;
 // What sealing adds to a frame's text (crypto_secretstream_xchacha20poly1305_ABYTES).
 inline constexpr std::size_t seal_overhead_bytes = 17;
-// `verify`: six groups of five digits.
-inline constexpr std::size_t safety_number_groups = 6;
 
 using public_key = std::array<unsigned char, public_key_bytes>;
 
@@ -65,40 +65,110 @@ class chat_keypair {
   secret_key secret_;
 };
 
-enum class chat_role : std::uint8_t {
-  requester,  // typed startprivate and dials
-  target,     // answered y and accepts
-};
+inline constexpr std::uint16_t handshake_version = 3;
+inline constexpr std::size_t nonce_bytes = 32;
+inline constexpr std::size_t proof_bytes = 32;  // a commitment, a proof, a confirmation
+// `verify`: twelve digits, in three groups of four.
+inline constexpr std::size_t safety_number_digits = 12;
 
-// What both sides know before the handshake: the names, the token and both public keys (the own
-// one made here, the other relayed by the registry).
-struct chat_context {
+using nonce = std::array<unsigned char, nonce_bytes>;
+using proof = std::array<unsigned char, proof_bytes>;
+using stream_header = std::array<unsigned char, stream_header_bytes>;
+
+// What both sides know of a chat before its handshake: the two names (roles follow the consent:
+// the requester typed startprivate, the target answered y) and the registry's token.
+struct chat_introduction {
   std::string_view requester;
   std::string_view target;
-  std::string_view token;
+  std::string_view token;  // 32 lowercase hex digits
+};
+
+class chat_sealer;
+class chat_opener;
+
+// A chat whose handshake has succeeded: this side's sealer, the other side's opener, and the
+// digits of `verify`. Every other secret of the handshake is wiped by then.
+struct sealed_chat {
+  std::unique_ptr<chat_sealer> sealer;
+  std::unique_ptr<chat_opener> opener;
+  std::string safety_number;
+};
+
+// The handshake's four messages (docs/PROTOCOL.md, section 8): their fields, fixed sizes only.
+struct open_message {  // 1, requester to target
   public_key requester_key;
-  public_key target_key;
+  proof commitment;  // of the requester's nonce
+};
+struct challenge_message {  // 2, target to requester
+  nonce target_nonce;
+  proof target_proof;
+};
+struct proof_message {  // 3, requester to target
+  nonce requester_nonce;
+  stream_header header;  // of the requester's frames
+  proof requester_proof;
+};
+struct ready_message {   // 4, target to requester
+  stream_header header;  // of the target's frames
+  proof target_confirm;
 };
 
-struct chat_keys {
-  secret_key send;            // secretstream key of this side's frames
-  secret_key receive;         // of the other side's
-  secret_key own_proof;       // this side sends it in the handshake
-  secret_key expected_proof;  // what the other side's proof must be
+// The requester's side of one connection attempt: a fresh nonce, committed to in message 1.
+// Each step runs once, in order; a step that fails ends the attempt (every later one fails too).
+class requester_handshake {
+ public:
+  // Nothing when the token is not 32 hex digits or the target's key is unusable (crypto_kx
+  // refuses it: a low-order point).
+  static std::unique_ptr<requester_handshake> start(const chat_keypair& own,
+                                                    const public_key& target_key,
+                                                    const chat_introduction& introduction);
+  ~requester_handshake();
+  requester_handshake(const requester_handshake&) = delete;
+  requester_handshake& operator=(const requester_handshake&) = delete;
+
+  open_message opening() const;
+  // Message 2: the target's proof, checked; then message 3.
+  std::optional<proof_message> on_challenge(const challenge_message& challenge);
+  // Message 4: the target's confirmation, checked; then the chat.
+  std::optional<sealed_chat> on_ready(const ready_message& ready);
+
+ private:
+  struct state;
+  explicit requester_handshake(std::unique_ptr<state> s);
+  std::unique_ptr<state> state_;
 };
 
-// Both sides' keys and proofs for `me` in `context`. Nothing when the other's public key is
-// unusable (crypto_kx refuses it: a low-order point) or own_pair is not the context's key of
-// `me`.
-std::optional<chat_keys> derive_chat_keys(chat_role me, const chat_keypair& own_pair,
-                                          const chat_context& context);
+// The target's side of one connection attempt, for the requester key the registry relayed.
+class target_handshake {
+ public:
+  // Nothing when the token is not 32 hex digits or the requester's key is unusable.
+  static std::unique_ptr<target_handshake> start(const chat_keypair& own,
+                                                 const public_key& requester_key,
+                                                 const chat_introduction& introduction);
+  ~target_handshake();
+  target_handshake(const target_handshake&) = delete;
+  target_handshake& operator=(const target_handshake&) = delete;
 
-// Whether a proof received equals the one expected, in constant time.
-bool proof_matches(const secret_key& expected, const unsigned char* received, std::size_t size);
+  // Message 1: the key must be the relayed one; draws this attempt's nonce; then message 2.
+  std::optional<challenge_message> on_open(const open_message& opening);
+  // Message 3: the commitment must open to the nonce, and the requester's proof check; then
+  // message 4 and the chat.
+  struct accepted {
+    ready_message ready;
+    sealed_chat chat;
+  };
+  std::optional<accepted> on_proof(const proof_message& message);
 
-// `Safety number with <user>: <digits>`: the same for both sides of a chat (the keys are taken
-// in byte order, whoever is whom), and another for every chat, as its keys are fresh.
-std::string safety_number(const public_key& a, const public_key& b);
+ private:
+  struct state;
+  explicit target_handshake(std::unique_ptr<state> s);
+  std::unique_ptr<state> state_;
+};
+
+// `Safety number with <user>: <digits>`: the requester's and the target's keys and nonces, in
+// that order, hashed; the same digits on both sides, others for every chat and connection.
+std::string safety_number(const public_key& requester_key, const public_key& target_key,
+                          const nonce& requester_nonce, const nonce& target_nonce);
 
 // Seals this side's frames, in order. The header goes first, once, to the other side.
 class chat_sealer {

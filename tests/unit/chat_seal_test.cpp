@@ -1,7 +1,8 @@
-// The cryptography of a private chat (peer/crypto/chat_seal): both sides agree on keys and
-// proofs only with the right keys, token and names; sealed frames open once, in order, and not
-// after tampering, replay, reordering or the final frame; the safety number is the same on both
-// sides and another per chat.
+// The cryptography of a private chat (peer/crypto/chat_seal): the four-message handshake agrees
+// only with the right keys, token and names, and refuses a replayed message, a commitment that
+// does not open and a tampered header; sealed frames open once, in order, and not after
+// tampering, replay, reordering or the final frame; the safety number is the same on both sides
+// and another per chat and per connection.
 #include "peer/crypto/chat_seal.hpp"
 
 #include <doctest/doctest.h>
@@ -13,96 +14,193 @@ using namespace parley::peer::crypto;
 
 namespace {
 
+constexpr const char* the_token = "0123456789abcdef0123456789abcdef";
+
+// Both sides of one chat, and its messages as they pass.
 struct chat {
   chat_keypair yoda = chat_keypair::generate();  // the requester
   chat_keypair luke = chat_keypair::generate();  // the target
-  std::string token = "0123456789abcdef0123456789abcdef";
-  chat_context context() const {
-    return {"yoda", "luke", token, yoda.public_part(), luke.public_part()};
+  std::string token = the_token;
+  chat_introduction introduction() const { return {"yoda", "luke", token}; }
+
+  std::unique_ptr<requester_handshake> requester() const {
+    return requester_handshake::start(yoda, luke.public_part(), introduction());
+  }
+  std::unique_ptr<target_handshake> target() const {
+    return target_handshake::start(luke, yoda.public_part(), introduction());
+  }
+
+  struct both {
+    sealed_chat yoda;
+    sealed_chat luke;
+  };
+  // One whole handshake, each message passed as sent.
+  std::optional<both> run() const {
+    auto a = requester();
+    auto b = target();
+    if (!a || !b) return std::nullopt;
+    const auto challenge = b->on_open(a->opening());
+    if (!challenge) return std::nullopt;
+    const auto proof = a->on_challenge(*challenge);
+    if (!proof) return std::nullopt;
+    auto accepted = b->on_proof(*proof);
+    if (!accepted) return std::nullopt;
+    auto ready = a->on_ready(accepted->ready);
+    if (!ready) return std::nullopt;
+    return both{std::move(*ready), std::move(accepted->chat)};
   }
 };
 
-bool same(const secret_key& a, const secret_key& b) {
-  return std::string(reinterpret_cast<const char*>(a.data()), a.size()) ==
-         std::string(reinterpret_cast<const char*>(b.data()), b.size());
+template <std::size_t N>
+std::array<unsigned char, N> flipped(std::array<unsigned char, N> bytes, std::size_t at = 0) {
+  bytes[at] ^= 1;
+  return bytes;
+}
+
+bool is_safety_number(const std::string& digits) {
+  if (digits.size() != safety_number_digits + 2) return false;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    const bool space = i == 4 || i == 9;
+    if (space ? digits[i] != ' ' : (digits[i] < '0' || digits[i] > '9')) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-TEST_CASE("chat_seal: both sides derive matching keys and proofs") {
+TEST_CASE("chat_seal: a handshake opens the chat both ways, with the same digits on both sides") {
   chat c;
-  const auto yoda = derive_chat_keys(chat_role::requester, c.yoda, c.context());
-  const auto luke = derive_chat_keys(chat_role::target, c.luke, c.context());
-  REQUIRE(yoda);
-  REQUIRE(luke);
-  CHECK(same(yoda->send, luke->receive));
-  CHECK(same(yoda->receive, luke->send));
-  CHECK_FALSE(same(yoda->send, yoda->receive));
-  CHECK(proof_matches(luke->expected_proof, yoda->own_proof.data(), yoda->own_proof.size()));
-  CHECK(proof_matches(yoda->expected_proof, luke->own_proof.data(), luke->own_proof.size()));
-  // A proof is not a key: neither equals a stream key.
-  CHECK_FALSE(same(yoda->own_proof, yoda->send));
-  CHECK_FALSE(same(yoda->own_proof, luke->own_proof));
+  auto opened = c.run();
+  REQUIRE(opened);
+  const auto to_luke = opened->yoda.sealer->seal("Do or do not.");
+  auto at_luke = opened->luke.opener->open(to_luke);
+  REQUIRE(at_luke);
+  CHECK(at_luke->plain == "Do or do not.");
+  const auto to_yoda = opened->luke.sealer->seal("There is no try.");
+  auto at_yoda = opened->yoda.opener->open(to_yoda);
+  REQUIRE(at_yoda);
+  CHECK(at_yoda->plain == "There is no try.");
+  CHECK(opened->yoda.safety_number == opened->luke.safety_number);
+  CHECK(is_safety_number(opened->yoda.safety_number));
 }
 
-TEST_CASE("chat_seal: a proof made with anything else does not match") {
+TEST_CASE("chat_seal: a handshake with anything else fails at the first proof that covers it") {
   chat c;
-  const auto luke = derive_chat_keys(chat_role::target, c.luke, c.context());
-  REQUIRE(luke);
-  const auto refused = [&](const std::optional<chat_keys>& other) {
-    REQUIRE(other);
-    return !proof_matches(luke->expected_proof, other->own_proof.data(), other->own_proof.size());
-  };
-  SUBCASE("another token") {
-    auto context = c.context();
-    const std::string other_token = "ffffffffffffffffffffffffffffffff";
-    context.token = other_token;
-    CHECK(refused(derive_chat_keys(chat_role::requester, c.yoda, context)));
+  SUBCASE("another token on the requester's side") {
+    c.token = "fedcba9876543210fedcba9876543210";
+    auto a = c.requester();
+    chat honest{c.yoda, c.luke};
+    auto b = honest.target();
+    const auto challenge = b->on_open(a->opening());
+    REQUIRE(challenge);
+    CHECK_FALSE(a->on_challenge(*challenge));
   }
-  SUBCASE("the same token under another requester's name") {
-    auto context = c.context();
-    context.requester = "vader";
-    CHECK(refused(derive_chat_keys(chat_role::requester, c.yoda, context)));
+  SUBCASE("the target believes it talks to carol, not yoda") {
+    auto a = c.requester();
+    auto b = target_handshake::start(c.luke, c.yoda.public_part(), {"carol", "luke", c.token});
+    const auto challenge = b->on_open(a->opening());
+    REQUIRE(challenge);
+    CHECK_FALSE(a->on_challenge(*challenge));
   }
-  SUBCASE("names swapped") {
-    auto context = c.context();
-    context.requester = "luke";
-    context.target = "yoda";
-    CHECK(refused(derive_chat_keys(chat_role::requester, c.yoda, context)));
-  }
-  SUBCASE("another key pair than the one the registry relayed (a man in the middle)") {
+  SUBCASE("a requester key the registry did not relay") {
     const auto mallory = chat_keypair::generate();
-    auto context = c.context();
-    context.requester_key = mallory.public_part();
-    // Mallory knows the token and both names, and presents her own key: luke expects yoda's.
-    CHECK(refused(derive_chat_keys(chat_role::requester, mallory, context)));
+    auto m = requester_handshake::start(mallory, c.luke.public_part(), c.introduction());
+    auto b = c.target();
+    CHECK_FALSE(b->on_open(m->opening()));
   }
-  SUBCASE("the proof of an earlier chat between the same users (a replay)") {
-    chat earlier;
-    earlier.token = c.token;
-    CHECK(refused(derive_chat_keys(chat_role::requester, earlier.yoda, earlier.context())));
+  SUBCASE("a target without the relayed key's secret") {
+    const auto mallory = chat_keypair::generate();
+    auto a = c.requester();
+    // Mallory knows the token and yoda's key, but answers with its own secret.
+    auto m = target_handshake::start(mallory, c.yoda.public_part(), c.introduction());
+    const auto challenge = m->on_open(a->opening());
+    REQUIRE(challenge);
+    CHECK_FALSE(a->on_challenge(*challenge));
+  }
+  SUBCASE("a tampered proof or header") {
+    auto a = c.requester();
+    auto b = c.target();
+    auto challenge = b->on_open(a->opening());
+    REQUIRE(challenge);
+    auto proof = a->on_challenge(*challenge);
+    REQUIRE(proof);
+    auto tampered = *proof;
+    tampered.header = flipped(tampered.header, 7);
+    CHECK_FALSE(b->on_proof(tampered));
+  }
+  SUBCASE("a tampered ready") {
+    auto a = c.requester();
+    auto b = c.target();
+    auto proof = a->on_challenge(*b->on_open(a->opening()));
+    REQUIRE(proof);
+    auto accepted = b->on_proof(*proof);
+    REQUIRE(accepted);
+    auto tampered = accepted->ready;
+    tampered.header = flipped(tampered.header, 3);
+    CHECK_FALSE(a->on_ready(tampered));
   }
 }
 
-TEST_CASE("chat_seal: unusable keys are refused") {
+TEST_CASE("chat_seal: a replayed message 2 or 3 is refused by the next attempt") {
   chat c;
-  auto context = c.context();
-  SUBCASE("the own pair is not the context's") {
-    CHECK_FALSE(derive_chat_keys(chat_role::target, c.yoda, context));
+  // A first attempt, recorded.
+  auto a1 = c.requester();
+  auto b1 = c.target();
+  const auto open1 = a1->opening();
+  const auto challenge1 = b1->on_open(open1);
+  REQUIRE(challenge1);
+  const auto proof1 = a1->on_challenge(*challenge1);
+  REQUIRE(proof1);
+
+  SUBCASE("message 3 replayed to a new attempt of the target (a new nonce)") {
+    auto b2 = c.target();
+    REQUIRE(b2->on_open(open1));
+    CHECK_FALSE(b2->on_proof(*proof1));
   }
-  SUBCASE("a low-order point as the other's key") {
-    context.target_key.fill(0);
-    CHECK_FALSE(derive_chat_keys(chat_role::requester, c.yoda, context));
+  SUBCASE("message 2 replayed to a new attempt of the requester (a new commitment)") {
+    auto a2 = c.requester();
+    CHECK_FALSE(a2->on_challenge(*challenge1));
+  }
+  SUBCASE("a commitment that does not open") {
+    auto b2 = c.target();
+    auto a2 = c.requester();
+    const auto challenge2 = b2->on_open(a2->opening());
+    REQUIRE(challenge2);
+    auto proof2 = a2->on_challenge(*challenge2);
+    REQUIRE(proof2);
+    auto other_nonce = *proof2;
+    other_nonce.requester_nonce = flipped(other_nonce.requester_nonce);
+    CHECK_FALSE(b2->on_proof(other_nonce));
+  }
+  SUBCASE("each step once, in order") {
+    CHECK_FALSE(b1->on_open(open1));
+    CHECK_FALSE(a1->on_challenge(*challenge1));
+    auto accepted = b1->on_proof(*proof1);
+    REQUIRE(accepted);
+    CHECK_FALSE(b1->on_proof(*proof1));
+    REQUIRE(a1->on_ready(accepted->ready));
+    CHECK_FALSE(a1->on_ready(accepted->ready));
+  }
+}
+
+TEST_CASE("chat_seal: unusable keys and tokens are refused") {
+  chat c;
+  public_key low_order{};  // all zeros: crypto_kx refuses it
+  CHECK_FALSE(requester_handshake::start(c.yoda, low_order, c.introduction()));
+  CHECK_FALSE(target_handshake::start(c.luke, low_order, c.introduction()));
+  for (const char* token :
+       {"", "0123", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef00"}) {
+    CAPTURE(token);
+    CHECK_FALSE(requester_handshake::start(c.yoda, c.luke.public_part(), {"yoda", "luke", token}));
+    CHECK_FALSE(target_handshake::start(c.luke, c.yoda.public_part(), {"yoda", "luke", token}));
   }
 }
 
 TEST_CASE("chat_seal: frames open once, in order, and the stream's end is known") {
   chat c;
-  const auto yoda = derive_chat_keys(chat_role::requester, c.yoda, c.context());
-  const auto luke = derive_chat_keys(chat_role::target, c.luke, c.context());
-  REQUIRE(yoda);
-  REQUIRE(luke);
-  chat_sealer sealer(yoda->send);
+  auto opened = c.run();
+  REQUIRE(opened);
+  chat_sealer& sealer = *opened->yoda.sealer;
   const auto first = sealer.seal("Do or do not.");
   const auto second = sealer.seal("There is no try.");
   const auto last = sealer.seal("", true);
@@ -110,7 +208,7 @@ TEST_CASE("chat_seal: frames open once, in order, and the stream's end is known"
   CHECK(first.size() == std::string_view("Do or do not.").size() + seal_overhead_bytes);
 
   SUBCASE("in order") {
-    chat_opener opener(luke->receive, sealer.header().data(), sealer.header().size());
+    chat_opener& opener = *opened->luke.opener;
     REQUIRE(opener.ready());
     auto one = opener.open(first);
     REQUIRE(one);
@@ -127,7 +225,7 @@ TEST_CASE("chat_seal: frames open once, in order, and the stream's end is known"
     CHECK_FALSE(opener.open(second));
   }
   SUBCASE("replayed") {
-    chat_opener opener(luke->receive, sealer.header().data(), sealer.header().size());
+    chat_opener& opener = *opened->luke.opener;
     REQUIRE(opener.open(first));
     CHECK_FALSE(opener.open(first));
     CHECK(opener.failed());
@@ -135,45 +233,48 @@ TEST_CASE("chat_seal: frames open once, in order, and the stream's end is known"
     CHECK_FALSE(opener.open(second));
   }
   SUBCASE("reordered") {
-    chat_opener opener(luke->receive, sealer.header().data(), sealer.header().size());
+    chat_opener& opener = *opened->luke.opener;
     CHECK_FALSE(opener.open(second));
   }
   SUBCASE("tampered") {
-    chat_opener opener(luke->receive, sealer.header().data(), sealer.header().size());
+    chat_opener& opener = *opened->luke.opener;
     auto changed = first;
     changed[changed.size() / 2] = static_cast<char>(changed[changed.size() / 2] ^ 1);
     CHECK_FALSE(opener.open(changed));
   }
   SUBCASE("with the other direction's key, or a bad header") {
-    chat_opener wrong_key(luke->send, sealer.header().data(), sealer.header().size());
-    CHECK_FALSE(wrong_key.open(first));
-    chat_opener short_header(luke->receive, sealer.header().data(), 10);
-    CHECK_FALSE(short_header.ready());
-    CHECK_FALSE(short_header.open(first));
+    // luke's own opener is for yoda's frames; the other direction's frames do not open in it.
+    const auto lukes = opened->luke.sealer->seal("from luke");
+    CHECK_FALSE(opened->luke.opener->open(lukes));
   }
   SUBCASE("too short to be sealed") {
-    chat_opener opener(luke->receive, sealer.header().data(), sealer.header().size());
+    chat_opener& opener = *opened->luke.opener;
     CHECK_FALSE(opener.open("short"));
   }
 }
 
-TEST_CASE("chat_seal: the safety number is the same on both sides and another per chat") {
+TEST_CASE("chat_seal: the digits differ per chat and per connection, and only the nonces may") {
   chat c;
-  const auto seen_by_yoda = safety_number(c.yoda.public_part(), c.luke.public_part());
-  const auto seen_by_luke = safety_number(c.luke.public_part(), c.yoda.public_part());
-  CHECK(seen_by_yoda == seen_by_luke);
-  // Six groups of five digits.
-  REQUIRE(seen_by_yoda.size() == safety_number_groups * 6 - 1);
-  for (std::size_t i = 0; i < seen_by_yoda.size(); ++i) {
-    if (i % 6 == 5)
-      CHECK(seen_by_yoda[i] == ' ');
-    else
-      CHECK((seen_by_yoda[i] >= '0' && seen_by_yoda[i] <= '9'));
-  }
-  std::set<std::string> numbers{seen_by_yoda};
+  auto first = c.run();
+  auto second = c.run();  // the same keys, another connection: other nonces
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->yoda.safety_number != second->yoda.safety_number);
+  std::set<std::string> numbers{first->yoda.safety_number, second->yoda.safety_number};
   for (int i = 0; i < 20; ++i) {
     chat other;
-    numbers.insert(safety_number(other.yoda.public_part(), other.luke.public_part()));
+    auto opened = other.run();
+    REQUIRE(opened);
+    CHECK(opened->yoda.safety_number == opened->luke.safety_number);
+    numbers.insert(opened->yoda.safety_number);
   }
-  CHECK(numbers.size() == 21);
+  CHECK(numbers.size() == 22);
+  // The digits are a function of the keys and nonces in role order, nothing else.
+  nonce na{}, nb{};
+  na[0] = 1;
+  CHECK(safety_number(c.yoda.public_part(), c.luke.public_part(), na, nb) ==
+        safety_number(c.yoda.public_part(), c.luke.public_part(), na, nb));
+  CHECK(safety_number(c.yoda.public_part(), c.luke.public_part(), na, nb) !=
+        safety_number(c.yoda.public_part(), c.luke.public_part(), nb, na));
+  CHECK(is_safety_number(safety_number(c.yoda.public_part(), c.luke.public_part(), na, nb)));
 }
