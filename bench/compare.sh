@@ -4,6 +4,9 @@
 #   bench/compare.sh           the full comparison (15 minutes on 2 cores after the build, in the
 #                              runs of 21 November 2026)
 #   bench/compare.sh --quick   small N, short runs, one repetition: a sanity check of the pipeline
+#   bench/compare.sh --tls     every server over TLS: the registry as it runs by default, ngIRCd
+#                              and InspIRCd on a TLS port (GnuTLS, a P-256 certificate made for the
+#                              run), parley-bench --tls; combines with --quick
 # Order: the traffic workloads (direct W=16, direct W=4, broadcast, latency), then the registry's
 # private and login-storm, and last the idle workload, the slowest (logging in 10,000 clients takes
 # 5 to 20 s per run, and took the registry minutes before its accept loop was fixed), so that a
@@ -18,14 +21,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 quick=no
-case "${1:-}" in
-  "") ;;
-  --quick) quick=yes ;;
-  *)
-    echo "Usage: bench/compare.sh [--quick]" >&2
-    exit 2
-    ;;
-esac
+tls=no
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=yes ;;
+    --tls) tls=yes ;;
+    *)
+      echo "Usage: bench/compare.sh [--quick] [--tls]" >&2
+      exit 2
+      ;;
+  esac
+done
 
 # ---------------------------------------------------------------- settings
 
@@ -66,6 +72,10 @@ stop_grace_s=10
 declare -A connect_batch=([ngircd]=8 [inspircd]=512)
 # Exit status each server gives when stopped with SIGTERM (InspIRCd: EXIT_STATUS_SIGTERM).
 declare -A clean_stop=([registry]=0 [ngircd]=0 [inspircd]=10)
+# InspIRCd 3.15 (Debian 12) with m_ssl_gnutls loaded dies of SIGSEGV on SIGTERM, every time,
+# even with no client ever connected (its exit status 139); that is what a clean stop looks like
+# there. Its core dump is turned off (ulimit -c 0 below).
+[ "$tls" = no ] || clean_stop[inspircd]=139
 server_core=0
 generator_core=1
 
@@ -75,8 +85,10 @@ bench=$build/parley-bench
 registry=$build/registry
 stamp=$(date +%Y%m%d-%H%M%S)
 results_dir=$build/bench-results
-results=$results_dir/compare-$stamp.txt
-logs=$results_dir/compare-$stamp.logs
+variant=
+[ "$tls" = no ] || variant=-tls
+results=$results_dir/compare$variant-$stamp.txt
+logs=$results_dir/compare$variant-$stamp.logs
 work=$(mktemp -d "${TMPDIR:-/tmp}/parley-compare.XXXXXX")
 
 say() { echo "compare: $*" >&2; }
@@ -132,6 +144,17 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 
 mkdir -p "$results_dir" "$logs"
+# The transport: plain everywhere (the registry with --no-tls), or TLS everywhere with one
+# certificate for the IRC servers (the registry makes its own).
+registry_transport=(--no-tls)
+bench_transport=()
+if [ "$tls" = yes ]; then
+  command -v openssl >/dev/null || parley_install_missing openssl
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+    -subj "/CN=127.0.0.1" -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" 2>/dev/null
+  registry_transport=()
+  bench_transport=(--tls)
+fi
 : > "$work/credentials.txt"
 # The registry's idle runs start with parley-bench's idle_clients users already registered:
 # parley-bench's names are <prefix><i> for i in 0..N-1 with password <password>, and compare.sh
@@ -155,19 +178,35 @@ start_server() {
   local name=$1 port=$2 log=$3 hash_cost=${4:-test} credentials=${5:-$work/credentials.txt}
   case "$name" in
     registry)
-      taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: --no-tls --hash-cost "$hash_cost" \
+      taskset -c "$server_core" "$registry" "$port" 60 600 --db :memory: "${registry_transport[@]}" --hash-cost "$hash_cost" \
         --credentials "$credentials" --log-level warn --max-per-address 0 --signups 0 \
         --login-failures 0 --hash-queue 0 --hash-queue-per-address 0 >"$log" 2>&1 &
       ;;
     ngircd)
       sed -e "s|@PORT@|$port|; s|@MOTD@|$work/motd.txt|; s|@DIR@|$work|g" \
         "$root/bench/conf/ngircd.conf" >"$work/ngircd.conf"
+      if [ "$tls" = yes ]; then
+        # No plain port; the TLS one is the port of the run.
+        sed -i -e "s|^\(\s*Ports = \)$port\$|\1|" "$work/ngircd.conf"
+        printf '\n[SSL]\n\tCertFile = %s\n\tKeyFile = %s\n\tPorts = %s\n' \
+          "$work/tls-cert.pem" "$work/tls-key.pem" "$port" >>"$work/ngircd.conf"
+      fi
       taskset -c "$server_core" ngircd --nodaemon --config "$work/ngircd.conf" >"$log" 2>&1 &
       ;;
     inspircd)
       sed -e "s|@PORT@|$port|; s|@DIR@|$work|g" "$root/bench/conf/inspircd.conf" >"$work/inspircd.conf"
-      taskset -c "$server_core" inspircd --nofork --nopid "${inspircd_root[@]}" \
-        --config="$work/inspircd.conf" >"$log" 2>&1 &
+      if [ "$tls" = yes ]; then
+        # The run's port speaks TLS only.
+        sed -i -e "s|^<bind address=\"127.0.0.1\" port=\"$port\" type=\"clients\">|<bind address=\"127.0.0.1\" port=\"$port\" type=\"clients\" sslprofile=\"bench\">|" \
+          "$work/inspircd.conf"
+        printf '<module name="ssl_gnutls">\n<sslprofile name="bench" provider="gnutls" certfile="%s" keyfile="%s" dhfile="" hash="sha256">\n' \
+          "$work/tls-cert.pem" "$work/tls-key.pem" >>"$work/inspircd.conf"
+      fi
+      (
+        ulimit -c 0
+        exec taskset -c "$server_core" inspircd --nofork --nopid "${inspircd_root[@]}" \
+          --config="$work/inspircd.conf"
+      ) >"$log" 2>&1 &
       ;;
   esac
   server_pid=$!
@@ -225,7 +264,7 @@ run_once() {
   fi
   line=$(timeout --kill-after=5 $((${run_duration:-$duration} + warmup + run_slack_s)) \
     taskset -c "$generator_core" "$bench" --proto "$proto" --port "$port" --pid "$server_pid" \
-    "${batch[@]}" --duration "${run_duration:-$duration}" --warmup "$warmup" "$@" 2>"$base.bench.log" | tail -n 1) || status=$?
+    "${bench_transport[@]}" "${batch[@]}" --duration "${run_duration:-$duration}" --warmup "$warmup" "$@" 2>"$base.bench.log" | tail -n 1) || status=$?
   stop_server "$name" || stop=failed
   line="server=$name label=$label run=$run exit=$status stop=$stop $line"
   echo "$line" >>"$results"

@@ -20,7 +20,7 @@ void irc_client::start(const asio::ip::tcp::endpoint& server, std::string nick, 
   nick_ = std::move(nick);
   join_channel_ = join_channel;
   state_ = state::connecting;
-  stream_.connect(server);
+  stream_.connect(server, std::nullopt, /*tls=*/true);
 }
 
 void irc_client::on_connected() {

@@ -93,7 +93,6 @@ std::optional<std::string> check(options& o, bool users_given, bool connect_batc
       (o.workload == workload::login_storm || o.workload == workload::private_chat ||
        o.workload == workload::offline || o.workload == workload::hangup))
     return std::string("--workload ") + to_string(o.workload) + " speaks Parley only";
-  if (o.proto == protocol::irc && o.tls) return "--tls is for the Parley registry only";
   return std::nullopt;
 }
 
@@ -123,8 +122,8 @@ std::variant<options, int> parse_options(int argc, const char* const* argv) {
   app.add_option("--host", o.host, "the server's address (default 127.0.0.1)");
   app.add_option("--proto", proto_name, "parley (default) or irc");
   app.add_flag("--tls", o.tls,
-               "Parley: connect to the registry over TLS 1.3 (its default; without it the "
-               "registry must run with --no-tls); private chats are unaffected");
+               "connect over TLS 1.3 (the registry's default; without it the registry must run "
+               "with --no-tls; IRC: the server's TLS port); private chats are unaffected");
   auto* users = app.add_option("--users", o.users,
                                "users (default 1000; idle 10000; latency and login-storm: 2)");
   auto* inflight = app.add_option(

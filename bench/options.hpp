@@ -68,8 +68,9 @@ struct options {
   std::uint64_t chat_interval_us = 1000;
   // hangup: the address the flood connects from (the victim connects from the default one).
   std::string flood_from = "127.0.0.2";
-  // Parley: the registry link over TLS 1.3, as a peer connects by default (the key is not
-  // checked: a generator measures, it trusts the server it was pointed at).
+  // Every server connection over TLS 1.3 (the registry's link, as a peer connects by default;
+  // an IRC server's TLS port). The key is not checked: a generator measures, it trusts the server
+  // it was pointed at.
   bool tls = false;
 };
 inline constexpr std::size_t max_recipients = 100000;
