@@ -68,7 +68,7 @@ TEST_CASE("options: bad arguments exit with 2") {
       {"--workload", "direct", "--port", "5000", "--users", "3"},     // odd: no pairs
       {"--workload", "direct", "--port", "5000", "--payload", "10"},  // no room for the stamp
       {"--workload", "direct", "--port", "5000", "--proto", "irc", "--payload", "4096"},
-      {"--workload", "private", "--port", "5000", "--proto", "irc"},          // Parley only
+      {"--workload", "private", "--port", "5000", "--proto", "irc"},  // Parley only
       {"--workload", "direct", "--port", "5000", "--inflight", "0"},
       {"--workload", "idle", "--port", "5000", "--connect-batch", "0"},
       {"--workload", "idle", "--port", "5000", "--connect-batch", "10001"},
