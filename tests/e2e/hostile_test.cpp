@@ -289,8 +289,10 @@ TEST_CASE("hostile: unauthenticated sockets cannot make the registry hold their 
     const auto grown = rss_kib(registry.process().pid()) - before;
     INFO("registry RSS grew by " << grown << " KiB for " << attack_sockets << " sockets");
     // Without the guard this attack holds attack_sockets x 64 KiB (about 19 MiB; the subcase
-    // below measures it).
-    CHECK(grown < 4 * 1024);
+    // below measures it). Each socket's TLS session is made and freed again as it is closed, so
+    // under the sanitizers the quarantine keeps it (about 280 KiB a socket there): checked in the
+    // plain build.
+    if (rss_shows_frees) CHECK(grown < 4 * 1024);
 
     // The victims are served as before.
     auto luke = logged_in_peer(registry, "luke");
