@@ -168,13 +168,24 @@ std::string logged_fingerprint(std::string_view log) {
   return std::string(log.substr(start, log.find(' ', start) - start));
 }
 
+std::filesystem::path known_registries_file(const std::filesystem::path& home) {
+  return home / ".local" / "share" / "parley" / "known_registries";
+}
+
+namespace {
+// A line of known_registries pinning the fixture registry on `port`.
+std::string pin_line(std::uint16_t port, std::string_view fingerprint) {
+  return "127.0.0.1:" + std::to_string(port) + " " + std::string(fingerprint);
+}
+}  // namespace
+
 void pin_registry(const std::filesystem::path& home, std::uint16_t port,
                   std::string_view fingerprint) {
-  const auto file = home / ".local" / "share" / "parley" / "known_registries";
+  const auto file = known_registries_file(home);
   std::filesystem::create_directories(file.parent_path());
   std::filesystem::permissions(file.parent_path(), std::filesystem::perms::owner_all);
   std::ofstream out(file, std::ios::app);
-  out << "127.0.0.1:" << port << " " << fingerprint << "\n";
+  out << pin_line(port, fingerprint) << "\n";
 }
 
 std::string sample_credentials() {
@@ -320,9 +331,9 @@ namespace {
 void pin_if_tls_registry(const std::filesystem::path& home, std::uint16_t port) {
   const auto fingerprint = tls_fingerprint(port);
   if (!fingerprint) return;
-  const auto file = home / ".local" / "share" / "parley" / "known_registries";
-  const auto line = "127.0.0.1:" + std::to_string(port) + " " + *fingerprint;
-  if (read_file(file).find(line) == std::string::npos) pin_registry(home, port, *fingerprint);
+  if (read_file(known_registries_file(home)).find(pin_line(port, *fingerprint)) ==
+      std::string::npos)
+    pin_registry(home, port, *fingerprint);
 }
 
 }  // namespace
@@ -628,9 +639,7 @@ void raw_client::start_tls_if_registry(std::uint16_t port) {
 long raw_client::read_some(char* data, std::size_t size, steady::time_point deadline) {
   if (!tls_) {
     for (;;) {
-      const auto left = std::chrono::ceil<milliseconds>(deadline - steady::now());
-      pollfd ready{socket_.get(), POLLIN, 0};
-      if (left <= 0ms || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return -1;
+      if (!wait_for(socket_.get(), net::tls_session::status::want_read, deadline)) return -1;
       const auto got = ::recv(socket_.get(), data, size, 0);
       if (got < 0 && errno == EINTR) continue;
       return got < 0 ? 0 : static_cast<long>(got);

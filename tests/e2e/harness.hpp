@@ -407,6 +407,8 @@ class raw_client {
 bool is_tls_registry_port(std::uint16_t port);
 // The fingerprint in the last "TLS key SHA256:..." line of a registry's log; empty if none.
 std::string logged_fingerprint(std::string_view log);
+// The peer's known_registries file under `home` (no XDG_DATA_HOME in the tests' environment).
+std::filesystem::path known_registries_file(const std::filesystem::path& home);
 // Writes the pin a peer keeps after its first connection to the registry on 127.0.0.1:`port`
 // into the known_registries of the peer whose HOME is `home`.
 void pin_registry(const std::filesystem::path& home, std::uint16_t port,

@@ -30,10 +30,6 @@ using namespace std::chrono_literals;
 // SPEC 10: a mismatch fails at once.
 constexpr milliseconds mismatch_bound = 2000ms;
 
-fs::path pins_file(const fs::path& home) {
-  return home / ".local" / "share" / "parley" / "known_registries";
-}
-
 std::string file_text(const fs::path& file) {
   std::ifstream in(file);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -127,10 +123,10 @@ TEST_CASE("tls: the peer pins the key on first use, then connects silently with 
     log_in(*yoda, "yoda", password_of("yoda"));
     // A hint after the welcome, never before a fixed line.
     yoda->expect("First connection to 127.0.0.1:" + std::to_string(registry.port()) + ": its key " +
-                 fingerprint + " is now pinned in " + pins_file(home).string());
+                 fingerprint + " is now pinned in " + known_registries_file(home).string());
     log_out(*yoda);
   }
-  const auto pins = pins_file(home);
+  const auto pins = known_registries_file(home);
   REQUIRE(fs::exists(pins));
   CHECK(mode_of(pins) == 0600);
   CHECK(mode_of(pins.parent_path()) == 0700);
@@ -159,7 +155,7 @@ TEST_CASE("tls: a script's first connection pins with the note on stderr, stdout
   CHECK(yoda.raw_output() ==
         "Username: Password: Welcome to the greatest messaging application ever!\n");
   CHECK(yoda.error_output().find("is now pinned in") != std::string::npos);
-  CHECK(file_text(pins_file(home)).find(registry.fingerprint()) != std::string::npos);
+  CHECK(file_text(known_registries_file(home)).find(registry.fingerprint()) != std::string::npos);
 }
 
 TEST_CASE("tls: a registry whose key changed is refused before the peer sends anything") {
@@ -167,7 +163,7 @@ TEST_CASE("tls: a registry whose key changed is refused before the peer sends an
   const auto home = registry.new_home();
   // The pin of an earlier key for this address (the registry's key has changed since).
   const std::string old_key = "SHA256:" + std::string(43, 'A');
-  const auto pins = pins_file(home);
+  const auto pins = known_registries_file(home);
   fs::create_directories(pins.parent_path());
   const std::string address = "127.0.0.1:" + std::to_string(registry.port());
   {
@@ -258,7 +254,7 @@ TEST_CASE("tls: --no-tls on both sides speaks the plain protocol") {
   CHECK(answer_to(*yoda, "whoelse") == std::vector<std::string>{"No other users online"});
   log_out(*yoda);
   // Nothing to pin without TLS.
-  CHECK_FALSE(fs::exists(pins_file(home)));
+  CHECK_FALSE(fs::exists(known_registries_file(home)));
 }
 
 // --ca: a registry with a certificate a CA issued for its address is accepted and nothing is
@@ -283,7 +279,7 @@ TEST_CASE("tls: with --ca the peer accepts the CA's certificate for the address,
     log_in(*yoda, "yoda", password_of("yoda"));
     log_out(*yoda);
     CHECK(yoda->output().text().find("First connection") == std::string::npos);
-    CHECK_FALSE(fs::exists(pins_file(home)));
+    CHECK_FALSE(fs::exists(known_registries_file(home)));
 
     // The same registry under a CA the peer was not given.
     const auto started = steady::now();
