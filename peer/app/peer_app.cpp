@@ -59,10 +59,8 @@ asio::awaitable<void> peer_app::run() {
         }
         core_.on_message(message, std::chrono::steady_clock::now(), effects_);
         apply();
-        // A hello may have arrived before the private_expect that vouches for it.
-        if (std::holds_alternative<proto::private_expect>(message) ||
-            std::holds_alternative<proto::private_expect_from>(message))
-          network_.retry_waiting();
+        // An open may have arrived before the private_expect_keyed that vouches for it.
+        if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
       },
       [this] {
         if (!connected_) return on_refused();
@@ -141,12 +139,17 @@ void peer_app::on_refused() {
 void peer_app::start_private_network() {
   using clock = std::chrono::steady_clock;
   network_.set_handlers(private_network::handlers{
-      [this](const proto::p2p_hello& hello) {
-        return core_.on_private_hello(hello, clock::now(), effects_);
+      [this](const proto::p2p_open& opening) {
+        return core_.on_private_open(opening, clock::now());
       },
-      [this](const std::string&) { apply(); },
-      [this](const std::string& user, bool accepted) {
-        core_.on_private_dialed(user, accepted, effects_);
+      [this](const std::string& user, const proto::chat_public_key& key,
+             const std::string& safety) {
+        const bool opened = core_.on_private_proven(user, key, safety, clock::now(), effects_);
+        apply();
+        return opened;
+      },
+      [this](const std::string& user, bool opened, const std::string& safety) {
+        core_.on_private_dialed(user, opened, safety, effects_);
         apply();
       },
       [this](const std::string& user, const proto::p2p_message& message) {

@@ -14,7 +14,7 @@ namespace {
 
 constexpr std::array<std::string_view, 1> startprivate_aliases{"privatestart"};
 
-constexpr std::array<command_info, 11> commands{{
+constexpr std::array<command_info, 12> commands{{
     {"message", "<user> <message>", "Send a message (kept for <user> if offline)", true},
     {"broadcast", "<message>", "Send a message to everyone online", false},
     {"whoelse", "", "List the other users online", false},
@@ -24,6 +24,7 @@ constexpr std::array<command_info, 11> commands{{
     {"startprivate", "<user>", "Ask <user> for a private chat", true, startprivate_aliases},
     {"private", "<user> <message>", "Send a message in your private chat with <user>", true},
     {"stopprivate", "<user>", "End your private chat with <user>", true},
+    {"verify", "<user>", "Show the safety number of your private chat with <user>", true},
     {"logout", "", "Log out and quit", false},
     {"help", "", "Show this list", false},
 }};
@@ -107,6 +108,7 @@ parse_result parse_user_only(const std::vector<std::string_view>& words) {
 bool needs_registry_answer(const command& cmd) {
   return !(std::holds_alternative<private_command>(cmd) ||
            std::holds_alternative<stopprivate_command>(cmd) ||
+           std::holds_alternative<verify_command>(cmd) ||
            std::holds_alternative<help_command>(cmd) ||
            std::holds_alternative<logout_command>(cmd));
 }
@@ -163,6 +165,7 @@ parse_result parse_command(std::string_view raw_line) {
   if (command_name == "unblock") return parse_user_only<unblock_command>(words);
   if (command_name == "stopprivate") return parse_user_only<stopprivate_command>(words);
   if (command_name == "startprivate") return parse_user_only<startprivate_command>(words);
+  if (command_name == "verify") return parse_user_only<verify_command>(words);
   return parse_error::invalid_command;
 }
 

@@ -60,6 +60,11 @@ struct stopprivate_command {
   std::string user;
   bool operator==(const stopprivate_command&) const = default;
 };
+// `verify <user>`: the safety number of the private chat with `user` (SPEC 10).
+struct verify_command {
+  std::string user;
+  bool operator==(const verify_command&) const = default;
+};
 // `help`
 struct help_command {
   bool operator==(const help_command&) const = default;
@@ -68,7 +73,7 @@ struct help_command {
 using command =
     std::variant<message_command, broadcast_command, whoelse_command, whoelsesince_command,
                  block_command, unblock_command, logout_command, startprivate_command,
-                 private_command, stopprivate_command, help_command>;
+                 private_command, stopprivate_command, verify_command, help_command>;
 
 // True for the commands the registry answers (message, broadcast, whoelse, whoelsesince, block,
 // unblock, startprivate); false for those the peer handles itself and for logout, whose end

@@ -2,9 +2,11 @@
 // registry, and the end of the program. The shell applies them in order.
 #pragma once
 
+#include "peer/crypto/chat_seal.hpp"
 #include "shared/proto/messages.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -39,13 +41,23 @@ struct show_prompt {
 using display_item = std::variant<print_line, show_prompt>;
 
 // Private chats (SPEC 8): what the core asks of the peer-to-peer network.
-// Connect to `address`:`port` and present `token` as `from`; the shell reports the outcome back.
+// What one chat's sealed handshake needs (docs/PROTOCOL.md, section 8): both names in role order
+// (the requester typed startprivate, the target answered y), the registry's token, this side's
+// key pair for the chat and the other side's public key, as the registry relayed it.
+struct chat_secrets {
+  std::string requester;
+  std::string target;
+  std::string token;
+  std::shared_ptr<const crypto::chat_keypair> own;
+  proto::chat_public_key peer_key{};
+  bool operator==(const chat_secrets&) const = default;
+};
+// Connect to `address`:`port` and run the requester's handshake; the shell reports the outcome.
 struct dial_chat {
-  std::string from;
   std::string user;
   std::string address;
   std::uint16_t port = 0;
-  std::string token;
+  chat_secrets secrets;
   bool operator==(const dial_chat&) const = default;
 };
 // Send one message on the open chat with `user`.

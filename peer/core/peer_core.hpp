@@ -71,15 +71,20 @@ class peer_core {
   void on_disconnected(effects& out);
 
   // ------------------------------------------------ private chats (the shell's network)
-  // The first frame of an incoming private-chat connection. On `accepted` the shell keeps the
-  // connection as the chat with hello.from and sends p2p_accept; on `unknown` it may ask again
-  // (after the next registry message) until its handshake deadline, then closes.
-  hello_verdict on_private_hello(const proto::p2p_hello& hello, time_point now, effects& out);
+  // The first frame of an incoming private-chat connection: on `answer` the shell runs the
+  // target's handshake with the secrets given; on `unknown` it may ask again (after the next
+  // registry message) until its handshake deadline, then closes.
+  open_judgement on_private_open(const proto::p2p_open& opening, time_point now);
+  // An incoming handshake for the expectation of `requester_key` succeeded. True when the
+  // connection is now the chat with `user` (the shell sends p2p_ready); false: close it.
+  bool on_private_proven(std::string_view user, const proto::chat_public_key& requester_key,
+                         std::string_view safety, time_point now, effects& out);
   // Whether the registry has named `address` as the address of a requester this user agreed to
   // and whose connection has not come yet: the listener always finds room for it (SPEC 8.8).
   bool expects_private_from(std::string_view address, time_point now) const;
-  // A dial asked for by dial_chat ended: accepted by the other peer, or failed.
-  void on_private_dialed(std::string_view user, bool accepted, effects& out);
+  // A dial asked for by dial_chat ended: its handshake succeeded (the chat is open, `safety` its
+  // safety number), or it failed.
+  void on_private_dialed(std::string_view user, bool opened, std::string_view safety, effects& out);
   // A message on the open chat with `user`.
   void on_private_message(std::string_view user, const proto::p2p_message& message, effects& out);
   // The chat connection with `user` ended without a p2p_stop.

@@ -11,21 +11,28 @@ void peer_core::on_offer(const proto::private_offer& offer, effects& out) {
   if (private_chats_.on_offer(offer.from.value, out)) ask(phase::logged_in, out);
 }
 
-hello_verdict peer_core::on_private_hello(const proto::p2p_hello& hello, time_point now,
-                                          effects& out) {
-  if (phase_ != phase::logged_in) return hello_verdict::refused;
-  const auto verdict = private_chats_.on_hello(hello, now, out);
-  if (verdict == hello_verdict::accepted) remember_name(hello.from.value);
-  return verdict;
+open_judgement peer_core::on_private_open(const proto::p2p_open& opening, time_point now) {
+  if (phase_ != phase::logged_in) return {};
+  return private_chats_.on_open(opening, now);
+}
+
+bool peer_core::on_private_proven(std::string_view user,
+                                  const proto::chat_public_key& requester_key,
+                                  std::string_view safety, time_point now, effects& out) {
+  if (phase_ != phase::logged_in) return false;
+  if (!private_chats_.on_proven(user, requester_key, safety, now, out)) return false;
+  remember_name(user);
+  return true;
 }
 
 bool peer_core::expects_private_from(std::string_view address, time_point now) const {
   return phase_ == phase::logged_in && private_chats_.expects_address(address, now);
 }
 
-void peer_core::on_private_dialed(std::string_view user, bool accepted, effects& out) {
+void peer_core::on_private_dialed(std::string_view user, bool opened, std::string_view safety,
+                                  effects& out) {
   if (phase_ == phase::done) return;
-  private_chats_.on_dialed(user, accepted, out);
+  private_chats_.on_dialed(user, opened, safety, out);
   check_last_chat(out);
 }
 

@@ -82,8 +82,7 @@ void peer_core::execute(const command& cmd, std::string_view line, effects& out)
           [&](const logout_command&) { log_out(out); },
           [&](const startprivate_command& c) {
             if (private_chats_.may_request(c.user, out))
-              request(proto::private_request{proto::name_string(c.user)}, awaiting::reply, line,
-                      out);
+              request(private_chats_.invite(c.user), awaiting::reply, line, out);
           },
           [&](const private_command& c) {
             if (private_chats_.send(c.to, c.text, out)) report_activity(out);
@@ -92,6 +91,11 @@ void peer_core::execute(const command& cmd, std::string_view line, effects& out)
             if (!private_chats_.stop(c.user, out)) return;
             report_activity(out);
             check_last_chat(out);
+          },
+          [&](const verify_command& c) {
+            private_chats_.verify(c.user, out);
+            // Like private: a well-formed command that does not go to the registry.
+            if (private_chats_.is_open(c.user)) report_activity(out);
           },
           [&](const help_command&) {
             for (const auto& info : command_table()) out.print(help_line(info));

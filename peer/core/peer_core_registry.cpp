@@ -34,27 +34,20 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
           [&](const proto::user_list& m) { on_user_list(m, out); },
           [&](const proto::session_end& m) { on_session_end(m, out); },
           [&](const proto::private_offer& m) { on_offer(m, out); },
-          [&](const proto::private_expect& m) { private_chats_.on_expect(m, now); },
-          [&](const proto::private_granted& m) {
-            remember_name(m.peer.value);
-            private_chats_.on_granted(m, out);
-          },
+          // Version 3 chats are keyed: the registry sends these only to a private_request or an
+          // unkeyed yes, which this peer never sends.
+          [&](const proto::private_expect&) {},
+          [&](const proto::private_granted&) {},
           [&](const proto::private_declined& m) { private_chats_.on_declined(m.peer.value, out); },
           [&](const proto::stored_message& m) { on_stored_message(m, out); },
           [&](const proto::stored_end&) {
             if (awaiting_ == awaiting::stored) reply_done(out);
           },
-          [&](const proto::private_expect_from& m) { private_chats_.on_expect(m, now); },
-          // Sent only in answer to a private_invite or private_consent, which this peer does not
-          // send yet (issue 11: the sealed handshake); taken for what they also are, the
-          // unkeyed expectation and grant.
-          [&](const proto::private_expect_keyed& m) {
-            private_chats_.on_expect(proto::private_expect_from{m.peer, m.token, m.address}, now);
-          },
+          [&](const proto::private_expect_from&) {},
+          [&](const proto::private_expect_keyed& m) { private_chats_.on_expect(m, now); },
           [&](const proto::private_granted_keyed& m) {
             remember_name(m.peer.value);
-            private_chats_.on_granted(proto::private_granted{m.peer, m.address, m.port, m.token},
-                                      out);
+            private_chats_.on_granted(m, out);
           },
       },
       message);

@@ -11,15 +11,6 @@
 namespace parley::peer {
 namespace {
 
-// Compares two tokens in time that depends only on their lengths, so a dialer cannot learn a
-// live token byte by byte from how fast it is refused.
-bool same_token(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char difference = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return difference == 0;
-}
-
 std::string_view trim_spaces(std::string_view text) {
   const auto first = text.find_first_not_of(' ');
   if (first == std::string_view::npos) return {};
@@ -43,6 +34,43 @@ bool private_chats::may_request(std::string_view user, effects& out) const {
   return true;
 }
 
+proto::private_invite private_chats::invite(std::string_view user) {
+  // A request the registry still holds (it answers a repeat with private_pending) keeps the key
+  // it was sent with; a refused one's key is reused, never having been used.
+  auto own = take(invites_, user);
+  if (own)
+    invites_.push_back(pending_key{std::string(user), own});
+  else
+    own = remember(invites_, user);
+  return proto::private_invite{proto::name_string(std::string(user)), own->public_part()};
+}
+
+void private_chats::verify(std::string_view user, effects& out) const {
+  const auto chat = open_.find(user);
+  if (chat == open_.end()) return out.print(texts::private_not_enabled(user));
+  out.print(texts::safety_number(user, chat->second));
+}
+
+// A fresh key pair for `user`, replacing one kept for them; past the bound the oldest goes.
+std::shared_ptr<const crypto::chat_keypair> private_chats::remember(std::vector<pending_key>& keys,
+                                                                    std::string_view user) {
+  take(keys, user);
+  if (keys.size() >= max_expectations) keys.erase(keys.begin());
+  auto own = std::make_shared<const crypto::chat_keypair>(crypto::chat_keypair::generate());
+  keys.push_back(pending_key{std::string(user), own});
+  return own;
+}
+
+std::shared_ptr<const crypto::chat_keypair> private_chats::take(std::vector<pending_key>& keys,
+                                                                std::string_view user) {
+  const auto found =
+      std::find_if(keys.begin(), keys.end(), [&](const pending_key& k) { return k.user == user; });
+  if (found == keys.end()) return nullptr;
+  auto own = std::move(found->own);
+  keys.erase(found);
+  return own;
+}
+
 bool private_chats::send(std::string_view user, std::string_view text, effects& out) {
   if (!open_.contains(user)) {
     out.print(texts::private_not_enabled(user));
@@ -59,7 +87,7 @@ bool private_chats::stop(std::string_view user, effects& out) {
     out.print(texts::private_not_enabled(user));
     return false;
   }
-  std::string name = *chat;
+  std::string name = chat->first;
   open_.erase(chat);
   out.chats.emplace_back(send_on_chat{name, proto::p2p_stop{}});
   // The stop must reach the other side before the connection goes: close after the flush.
@@ -104,60 +132,69 @@ bool private_chats::answer(std::string_view line, effects& out) {
     out.print(texts::too_many_private_chats);
     accept = false;
   }
-  out.sends.emplace_back(proto::private_answer{proto::name_string(offers_.front()),
-                                               static_cast<std::uint8_t>(accept ? 1 : 0)});
+  // A yes carries this side's fresh chat key (SPEC 10); a no is the plain answer.
+  if (accept)
+    out.sends.emplace_back(proto::private_consent{
+        proto::name_string(offers_.front()), remember(consents_, offers_.front())->public_part()});
+  else
+    out.sends.emplace_back(proto::private_answer{proto::name_string(offers_.front()), 0});
   offers_.pop_front();
   return true;
 }
 
-void private_chats::drop_offers() { offers_.clear(); }
+void private_chats::drop_offers() {
+  offers_.clear();
+  // Neither a grant nor an expectation can follow on a lost registry link.
+  invites_.clear();
+  consents_.clear();
+}
 
 // ---------------------------------------------------------------- requester side
 
-void private_chats::on_granted(const proto::private_granted& grant, effects& out) {
+void private_chats::on_granted(const proto::private_granted_keyed& grant, effects& out) {
   const auto& user = grant.peer.value;
   // A second grant for a chat already open or on its way has nothing to add.
   if (open_.contains(user) || dialing_.contains(user)) return;
+  auto own = take(invites_, user);
+  if (!own) return;
   if (open_.size() + dialing_.size() >= max_open_chats) {
     out.print(texts::too_many_private_chats);
     return;
   }
   dialing_.emplace(user);
   out.chats.emplace_back(
-      dial_chat{own_name_, user, grant.address.value, grant.port, grant.token.value});
+      dial_chat{user, grant.address.value, grant.port,
+                chat_secrets{own_name_, user, grant.token.value, std::move(own), grant.peer_key}});
 }
 
 void private_chats::on_declined(std::string_view user, effects& out) {
+  take(invites_, user);
   out.print(texts::private_declined(user));
 }
 
-void private_chats::on_dialed(std::string_view user, bool accepted, effects& out) {
+void private_chats::on_dialed(std::string_view user, bool opened, std::string_view safety,
+                              effects& out) {
   const auto dial = dialing_.find(user);
   if (dial == dialing_.end()) return;
   dialing_.erase(dial);
-  if (!accepted) {
+  if (!opened) {
     out.print(texts::private_unreachable(user));
     return;
   }
-  open_.emplace(user);
+  open_.emplace(std::string(user), std::string(safety));
   out.print(texts::private_accepts(user));
   out.print(texts::private_started(user));
 }
 
 // ---------------------------------------------------------------- listener side
 
-void private_chats::on_expect(const proto::private_expect& m, time_point now) {
-  expect(expectation{m.peer.value, m.token.value, {}, now}, now);
-}
-
-void private_chats::on_expect(const proto::private_expect_from& m, time_point now) {
-  expect(expectation{m.peer.value, m.token.value, m.address.value, now}, now);
-}
-
-void private_chats::expect(expectation e, time_point now) {
+void private_chats::on_expect(const proto::private_expect_keyed& m, time_point now) {
+  auto own = take(consents_, m.peer.value);
+  if (!own) return;
   forget_expired(now);
   if (expectations_.size() >= max_expectations) expectations_.erase(expectations_.begin());
-  expectations_.push_back(std::move(e));
+  expectations_.push_back(
+      expectation{m.peer.value, m.token.value, m.address.value, m.peer_key, std::move(own), now});
 }
 
 bool private_chats::expects_address(std::string_view address, time_point now) const {
@@ -167,24 +204,38 @@ bool private_chats::expects_address(std::string_view address, time_point now) co
   });
 }
 
-hello_verdict private_chats::on_hello(const proto::p2p_hello& hello, time_point now, effects& out) {
-  if (hello.version != proto::protocol_version) return hello_verdict::refused;
+open_judgement private_chats::on_open(const proto::p2p_open& opening, time_point now) {
+  if (opening.version != proto::protocol_version) return {};
   forget_expired(now);
-  const auto found =
-      std::find_if(expectations_.begin(), expectations_.end(),
-                   [&](const expectation& e) { return same_token(e.token, hello.token.value); });
-  if (found == expectations_.end()) return hello_verdict::unknown;
-  // The token is live but was issued for someone else: whoever this is, it is not that user.
-  if (found->user != hello.from.value) return hello_verdict::refused;
-  // Single use: whatever happens next, this token opens nothing more.
-  expectations_.erase(found);
-  const auto& user = hello.from.value;
+  // Keys are public: comparing them in constant time would hide nothing.
+  const auto found = std::find_if(expectations_.begin(), expectations_.end(), [&](const auto& e) {
+    return e.peer_key == opening.requester_key;
+  });
+  if (found == expectations_.end()) return {open_verdict::unknown, {}};
   // One chat per pair: a chat with this user already open or being dialed stays the one.
-  if (open_.contains(user) || dialing_.contains(user)) return hello_verdict::refused;
-  if (open_.size() + dialing_.size() >= max_open_chats) return hello_verdict::refused;
-  open_.emplace(user);
+  if (open_.contains(found->user) || dialing_.contains(found->user)) return {};
+  if (++found->attempts > max_handshake_attempts) {
+    expectations_.erase(found);
+    return {};
+  }
+  return {open_verdict::answer,
+          chat_secrets{found->user, own_name_, found->token, found->own, found->peer_key}};
+}
+
+bool private_chats::on_proven(std::string_view user, const proto::chat_public_key& requester_key,
+                              std::string_view safety, time_point now, effects& out) {
+  forget_expired(now);
+  const auto found = std::find_if(expectations_.begin(), expectations_.end(), [&](const auto& e) {
+    return e.peer_key == requester_key && e.user == user;
+  });
+  if (found == expectations_.end()) return false;
+  // Single use: whatever happens next, this expectation opens nothing more.
+  expectations_.erase(found);
+  if (open_.contains(user) || dialing_.contains(user)) return false;
+  if (open_.size() + dialing_.size() >= max_open_chats) return false;
+  open_.emplace(std::string(user), std::string(safety));
   out.print(texts::private_started(user));
-  return hello_verdict::accepted;
+  return true;
 }
 
 void private_chats::forget_expired(time_point now) {
@@ -209,8 +260,7 @@ void private_chats::on_chat_message(std::string_view user, const proto::p2p_mess
             out.chats.emplace_back(close_chat{name, false});
           },
           // A handshake message inside a chat breaks the protocol: the chat ends.
-          [&](const proto::p2p_hello&) { end_chat(user, out); },
-          [&](const proto::p2p_accept&) { end_chat(user, out); },
+          [&](const auto&) { end_chat(user, out); },
       },
       message);
 }

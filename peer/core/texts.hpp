@@ -81,6 +81,10 @@ inline std::string logged_out(std::string_view user) { return std::string(user) 
 inline std::string private_not_enabled(std::string_view user) {
   return "Error. Private messaging to " + std::string(user) + " not enabled";
 }
+// SPEC 10: `verify <user>`.
+inline std::string safety_number(std::string_view user, std::string_view digits) {
+  return "Safety number with " + std::string(user) + ": " + std::string(digits);
+}
 inline std::string private_already_enabled(std::string_view user) {
   return "Error. Private messaging with " + std::string(user) + " already enabled";
 }

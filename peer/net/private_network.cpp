@@ -1,7 +1,9 @@
 #include "peer/net/private_network.hpp"
 
 #include "peer/core/texts.hpp"
+#include "peer/crypto/chat_seal.hpp"
 #include "shared/proto/codec.hpp"
+#include "shared/proto/frame.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -29,15 +31,32 @@ std::string source_address(const asio::ip::address& address) {
   return address.to_string();
 }
 
+// A frame whose body is `message` sealed as the next of `sealer`'s stream; a stop is the last.
+std::string sealed_frame(crypto::chat_sealer& sealer, const proto::p2p_message& message) {
+  const auto plain = proto::encode_frame(message);
+  const auto body = sealer.seal(std::string_view(plain).substr(proto::frame_header_bytes),
+                                std::holds_alternative<proto::p2p_stop>(message));
+  std::string frame(proto::frame_header_bytes, '\0');
+  proto::write_frame_length(frame.data(), static_cast<std::uint32_t>(body.size()));
+  return frame + body;
+}
+
+template <class T>
+const T* as(const proto::decoded<proto::p2p_message>& decoded) {
+  return decoded.message ? std::get_if<T>(&*decoded.message) : nullptr;
+}
+
 }  // namespace
 
 // One connection on its way to being a chat, or being one.
 struct private_network::link {
   enum class stage {
-    handshake,  // incoming, before the core's verdict on its hello
-    dialing,    // outgoing, before p2p_accept
-    open,       // a chat
-    ended,      // closed, or handed over to a flushing close: nothing more is reported
+    handshake,   // incoming, before the core's verdict on its p2p_open
+    proving,     // incoming, p2p_challenge sent: waiting for p2p_proof
+    dialing,     // outgoing, connecting or p2p_open sent: waiting for p2p_challenge
+    confirming,  // outgoing, p2p_proof sent: waiting for p2p_ready
+    open,        // a chat
+    ended,       // closed, or handed over to a flushing close: nothing more is reported
   };
 
   explicit link(asio::any_io_executor executor) : socket(executor), deadline(executor) {}
@@ -48,9 +67,13 @@ struct private_network::link {
   std::string user;                        // the other side, once known
   asio::ip::tcp::socket socket;  // outgoing, while connecting: then the connection owns it
   std::shared_ptr<net::framed_connection> connection;
-  asio::steady_timer deadline;            // the handshake's, or the dial's
-  std::optional<proto::p2p_hello> hello;  // incoming: the hello awaiting its token
-  std::string hello_frame;                // outgoing: sent once connected
+  asio::steady_timer deadline;                       // the handshake's, or the dial's
+  std::optional<proto::p2p_open> opening;            // incoming: the open awaiting its expectation
+  proto::chat_public_key requester_key{};            // incoming, once answered: whose expectation
+  std::unique_ptr<crypto::target_handshake> target;  // incoming, proving
+  std::unique_ptr<crypto::requester_handshake> requester;  // outgoing, until open
+  std::string open_frame;                                  // outgoing: sent once connected
+  crypto::sealed_chat chat;                                // open: the two streams
 };
 
 private_network::private_network(asio::any_io_executor executor, handshake_limits limits)
@@ -153,26 +176,55 @@ void private_network::report_eviction(const std::string& evicted, const std::str
 }
 
 void private_network::judge(const link_ptr& incoming) {
-  if (incoming->state != link::stage::handshake || !incoming->hello || !handlers_.on_hello) return;
-  switch (handlers_.on_hello(*incoming->hello)) {
-    case hello_verdict::unknown: return;
-    case hello_verdict::refused: return drop_handshake(incoming);
-    case hello_verdict::accepted: break;
+  if (incoming->state != link::stage::handshake || !incoming->opening || !handlers_.on_open) return;
+  const auto judgement = handlers_.on_open(*incoming->opening);
+  switch (judgement.verdict) {
+    case open_verdict::unknown: return;
+    case open_verdict::refused: return drop_handshake(incoming);
+    case open_verdict::answer: break;
   }
+  const auto& secrets = judgement.expected;
+  incoming->target = crypto::target_handshake::start(
+      *secrets.own, secrets.peer_key, {secrets.requester, secrets.target, secrets.token});
+  const auto challenge = incoming->target
+                             ? incoming->target->on_open({incoming->opening->requester_key,
+                                                          incoming->opening->commitment})
+                             : std::nullopt;
+  if (!challenge) return drop_handshake(incoming);
+  incoming->state = link::stage::proving;
+  incoming->user = secrets.requester;
+  incoming->requester_key = incoming->opening->requester_key;
+  incoming->opening.reset();
+  incoming->connection->send(proto::encode_frame(
+      proto::p2p_message{proto::p2p_challenge{challenge->target_nonce, challenge->target_proof}}));
+}
+
+void private_network::on_proof(const link_ptr& incoming, const proto::p2p_proof_message& m) {
+  auto accepted = incoming->target->on_proof({m.requester_nonce, m.header, m.requester_proof});
+  incoming->target.reset();
+  if (!accepted || !handlers_.on_proven ||
+      !handlers_.on_proven(incoming->user, incoming->requester_key, accepted->chat.safety_number))
+    return drop_handshake(incoming);
+  // The core may have ended the program meanwhile (its handler applies effects).
+  if (incoming->state != link::stage::proving) return;
   handshakes_.erase(incoming->ticket);
   admission_.release(incoming->ticket);
-  incoming->deadline.cancel();
-  incoming->state = link::stage::open;
-  incoming->user = incoming->hello->from.value;
-  incoming->hello.reset();
+  incoming->chat = std::move(accepted->chat);
+  // The last frame in clear; every later one is sealed.
+  incoming->connection->send(proto::encode_frame(proto::p2p_message{
+      proto::p2p_ready{accepted->ready.header, accepted->ready.target_confirm}}));
+  make_chat(incoming);
+}
+
+void private_network::make_chat(const link_ptr& l) {
+  l->deadline.cancel();
+  l->state = link::stage::open;
   // The core had no chat with this user, so an entry left here is a connection on its way out.
-  if (auto old = chats_.find(incoming->user); old != chats_.end()) {
+  if (auto old = chats_.find(l->user); old != chats_.end()) {
     old->second->state = link::stage::ended;
     old->second->connection->close();
   }
-  chats_[incoming->user] = incoming;
-  incoming->connection->send(proto::encode_frame(proto::p2p_message{proto::p2p_accept{}}));
-  if (handlers_.on_accepted) handlers_.on_accepted(incoming->user);
+  chats_[l->user] = l;
 }
 
 void private_network::retry_waiting() {
@@ -180,7 +232,7 @@ void private_network::retry_waiting() {
   std::vector<link_ptr> waiting;
   waiting.reserve(handshakes_.size());
   for (const auto& [ticket, incoming] : handshakes_)
-    if (incoming->hello) waiting.push_back(incoming);
+    if (incoming->opening) waiting.push_back(incoming);
   for (const auto& incoming : waiting) judge(incoming);
 }
 
@@ -196,17 +248,21 @@ void private_network::dial(const dial_chat& request) {
   outgoing->user = request.user;
   std::error_code ec;
   const auto address = asio::ip::make_address(request.address, ec);
-  if (ec || closed_) {
+  const auto& secrets = request.secrets;
+  if (!ec && !closed_ && secrets.own)
+    outgoing->requester = crypto::requester_handshake::start(
+        *secrets.own, secrets.peer_key, {secrets.requester, secrets.target, secrets.token});
+  if (ec || closed_ || !outgoing->requester) {
     // Reported from the io loop, never from inside the caller (it may be applying effects).
     std::weak_ptr<const bool> alive = alive_;
     asio::post(executor_, [this, alive, user = request.user] {
-      if (!alive.expired() && handlers_.on_dialed) handlers_.on_dialed(user, false);
+      if (!alive.expired() && handlers_.on_dialed) handlers_.on_dialed(user, false, {});
     });
     return;
   }
-  outgoing->hello_frame = proto::encode_frame(
-      proto::p2p_message{proto::p2p_hello{proto::protocol_version, proto::name_string(request.from),
-                                          proto::token_string(request.token)}});
+  const auto opening = outgoing->requester->opening();
+  outgoing->open_frame = proto::encode_frame(proto::p2p_message{
+      proto::p2p_open{crypto::handshake_version, opening.requester_key, opening.commitment}});
   dials_[request.user] = outgoing;
   arm_deadline(outgoing, private_connect_timeout);
   std::weak_ptr<const bool> alive = alive_;
@@ -224,11 +280,11 @@ void private_network::on_connected(const link_ptr& outgoing, std::error_code ec)
   if (ec) return dial_failed(outgoing);
   outgoing->connection = net::framed_connection::create(std::move(outgoing->socket));
   start_connection(outgoing);
-  outgoing->connection->send(std::move(outgoing->hello_frame));
+  outgoing->connection->send(std::move(outgoing->open_frame));
 }
 
 void private_network::dial_failed(const link_ptr& outgoing) {
-  if (outgoing->state != link::stage::dialing) return;
+  if (outgoing->state != link::stage::dialing && outgoing->state != link::stage::confirming) return;
   outgoing->state = link::stage::ended;
   if (auto entry = dials_.find(outgoing->user); entry != dials_.end() && entry->second == outgoing)
     dials_.erase(entry);
@@ -238,7 +294,18 @@ void private_network::dial_failed(const link_ptr& outgoing) {
     outgoing->connection->close();
   else
     outgoing->socket.close(ignored);
-  if (handlers_.on_dialed) handlers_.on_dialed(outgoing->user, false);
+  outgoing->requester.reset();
+  if (handlers_.on_dialed) handlers_.on_dialed(outgoing->user, false, {});
+}
+
+void private_network::on_ready(const link_ptr& outgoing, const proto::p2p_ready& m) {
+  auto chat = outgoing->requester->on_ready({m.header, m.target_confirm});
+  outgoing->requester.reset();
+  if (!chat) return dial_failed(outgoing);
+  dials_.erase(outgoing->user);
+  outgoing->chat = std::move(*chat);
+  make_chat(outgoing);
+  if (handlers_.on_dialed) handlers_.on_dialed(outgoing->user, true, outgoing->chat.safety_number);
 }
 
 // ---------------------------------------------------------------- both directions
@@ -266,52 +333,74 @@ void private_network::arm_deadline(const link_ptr& l, std::chrono::steady_clock:
     if (ec || alive.expired()) return;
     const auto self = weak.lock();
     if (!self) return;
-    if (self->state == link::stage::dialing) return dial_failed(self);
-    if (self->state != link::stage::handshake) return;
-    // No hello, or one whose token never turned up: whoever it is, it is not let in.
+    if (self->state == link::stage::dialing || self->state == link::stage::confirming)
+      return dial_failed(self);
+    if (self->state != link::stage::handshake && self->state != link::stage::proving) return;
+    // No open, one whose expectation never turned up, or no proof: it is not let in.
     drop_handshake(self);
   });
 }
 
 void private_network::on_frame(const link_ptr& l, std::string_view body) {
-  auto decoded = proto::decode_p2p(body);
+  if (l->state == link::stage::open) return on_sealed_frame(l, body);
+  if (l->state != link::stage::ended) on_handshake_frame(l, body);
+}
+
+void private_network::on_handshake_frame(const link_ptr& l, std::string_view body) {
+  const auto decoded = proto::decode_p2p(body);
   switch (l->state) {
     case link::stage::handshake:
-      // Exactly one frame, a hello, and then silence until the verdict.
-      if (!decoded.message || l->hello ||
-          !std::holds_alternative<proto::p2p_hello>(*decoded.message))
-        return drop_handshake(l);
-      l->hello = std::get<proto::p2p_hello>(*decoded.message);
-      return judge(l);
+      // Exactly one frame, an open, and then silence until the verdict.
+      if (const auto* opening = as<proto::p2p_open>(decoded); opening && !l->opening) {
+        l->opening = *opening;
+        return judge(l);
+      }
+      return drop_handshake(l);
+    case link::stage::proving:
+      if (const auto* proof = as<proto::p2p_proof_message>(decoded)) return on_proof(l, *proof);
+      return drop_handshake(l);
     case link::stage::dialing:
-      if (!decoded.message || !std::holds_alternative<proto::p2p_accept>(*decoded.message))
-        return dial_failed(l);
-      dials_.erase(l->user);
-      l->deadline.cancel();
-      l->state = link::stage::open;
-      if (auto old = chats_.find(l->user); old != chats_.end()) {
-        old->second->state = link::stage::ended;
-        old->second->connection->close();
+      if (const auto* challenge = as<proto::p2p_challenge>(decoded)) {
+        const auto proof =
+            l->requester->on_challenge({challenge->target_nonce, challenge->target_proof});
+        if (!proof) return dial_failed(l);
+        l->state = link::stage::confirming;
+        l->connection->send(proto::encode_frame(proto::p2p_message{proto::p2p_proof_message{
+            proof->requester_nonce, proof->header, proof->requester_proof}}));
+        return;
       }
-      chats_[l->user] = l;
-      if (handlers_.on_dialed) handlers_.on_dialed(l->user, true);
-      return;
+      return dial_failed(l);
+    case link::stage::confirming:
+      if (const auto* ready = as<proto::p2p_ready>(decoded)) return on_ready(l, *ready);
+      return dial_failed(l);
     case link::stage::open:
-      // A frame that does not decode ends the chat like a broken connection.
-      if (!decoded.message) {
-        l->connection->close();
-        return on_link_closed(l);
-      }
-      if (handlers_.on_message) handlers_.on_message(l->user, *decoded.message);
-      return;
     case link::stage::ended: return;
   }
 }
 
+void private_network::on_sealed_frame(const link_ptr& l, std::string_view body) {
+  // Forged, replayed, reordered, truncated or after the final frame: the stream says no, and
+  // nothing of it is shown. The plain text must be a text, or a stop sealed as the last frame.
+  const auto opened = l->chat.opener->open(body);
+  const auto decoded =
+      opened ? proto::decode_p2p(opened->plain) : proto::decoded<proto::p2p_message>{};
+  const bool text = as<proto::p2p_text>(decoded) != nullptr;
+  const bool stop = as<proto::p2p_stop>(decoded) != nullptr;
+  if (!opened || !(text || stop) || stop != opened->final) return end_chat(l);
+  if (handlers_.on_message) handlers_.on_message(l->user, *decoded.message);
+}
+
+void private_network::end_chat(const link_ptr& l) {
+  l->connection->close();
+  on_link_closed(l);
+}
+
 void private_network::on_link_closed(const link_ptr& l) {
   switch (l->state) {
-    case link::stage::handshake: return drop_handshake(l);
-    case link::stage::dialing: return dial_failed(l);
+    case link::stage::handshake:
+    case link::stage::proving: return drop_handshake(l);
+    case link::stage::dialing:
+    case link::stage::confirming: return dial_failed(l);
     case link::stage::open: {
       l->state = link::stage::ended;
       if (auto entry = chats_.find(l->user); entry != chats_.end() && entry->second == l)
@@ -327,7 +416,7 @@ void private_network::send(const std::string& user, const proto::p2p_message& me
   const auto chat = chats_.find(user);
   if (chat == chats_.end()) return;
   // Over the queue's bound the connection drops itself, and its close ends the chat.
-  chat->second->connection->send(proto::encode_frame(message));
+  chat->second->connection->send(sealed_frame(*chat->second->chat.sealer, message));
 }
 
 void private_network::close(const std::string& user, bool flush) {

@@ -1,18 +1,25 @@
-// The peer-to-peer side of private chats (SPEC 8): one listener for chats others start, a
-// dialer for chats this user starts, and the open chat connections, each a framed connection
-// speaking proto::p2p_message. Which connection may become a chat is the core's decision
-// (private_chats); this class only carries frames and keeps the deadlines.
+// The peer-to-peer side of private chats (SPEC 8, SPEC 10): one listener for chats others start,
+// a dialer for chats this user starts, and the open chat connections, each a framed connection.
+// Which connection may become a chat is the core's decision (private_chats); this class runs the
+// sealed handshake of docs/PROTOCOL.md section 8 (peer/crypto/chat_seal), seals and opens every
+// later frame, and keeps the deadlines.
 //
-// Incoming: a connection must present a p2p_hello within private_handshake_timeout. The core
-// judges it: accepted (the connection becomes the chat with that user and gets p2p_accept),
-// refused (closed), or unknown (the registry's private_expect may still be on its way on the
-// other TCP link: the hello is judged again by retry_waiting() until the deadline closes it).
+// Incoming: a connection must present a p2p_open, and then a p2p_proof that checks out, within
+// private_handshake_timeout. The core judges the open by the requester's key: answer (the
+// listener sends p2p_challenge, an attempt counted), refused (closed), or unknown (the
+// registry's private_expect_keyed may still be on its way on the other TCP link: the open is
+// judged again by retry_waiting() until the deadline closes it). After a valid proof the core
+// opens the chat and the listener sends p2p_ready. Anything else closes without a word.
 // Before a connection gets anything, handshake_admission decides whether it may wait at all
 // (SPEC 8.8: bounded per source address and in total, and always room for an address the
 // registry named for an expected requester); a bound that bites is told to the user, at most
 // once per notice_interval for each kind (a refusal for the bound per address, one for the
 // total, an eviction).
-// Outgoing: connect and get p2p_accept back within private_connect_timeout, else it failed.
+// Outgoing: connect, send p2p_open, check p2p_challenge, send p2p_proof, check p2p_ready, all
+// within private_connect_timeout, else it failed.
+// Open: every frame's body is a secretstream message (one stream per direction) whose plain
+// text is an encoded p2p_text, or a p2p_stop sealed as the final one. A frame that does not
+// open, or decode, or any frame after the final one, ends the chat like a broken connection.
 //
 // Everything here runs on the io thread.
 #pragma once
@@ -42,9 +49,9 @@
 
 namespace parley::peer {
 
-// Connecting to the other peer and its p2p_accept, together.
+// Connecting to the other peer and the whole handshake, together.
 inline constexpr std::chrono::seconds private_connect_timeout{5};
-// How long an incoming connection has to present a hello the core accepts.
+// How long an incoming connection has to complete its handshake.
 inline constexpr std::chrono::seconds private_handshake_timeout{5};
 // How often each kind of handshake notice (a refusal, an eviction) may be shown.
 inline constexpr std::chrono::seconds notice_interval{10};
@@ -53,11 +60,13 @@ class private_network {
  public:
   struct handlers {
     // The first frame of an incoming connection, decoded and validated.
-    std::function<hello_verdict(const proto::p2p_hello&)> on_hello;
-    // An accepted connection is now the chat with `user` and its p2p_accept is queued.
-    std::function<void(const std::string& user)> on_accepted;
-    // A dial_chat ended: the other peer accepted (the chat is open), or it failed.
-    std::function<void(const std::string& user, bool accepted)> on_dialed;
+    std::function<open_judgement(const proto::p2p_open&)> on_open;
+    // An incoming handshake succeeded: true when it is now the chat with `user`.
+    std::function<bool(const std::string& user, const proto::chat_public_key& requester_key,
+                       const std::string& safety)>
+        on_proven;
+    // A dial_chat ended: its handshake succeeded (the chat is open), or it failed.
+    std::function<void(const std::string& user, bool opened, const std::string& safety)> on_dialed;
     // A message on the open chat with `user`.
     std::function<void(const std::string& user, const proto::p2p_message&)> on_message;
     // The open chat with `user` ended by itself (not by close()).
@@ -86,7 +95,7 @@ class private_network {
   void send(const std::string& user, const proto::p2p_message& message);
   // Ends the chat with `user` (after its queue is flushed, or at once). Not reported.
   void close(const std::string& user, bool flush);
-  // Judges again the hellos waiting for their token (a private_expect has arrived).
+  // Judges again the opens waiting for their expectation (a private_expect_keyed has arrived).
   void retry_waiting();
   // Closes the listener and every connection; nothing more is reported.
   void close_all();
@@ -104,6 +113,13 @@ class private_network {
   void drop_handshake(const link_ptr& incoming);
   void judge(const link_ptr& incoming);
   void on_connected(const link_ptr& outgoing, std::error_code ec);
+  void on_handshake_frame(const link_ptr& l, std::string_view body);
+  void on_proof(const link_ptr& incoming, const proto::p2p_proof_message& message);
+  void on_ready(const link_ptr& outgoing, const proto::p2p_ready& message);
+  void on_sealed_frame(const link_ptr& l, std::string_view body);
+  // The link is now the open chat with l->user.
+  void make_chat(const link_ptr& l);
+  void end_chat(const link_ptr& l);
   void start_connection(const link_ptr& l);
   void on_frame(const link_ptr& l, std::string_view body);
   void on_link_closed(const link_ptr& l);
@@ -120,7 +136,7 @@ class private_network {
   registry::log_limiter per_address_notices_{notice_interval};
   registry::log_limiter total_notices_{notice_interval};
   registry::log_limiter eviction_notices_{notice_interval};
-  std::map<std::string, link_ptr> dials_;  // outgoing, before p2p_accept
+  std::map<std::string, link_ptr> dials_;  // outgoing, before p2p_ready
   std::map<std::string, link_ptr> chats_;  // open chats by the other user's name
   bool closed_ = false;
   // Expires with this object; callbacks that may outlive it hold a weak_ptr.

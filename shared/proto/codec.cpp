@@ -302,6 +302,10 @@ struct p2p_validator {
   std::optional<problem> operator()(const p2p_accept&) const { return {}; }
   std::optional<problem> operator()(const p2p_text& m) const { return check_text(m.text); }
   std::optional<problem> operator()(const p2p_stop&) const { return {}; }
+  std::optional<problem> operator()(const p2p_open&) const { return {}; }
+  std::optional<problem> operator()(const p2p_challenge&) const { return {}; }
+  std::optional<problem> operator()(const p2p_proof_message&) const { return {}; }
+  std::optional<problem> operator()(const p2p_ready&) const { return {}; }
 };
 
 }  // namespace

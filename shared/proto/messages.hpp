@@ -552,6 +552,65 @@ struct p2p_stop {
   bool operator==(const p2p_stop&) const = default;
 };
 
-using p2p_message = std::variant<p2p_hello, p2p_accept, p2p_text, p2p_stop>;
+// The sealed handshake of version 3 (docs/PROTOCOL.md, section 8; peer/crypto/chat_seal): four
+// messages of fixed-size fields, in clear, then every frame sealed. Version 3 refuses p2p_hello
+// and p2p_accept. A requester is R, a target T; the sizes are those of peer/crypto.
+inline constexpr std::size_t p2p_nonce_bytes = 32;
+inline constexpr std::size_t p2p_proof_bytes = 32;
+inline constexpr std::size_t p2p_header_bytes = 24;
+using p2p_nonce = std::array<std::uint8_t, p2p_nonce_bytes>;
+using p2p_proof = std::array<std::uint8_t, p2p_proof_bytes>;
+using p2p_stream_header = std::array<std::uint8_t, p2p_header_bytes>;
+
+// 1, R to T: R's chat key (the listener finds the registry's expectation by it) and R's
+// commitment to its nonce.
+struct p2p_open {
+  std::uint16_t version = protocol_version;
+  chat_public_key requester_key{};
+  p2p_proof commitment{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(version, requester_key, commitment);
+  }
+  bool operator==(const p2p_open&) const = default;
+};
+
+// 2, T to R: T's nonce and T's proof of its key and the token.
+struct p2p_challenge {
+  p2p_nonce target_nonce{};
+  p2p_proof target_proof{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(target_nonce, target_proof);
+  }
+  bool operator==(const p2p_challenge&) const = default;
+};
+
+// 3, R to T: R's nonce (opening the commitment), the header of R's sealed frames, R's proof.
+struct p2p_proof_message {
+  p2p_nonce requester_nonce{};
+  p2p_stream_header header{};
+  p2p_proof requester_proof{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(requester_nonce, header, requester_proof);
+  }
+  bool operator==(const p2p_proof_message&) const = default;
+};
+
+// 4, T to R: the header of T's sealed frames and T's confirmation. Every later frame is sealed.
+struct p2p_ready {
+  p2p_stream_header header{};
+  p2p_proof target_confirm{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(header, target_confirm);
+  }
+  bool operator==(const p2p_ready&) const = default;
+};
+
+// p2p_text and p2p_stop travel only sealed, inside a frame whose body is the sealed encoding.
+using p2p_message = std::variant<p2p_hello, p2p_accept, p2p_text, p2p_stop, p2p_open, p2p_challenge,
+                                 p2p_proof_message, p2p_ready>;
 
 }  // namespace parley::proto
