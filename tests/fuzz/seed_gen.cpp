@@ -147,6 +147,10 @@ std::vector<seed> p2p_valid_seeds() {
       {"p2p_accept", proto::p2p_accept{}},
       {"p2p_text", proto::p2p_text{"do or do not \xe2\x9c\x93"}},
       {"p2p_stop", proto::p2p_stop{}},
+      {"p2p_open", proto::p2p_open{proto::protocol_version, sample_key, sample_key}},
+      {"p2p_challenge", proto::p2p_challenge{sample_key, sample_key}},
+      {"p2p_proof", proto::p2p_proof_message{sample_key, {}, sample_key}},
+      {"p2p_ready", proto::p2p_ready{{}, sample_key}},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : messages)

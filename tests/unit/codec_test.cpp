@@ -27,6 +27,12 @@ proto::chat_public_key sample_key(std::uint8_t first = 0) {
   return key;
 }
 
+proto::p2p_stream_header sample_header(std::uint8_t first) {
+  proto::p2p_stream_header header{};
+  for (std::size_t i = 0; i < header.size(); ++i) header[i] = static_cast<std::uint8_t>(first + i);
+  return header;
+}
+
 // One valid instance of every client message, in variant order.
 std::vector<proto::client_message> sample_client_messages() {
   return {
@@ -90,6 +96,10 @@ std::vector<proto::p2p_message> sample_p2p_messages() {
       proto::p2p_accept{},
       proto::p2p_text{"Do or do not ✓"},
       proto::p2p_stop{},
+      proto::p2p_open{proto::protocol_version, sample_key(1), sample_key(40)},
+      proto::p2p_challenge{sample_key(2), sample_key(50)},
+      proto::p2p_proof_message{sample_key(3), sample_header(60), sample_key(70)},
+      proto::p2p_ready{sample_header(80), sample_key(90)},
   };
 }
 
@@ -700,6 +710,21 @@ TEST_CASE("the wire format is pinned: p2p_hello") {
       body_writer(tag_p2p_hello).u16(proto::protocol_version).str("yoda").str(sample_token);
   CHECK(body_of(proto::encode_frame(proto::p2p_message{
             proto::p2p_hello{proto::protocol_version, "yoda", sample_token}})) == expected.bytes());
+}
+
+TEST_CASE("the wire format is pinned: p2p_open, fixed-size fields without size tags") {
+  // [flag 1][i32 LE tag 4][u16 LE version][32 key bytes][32 commitment bytes]: 71 bytes
+  const auto key = sample_key(1);
+  const auto commitment = sample_key(40);
+  const auto expected =
+      body_writer(4)
+          .u16(proto::protocol_version)
+          .raw({reinterpret_cast<const char*>(key.data()), key.size()})
+          .raw({reinterpret_cast<const char*>(commitment.data()), commitment.size()});
+  const auto body = body_of(proto::encode_frame(
+      proto::p2p_message{proto::p2p_open{proto::protocol_version, key, commitment}}));
+  CHECK(body == expected.bytes());
+  CHECK(body.size() == 71);
 }
 
 TEST_CASE("peer-to-peer bodies: truncation, trailing bytes and unknown tags are refused") {

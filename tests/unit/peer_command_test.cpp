@@ -147,6 +147,13 @@ TEST_CASE("peer command: private chat commands parse") {
   CHECK(refused("private luke ") == parse_error::invalid_command);
   CHECK(refused("private") == parse_error::invalid_command);
   CHECK(refused("startprivate luke leia") == parse_error::invalid_command);
+  CHECK(parsed("verify luke") == command{verify_command{"luke"}});
+  CHECK(parsed("verify luke ") == command{verify_command{"luke"}});
+  CHECK(refused("verify") == parse_error::invalid_command);
+  CHECK(refused("verify luke leia") == parse_error::invalid_command);
+  CHECK(refused("verify lu\x01ke") == parse_error::invalid_user);
+  // Answered by the peer itself, like private.
+  CHECK_FALSE(needs_registry_answer(verify_command{"luke"}));
 }
 
 TEST_CASE("peer command: unknown lines") {
@@ -166,7 +173,7 @@ TEST_CASE("peer command: every error has its text") {
 
 TEST_CASE("peer command: the table lists every command once, help last") {
   const auto table = command_table();
-  REQUIRE(table.size() == 11);
+  REQUIRE(table.size() == 12);
   CHECK(table.back().name == "help");
   for (const auto& info : table) {
     // Each listed name is a command the parser knows (with a valid argument where one is due).

@@ -89,16 +89,31 @@ struct harness {
     sent.clear();
     chats.clear();
   }
-  hello_verdict hello(std::string from, std::string token) {
-    effects out;
-    const auto verdict =
-        core.on_private_hello(proto::p2p_hello{proto::protocol_version, from, token}, now, out);
-    take(out);
-    return verdict;
+  // `user` asks for a chat, this user answers y, and the registry vouches for `key` with
+  // `token`, having seen `user` at `address`.
+  void expect_chat(const std::string& user, const std::string& token,
+                   const proto::chat_public_key& key, const std::string& address = "10.0.0.9") {
+    receive(proto::private_offer{proto::name_string(user)});
+    type("y");
+    receive(proto::private_expect_keyed{proto::name_string(user), proto::token_string(token),
+                                        proto::address_string(address), key});
   }
-  void dialed(std::string user, bool accepted) {
+  // The first frame of an incoming chat connection, presenting `key`.
+  open_judgement open(const proto::chat_public_key& key,
+                      std::uint16_t version = proto::protocol_version) {
+    return core.on_private_open(proto::p2p_open{version, key, {}}, now);
+  }
+  // The handshake of that connection succeeded, as the requester `user`.
+  bool proven(std::string user, const proto::chat_public_key& key,
+              std::string safety = "1111 2222 3333") {
     effects out;
-    core.on_private_dialed(user, accepted, out);
+    const bool opened = core.on_private_proven(user, key, safety, now, out);
+    take(out);
+    return opened;
+  }
+  void dialed(std::string user, bool opened, std::string safety = "4444 5555 6666") {
+    effects out;
+    core.on_private_dialed(user, opened, safety, out);
     take(out);
   }
   void chat_message(std::string user, const proto::p2p_message& message) {

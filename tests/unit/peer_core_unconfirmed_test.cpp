@@ -129,8 +129,10 @@ TEST_CASE("peer core: logout and local commands are never named") {
 TEST_CASE("peer core: with a chat open, the unanswered commands are named before the chats hint") {
   harness h;
   h.log_in();
-  h.receive(proto::private_expect{"leia", token_a});
-  REQUIRE(h.hello("leia", token_a) == hello_verdict::accepted);
+  const proto::chat_public_key leia_key{1};
+  h.expect_chat("leia", token_a, leia_key);
+  REQUIRE(h.open(leia_key).verdict == open_verdict::answer);
+  REQUIRE(h.proven("leia", leia_key));
   h.type("message luke one");
   h.type("private leia passes the wait");
   h.type("block vader");
@@ -156,34 +158,39 @@ TEST_CASE("peer core: nothing is named for a loss during login") {
 TEST_CASE("peer core: the listener keeps room for the address the registry named, while live") {
   harness h;
   h.log_in();
+  const proto::chat_public_key leia_key{1};
+  const proto::chat_public_key han_key{2};
   CHECK_FALSE(h.core.expects_private_from("127.0.0.1", h.now));
-  h.receive(proto::private_expect_from{"leia", token_a, "198.51.100.7"});
-  // An older registry's expectation names no address: it keeps room for nobody.
+  h.expect_chat("leia", token_a, leia_key, "198.51.100.7");
+  // An older registry's expectation names no key and no address: it keeps room for nobody.
   h.receive(proto::private_expect{"han", token_b});
   CHECK(h.core.expects_private_from("198.51.100.7", h.now));
   CHECK_FALSE(h.core.expects_private_from("198.51.100.8", h.now));
   CHECK_FALSE(h.core.expects_private_from("", h.now));
 
-  SUBCASE("until the token is used") {
-    REQUIRE(h.hello("leia", token_a) == hello_verdict::accepted);
+  SUBCASE("until the handshake is proven") {
+    REQUIRE(h.open(leia_key).verdict == open_verdict::answer);
+    CHECK(h.core.expects_private_from("198.51.100.7", h.now));
+    REQUIRE(h.proven("leia", leia_key));
     CHECK_FALSE(h.core.expects_private_from("198.51.100.7", h.now));
   }
-  SUBCASE("until the token expires") {
+  SUBCASE("until the expectation expires") {
     h.now += token_lifetime - std::chrono::milliseconds(1);
     CHECK(h.core.expects_private_from("198.51.100.7", h.now));
     h.now += std::chrono::milliseconds(1);
     CHECK_FALSE(h.core.expects_private_from("198.51.100.7", h.now));
   }
-  SUBCASE("the token still opens only the chat it was issued for") {
-    CHECK(h.hello("han", token_a) == hello_verdict::refused);
+  SUBCASE("the expectation still opens only the chat it was issued for") {
+    CHECK(h.open(han_key).verdict == open_verdict::unknown);
+    CHECK_FALSE(h.proven("han", leia_key));
     CHECK(h.core.expects_private_from("198.51.100.7", h.now));
-    CHECK(h.hello("leia", token_a) == hello_verdict::accepted);
+    CHECK(h.open(leia_key).verdict == open_verdict::answer);
   }
 }
 
 TEST_CASE("peer core: before login no address is expected") {
   harness h;
   h.connect();
-  h.receive(proto::private_expect_from{"leia", token_a, "198.51.100.7"});
+  h.receive(proto::private_expect_keyed{"leia", token_a, "198.51.100.7", {}});
   CHECK_FALSE(h.core.expects_private_from("198.51.100.7", h.now));
 }

@@ -1,6 +1,7 @@
-// Private chats in the peer's core (SPEC 8): the startprivate request and its replies, the
-// consent prompt and its queue, the dial, the listener's token checks, the chat itself, its
-// endings, and a chat that outlives the registry.
+// Private chats in the peer's core (SPEC 8, SPEC 10): the startprivate request with its chat key
+// and its replies, the consent prompt and its queue, the keyed grant and dial, the listener's
+// expectations by requester key (attempts bounded, used up only by a proven handshake), the chat
+// itself and its safety number, its endings, and a chat that outlives the registry.
 #include "peer/core/peer_core.hpp"
 #include "peer/core/private_chats.hpp"
 #include "peer/core/texts.hpp"
@@ -8,6 +9,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -21,15 +23,40 @@ const std::string token_a = "0123456789abcdef0123456789abcdef";
 const std::string token_b = "fedcba9876543210fedcba9876543210";
 const std::string consent_yoda = "yoda would like to private message, enter y or n: ";
 
-// Logged in as luke, with a chat accepted from yoda.
-void open_chat_from(harness& h, const std::string& user, const std::string& token) {
-  h.receive(proto::private_expect{proto::name_string(user), proto::token_string(token)});
-  REQUIRE(h.hello(user, token) == hello_verdict::accepted);
+// A key the core can only compare: the handshake itself runs in the shell.
+proto::chat_public_key key_of(std::uint8_t seed) {
+  proto::chat_public_key key{};
+  key.fill(seed);
+  return key;
+}
+const auto yoda_key = key_of(1);
+const auto leia_key = key_of(2);
+const auto luke_key = key_of(3);
+
+// The chat key a private_consent or private_invite carried (the last one sent).
+proto::chat_public_key sent_key(const harness& h) {
+  for (auto it = h.sent.rbegin(); it != h.sent.rend(); ++it) {
+    if (const auto* c = std::get_if<proto::private_consent>(&*it)) return c->chat_key;
+    if (const auto* i = std::get_if<proto::private_invite>(&*it)) return i->chat_key;
+  }
+  FAIL("no key was sent");
+  return {};
+}
+
+// Logged in, with a chat accepted from `user`.
+void open_chat_from(harness& h, const std::string& user, const std::string& token,
+                    const proto::chat_public_key& key = yoda_key) {
+  h.expect_chat(user, token, key);
+  REQUIRE(h.open(key).verdict == open_verdict::answer);
+  REQUIRE(h.proven(user, key));
 }
 
 // Logged in, with a chat this user started with `user` open.
 void open_chat_to(harness& h, const std::string& user) {
-  h.receive(proto::private_granted{proto::name_string(user), "127.0.0.1", 40000, token_a});
+  h.type("startprivate " + user);
+  h.reply(proto::outcome::private_requested, user);
+  h.receive(proto::private_granted_keyed{proto::name_string(user), "127.0.0.1", 40000, token_a,
+                                         luke_key});
   h.dialed(user, true);
 }
 
@@ -55,7 +82,11 @@ TEST_CASE("peer private: startprivate asks the registry and prints each refusal"
   harness h;
   h.log_in();
   h.type("startprivate luke");
-  CHECK(h.sent == msgs{proto::private_request{"luke"}});
+  REQUIRE(h.sent.size() == 1);
+  const auto* invite = std::get_if<proto::private_invite>(&h.sent.front());
+  REQUIRE(invite != nullptr);
+  CHECK(invite->to.value == "luke");
+  CHECK(invite->chat_key != proto::chat_public_key{});
   CHECK(h.core.ready_for_input());  // a script may read ahead meanwhile
   h.reply(proto::outcome::private_requested, "luke");
   CHECK(h.lines.empty());
@@ -63,7 +94,8 @@ TEST_CASE("peer private: startprivate asks the registry and prints each refusal"
   const auto refusal = [&](proto::outcome result) {
     h.forget();
     h.type("privatestart luke");
-    CHECK(h.sent == msgs{proto::private_request{"luke"}});
+    REQUIRE(h.sent.size() == 1);
+    CHECK(std::holds_alternative<proto::private_invite>(h.sent.front()));
     h.reply(result, "luke");
     REQUIRE(h.lines.size() == 1);
     return h.lines.front();
@@ -106,7 +138,9 @@ TEST_CASE("peer private: a chat already open, either way, is refused locally") {
 TEST_CASE("peer private: a chat being dialed counts as enabled") {
   harness h;
   h.log_in();
-  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.type("startprivate luke");
+  h.reply(proto::outcome::private_requested, "luke");
+  h.receive(proto::private_granted_keyed{"luke", "127.0.0.1", 40000, token_a, luke_key});
   h.forget();
   h.type("startprivate luke");
   CHECK(h.lines == strings{"Error. Private messaging with luke already enabled"});
@@ -115,26 +149,83 @@ TEST_CASE("peer private: a chat being dialed counts as enabled") {
 
 // ---------------------------------------------------------------- requester side
 
-TEST_CASE("peer private: granted, dialed and accepted") {
+TEST_CASE("peer private: granted with a key, dialed with the invite's key pair, opened") {
   harness h;
   h.log_in();
-  h.receive(proto::private_granted{"luke", "10.0.0.7", 40001, token_a});
-  CHECK(h.chats == std::vector<chat_action>{dial_chat{"yoda", "luke", "10.0.0.7", 40001, token_a}});
+  h.type("startprivate luke");
+  const auto own = sent_key(h);
+  h.reply(proto::outcome::private_requested, "luke");
+  h.forget();
+  h.receive(proto::private_granted_keyed{"luke", "10.0.0.7", 40001, token_a, luke_key});
+  REQUIRE(h.chats.size() == 1);
+  const auto* dial = std::get_if<dial_chat>(&h.chats.front());
+  REQUIRE(dial != nullptr);
+  CHECK(dial->user == "luke");
+  CHECK(dial->address == "10.0.0.7");
+  CHECK(dial->port == 40001);
+  CHECK(dial->secrets.requester == "yoda");
+  CHECK(dial->secrets.target == "luke");
+  CHECK(dial->secrets.token == token_a);
+  CHECK(dial->secrets.peer_key == luke_key);
+  REQUIRE(dial->secrets.own != nullptr);
+  CHECK(dial->secrets.own->public_part() == own);
   CHECK(h.lines.empty());
-  h.dialed("luke", true);
+  h.dialed("luke", true, "0123 4567 8901");
   CHECK(h.lines == strings{"luke accepts private messaging", "Start private messaging with luke"});
   CHECK(h.core.completions("private ", "l") == strings{"luke"});
+  h.forget();
+  h.type("verify luke");
+  CHECK(h.lines == strings{"Safety number with luke: 0123 4567 8901"});
+  CHECK(h.sent == msgs{proto::activity{}});
+}
+
+TEST_CASE("peer private: a repeated startprivate keeps the key the registry holds") {
+  harness h;
+  h.log_in();
+  h.type("startprivate luke");
+  const auto first = sent_key(h);
+  h.reply(proto::outcome::private_requested, "luke");
+  h.type("startprivate luke");
+  CHECK(sent_key(h) == first);
+  h.reply(proto::outcome::private_pending, "luke");
+  // Another user's request gets a key of its own.
+  h.type("startprivate leia");
+  CHECK(sent_key(h) != first);
+}
+
+TEST_CASE("peer private: a grant without a keyed request of this peer's dials nothing") {
+  harness h;
+  h.log_in();
+  // Unkeyed (version 2): never dialed.
+  h.receive(proto::private_granted{"luke", "10.0.0.7", 40001, token_a});
+  // Keyed, but for no startprivate typed here.
+  h.receive(proto::private_granted_keyed{"luke", "10.0.0.7", 40001, token_a, luke_key});
+  CHECK(h.chats.empty());
+  // A grant uses the invite up: a second one for the same request dials nothing more.
+  h.type("startprivate leia");
+  h.reply(proto::outcome::private_requested, "leia");
+  h.receive(proto::private_granted_keyed{"leia", "10.0.0.7", 40001, token_a, leia_key});
+  h.dialed("leia", false);
+  h.forget();
+  h.receive(proto::private_granted_keyed{"leia", "10.0.0.7", 40001, token_a, leia_key});
+  CHECK(h.chats.empty());
 }
 
 TEST_CASE("peer private: a dial that fails says so, and a new request may follow") {
   harness h;
   h.log_in();
-  h.receive(proto::private_granted{"luke", "10.0.0.7", 40001, token_a});
+  open_chat_to(h, "luke");
+  h.type("stopprivate luke");
+  h.type("startprivate luke");
+  h.reply(proto::outcome::private_requested, "luke");
+  h.receive(proto::private_granted_keyed{"luke", "10.0.0.7", 40001, token_a, luke_key});
+  h.forget();
   h.dialed("luke", false);
   CHECK(h.lines == strings{"Error. Could not connect to luke for private messaging"});
   h.forget();
   h.type("startprivate luke");
-  CHECK(h.sent == msgs{proto::private_request{"luke"}});
+  REQUIRE(h.sent.size() == 1);
+  CHECK(std::holds_alternative<proto::private_invite>(h.sent.front()));
 }
 
 TEST_CASE("peer private: declined") {
@@ -156,7 +247,11 @@ TEST_CASE("peer private: the consent prompt takes the next line") {
 
   SUBCASE("y, any case, spaces around") {
     h.type("  Y ");
-    CHECK(h.sent == msgs{proto::private_answer{"yoda", 1}});
+    REQUIRE(h.sent.size() == 1);
+    const auto* consent = std::get_if<proto::private_consent>(&h.sent.front());
+    REQUIRE(consent != nullptr);
+    CHECK(consent->requester.value == "yoda");
+    CHECK(consent->chat_key != proto::chat_public_key{});
   }
   SUBCASE("n") {
     h.type("n");
@@ -188,7 +283,9 @@ TEST_CASE("peer private: offers queue; the oldest is asked first") {
   CHECK(h.last_prompt() == "leia would like to private message, enter y or n: ");
   h.type("n");
   CHECK(h.last_prompt() == "> ");
-  CHECK(h.sent == msgs{proto::private_answer{"yoda", 1}, proto::private_answer{"leia", 0}});
+  REQUIRE(h.sent.size() == 2);
+  CHECK(std::holds_alternative<proto::private_consent>(h.sent[0]));
+  CHECK(h.sent[1] == proto::client_message{proto::private_answer{"leia", 0}});
 }
 
 TEST_CASE("peer private: offers past the bound are declined at once") {
@@ -209,7 +306,9 @@ TEST_CASE("peer private: the answer does not wait behind a pending reply") {
   h.receive(proto::private_offer{"yoda"});
   CHECK(h.last_prompt() == consent_yoda);
   h.type("y");
-  CHECK(h.sent == msgs{proto::direct_message{"leia", "hi"}, proto::private_answer{"yoda", 1}});
+  REQUIRE(h.sent.size() == 2);
+  CHECK(h.sent[0] == proto::client_message{proto::direct_message{"leia", "hi"}});
+  CHECK(std::holds_alternative<proto::private_consent>(h.sent[1]));
   h.reply(proto::outcome::message_delivered);
   CHECK(h.sent.back() == proto::client_message{proto::who_else{}});
   CHECK(h.last_prompt() == "> ");
@@ -231,70 +330,138 @@ TEST_CASE("peer private: lines queued before an offer still run as commands") {
 
 // ---------------------------------------------------------------- listener side
 
-TEST_CASE("peer private: a hello with the expected token opens the chat, once") {
+TEST_CASE(
+    "peer private: an open with the expected key is answered; the proof opens the chat once") {
   harness h;
   h.log_in();
-  h.receive(proto::private_expect{"yoda", token_a});
+  h.expect_chat("yoda", token_a, yoda_key);
+  const auto own = sent_key(h);
+  h.forget();
+  const auto judgement = h.open(yoda_key);
+  REQUIRE(judgement.verdict == open_verdict::answer);
+  // What the target's handshake needs: the names in role order, the token, the consent's key
+  // pair, the key the registry relayed.
+  CHECK(judgement.expected.requester == "yoda");
+  CHECK(judgement.expected.target == "yoda");  // the harness's own name
+  CHECK(judgement.expected.token == token_a);
+  CHECK(judgement.expected.peer_key == yoda_key);
+  REQUIRE(judgement.expected.own != nullptr);
+  CHECK(judgement.expected.own->public_part() == own);
   CHECK(h.lines.empty());
-  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+  CHECK(h.proven("yoda", yoda_key, "9999 8888 7777"));
   CHECK(h.lines == strings{"Start private messaging with yoda"});
-  // Replayed: the token was single use.
-  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
+  // Used up: the same key again is unknown, and a second proof opens nothing.
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
+  CHECK_FALSE(h.proven("yoda", yoda_key));
+  h.forget();
+  h.type("verify yoda");
+  CHECK(h.lines == strings{"Safety number with yoda: 9999 8888 7777"});
 }
 
-TEST_CASE("peer private: a token issued for someone else is refused") {
+TEST_CASE("peer private: a key nobody vouched for is unknown; a proof under another name fails") {
   harness h;
   h.log_in();
-  h.receive(proto::private_expect{"yoda", token_a});
-  CHECK(h.hello("vader", token_a) == hello_verdict::refused);
-  CHECK(h.hello("yoda", token_b) == hello_verdict::unknown);
-  // The refusals did not use it up for the user it was issued for.
-  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+  h.expect_chat("yoda", token_a, yoda_key);
+  CHECK(h.open(leia_key).verdict == open_verdict::unknown);
+  CHECK_FALSE(h.proven("vader", yoda_key));
+  CHECK_FALSE(h.proven("yoda", leia_key));
+  // The failures did not use it up for the user it was issued for.
+  CHECK(h.open(yoda_key).verdict == open_verdict::answer);
+  CHECK(h.proven("yoda", yoda_key));
 }
 
-TEST_CASE("peer private: a token lives 60 seconds from its receipt") {
+TEST_CASE("peer private: at most max_handshake_attempts answers per expectation") {
   harness h;
   h.log_in();
-  h.receive(proto::private_expect{"yoda", token_a});
-  h.receive(proto::private_expect{"leia", token_b});
+  h.expect_chat("yoda", token_a, yoda_key);
+  for (int i = 0; i < max_handshake_attempts; ++i)
+    CHECK(h.open(yoda_key).verdict == open_verdict::answer);
+  // The next one drops the expectation: not even a proof of the real requester opens it now.
+  CHECK(h.open(yoda_key).verdict == open_verdict::refused);
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
+  CHECK_FALSE(h.proven("yoda", yoda_key));
+  CHECK(h.lines.empty());
+}
+
+TEST_CASE("peer private: an expectation lives 60 seconds from its receipt") {
+  harness h;
+  h.log_in();
+  h.expect_chat("yoda", token_a, yoda_key);
+  h.expect_chat("leia", token_b, leia_key);
+  h.forget();
   h.now += token_lifetime - std::chrono::milliseconds(1);
-  CHECK(h.hello("leia", token_b) == hello_verdict::accepted);
+  CHECK(h.open(leia_key).verdict == open_verdict::answer);
+  CHECK(h.proven("leia", leia_key));
   h.now += std::chrono::milliseconds(1);
-  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
   CHECK(h.lines == strings{"Start private messaging with leia"});
 }
 
-TEST_CASE("peer private: a hello before its private_expect is judged again later") {
+TEST_CASE("peer private: an open before its private_expect_keyed is judged again later") {
   harness h;
   h.log_in();
-  CHECK(h.hello("yoda", token_a) == hello_verdict::unknown);
-  h.receive(proto::private_expect{"yoda", token_a});
-  CHECK(h.hello("yoda", token_a) == hello_verdict::accepted);
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
+  h.expect_chat("yoda", token_a, yoda_key);
+  CHECK(h.open(yoda_key).verdict == open_verdict::answer);
 }
 
-TEST_CASE("peer private: a hello of another protocol version is refused") {
+TEST_CASE("peer private: an expectation needs this peer's y; unkeyed ones are ignored") {
   harness h;
   h.log_in();
-  h.receive(proto::private_expect{"yoda", token_a});
-  effects out;
-  const auto verdict = h.core.on_private_hello(
-      proto::p2p_hello{static_cast<std::uint16_t>(proto::protocol_version + 1), "yoda", token_a},
-      h.now, out);
-  CHECK(verdict == hello_verdict::refused);
+  // No y was typed for yoda: nothing to expect.
+  h.receive(proto::private_expect_keyed{"yoda", token_a, "10.0.0.9", yoda_key});
+  // Version 2's expectations carry no key.
+  h.receive(proto::private_expect{"leia", token_a});
+  h.receive(proto::private_expect_from{"leia", token_a, "10.0.0.9"});
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
+  CHECK_FALSE(h.core.expects_private_from("10.0.0.9", h.now));
+  // A no keeps nothing either.
+  h.receive(proto::private_offer{"luke"});
+  h.type("n");
+  h.receive(proto::private_expect_keyed{"luke", token_a, "10.0.0.9", luke_key});
+  CHECK(h.open(luke_key).verdict == open_verdict::unknown);
+}
+
+TEST_CASE("peer private: the address the registry saw is expected while the expectation lives") {
+  harness h;
+  h.log_in();
+  h.expect_chat("yoda", token_a, yoda_key, "10.0.0.9");
+  CHECK(h.core.expects_private_from("10.0.0.9", h.now));
+  CHECK_FALSE(h.core.expects_private_from("10.0.0.8", h.now));
+  REQUIRE(h.open(yoda_key).verdict == open_verdict::answer);
+  REQUIRE(h.proven("yoda", yoda_key));
+  CHECK_FALSE(h.core.expects_private_from("10.0.0.9", h.now));
+}
+
+TEST_CASE("peer private: an open of another protocol version is refused") {
+  harness h;
+  h.log_in();
+  h.expect_chat("yoda", token_a, yoda_key);
+  CHECK(h.open(yoda_key, static_cast<std::uint16_t>(proto::protocol_version + 1)).verdict ==
+        open_verdict::refused);
 }
 
 TEST_CASE("peer private: a second chat with the same user is refused") {
   harness h;
   h.log_in();
   open_chat_to(h, "yoda");
-  h.receive(proto::private_expect{"yoda", token_b});
-  CHECK(h.hello("yoda", token_b) == hello_verdict::refused);
+  h.expect_chat("yoda", token_b, yoda_key);
+  CHECK(h.open(yoda_key).verdict == open_verdict::refused);
+  CHECK_FALSE(h.proven("yoda", yoda_key));
 }
 
-TEST_CASE("peer private: no hello is judged before login") {
+TEST_CASE("peer private: no open is judged before login") {
   harness h;
   h.connect();
-  CHECK(h.hello("yoda", token_a) == hello_verdict::refused);
+  CHECK(h.open(yoda_key).verdict == open_verdict::refused);
+}
+
+TEST_CASE("peer private: verify without an open chat is an error, not activity") {
+  harness h;
+  h.log_in();
+  h.type("verify luke");
+  CHECK(h.lines == strings{"Error. Private messaging to luke not enabled"});
+  CHECK(h.sent.empty());
 }
 
 // ---------------------------------------------------------------- the chat
@@ -374,7 +541,8 @@ TEST_CASE("peer private: a handshake message inside a chat ends it") {
   h.log_in();
   open_chat_from(h, "yoda", token_a);
   h.forget();
-  h.chat_message("yoda", proto::p2p_accept{});
+  SUBCASE("p2p_accept") { h.chat_message("yoda", proto::p2p_accept{}); }
+  SUBCASE("p2p_ready") { h.chat_message("yoda", proto::p2p_ready{}); }
   CHECK(h.lines == strings{"Private messaging with yoda ended"});
 }
 
@@ -407,8 +575,8 @@ TEST_CASE("peer private: at most max_open_chats chats") {
   h.type("y");
   CHECK(h.lines.back() == "Error. Too many private chats");
   CHECK(h.sent == msgs{proto::private_answer{"yoda", 0}});
-  h.receive(proto::private_expect{"yoda", token_b});
-  CHECK(h.hello("yoda", token_b) == hello_verdict::refused);
+  h.receive(proto::private_expect_keyed{"yoda", token_b, "10.0.0.9", yoda_key});
+  CHECK(h.open(yoda_key).verdict == open_verdict::unknown);
 }
 
 // ---------------------------------------------------------------- without the registry
@@ -458,7 +626,9 @@ TEST_CASE("peer private: without the registry, logout and end of input end the p
 TEST_CASE("peer private: without a chat, a lost registry ends the peer at once") {
   harness h;
   h.log_in();
-  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.type("startprivate luke");
+  h.reply(proto::outcome::private_requested, "luke");
+  h.receive(proto::private_granted_keyed{"luke", "127.0.0.1", 40000, token_a, luke_key});
   h.dialed("luke", false);
   h.forget();
   h.disconnect();
@@ -469,7 +639,9 @@ TEST_CASE("peer private: without a chat, a lost registry ends the peer at once")
 TEST_CASE("peer private: a dial in flight keeps the peer until it ends") {
   harness h;
   h.log_in();
-  h.receive(proto::private_granted{"luke", "127.0.0.1", 40000, token_a});
+  h.type("startprivate luke");
+  h.reply(proto::outcome::private_requested, "luke");
+  h.receive(proto::private_granted_keyed{"luke", "127.0.0.1", 40000, token_a, luke_key});
   h.disconnect();
   CHECK_FALSE(h.exit_code);
   h.dialed("luke", false);
