@@ -35,9 +35,8 @@ class client_events {
   virtual void on_private(std::size_t /*user*/, const proto::server_message& /*message*/) {}
   // Parley only: the registry confirmed a logout.
   virtual void on_logged_out(std::size_t /*user*/) {}
-  // A private-chat connection someone dialed presented its hello.
-  virtual void on_p2p_hello(p2p_link& /*link*/, std::string_view /*from*/,
-                            std::string_view /*token*/) {}
+  // A private-chat connection someone dialed presented its p2p_open, with the requester's key.
+  virtual void on_p2p_open(p2p_link& /*link*/, const proto::chat_public_key& /*requester_key*/) {}
 };
 
 class chat_client {

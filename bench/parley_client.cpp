@@ -147,7 +147,9 @@ void parley_client::on_message(const proto::server_message& message) {
              std::holds_alternative<proto::private_expect>(message) ||
              std::holds_alternative<proto::private_expect_from>(message) ||
              std::holds_alternative<proto::private_granted>(message) ||
-             std::holds_alternative<proto::private_declined>(message)) {
+             std::holds_alternative<proto::private_declined>(message) ||
+             std::holds_alternative<proto::private_expect_keyed>(message) ||
+             std::holds_alternative<proto::private_granted_keyed>(message)) {
     events_.on_private(user_, message);
   }
   // presence (decoded the long way) and user_list need nothing.

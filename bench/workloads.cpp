@@ -232,65 +232,80 @@ void workload_runner::open_private_chats() {
   phase_ = phase::opening_chats;
   progress("opening " + std::to_string(n_ / 2) + " private chats");
   // The even user of each pair asks; the odd one says y (in on_private).
-  for (std::size_t a = 0; a < n_; a += 2)
-    parley_clients_[a]->send(proto::private_request{names_[a + 1]});
+  for (std::size_t a = 0; a < n_; a += 2) {
+    users_[a].chat_keys =
+        std::make_shared<const peer::crypto::chat_keypair>(peer::crypto::chat_keypair::generate());
+    parley_clients_[a]->send(
+        proto::private_invite{names_[a + 1], users_[a].chat_keys->public_part()});
+  }
 }
 
-void workload_runner::expect_token(std::size_t user, const std::string& token) {
-  // The dialer's hello may have come first, on its own connection.
-  const auto early = early_hellos_.find(token);
-  if (early != early_hellos_.end()) {
+namespace {
+std::string key_bytes(const proto::chat_public_key& key) { return {key.begin(), key.end()}; }
+}  // namespace
+
+void workload_runner::expect_chat(std::size_t user, const proto::private_expect_keyed& expect) {
+  if (expect.peer.value != names_[users_[user].partner])
+    return setup_failed("private chat expected from " + expect.peer.value + " by " + names_[user]);
+  const auto key = key_bytes(expect.peer_key);
+  expected_chat chat{user, p2p_secrets{expect.peer.value, names_[user], expect.token.value,
+                                       users_[user].chat_keys, expect.peer_key}};
+  // The dialer's open may have come first, on its own connection.
+  const auto early = early_opens_.find(key);
+  if (early != early_opens_.end()) {
     p2p_link* link = early->second;
-    early_hellos_.erase(early);
-    return match_private_chat(*link, user);
+    early_opens_.erase(early);
+    users_[user].sender = link;
+    return link->answer(user, chat.secrets);
   }
-  expected_tokens_.emplace(token, user);
+  expected_chats_.emplace(key, std::move(chat));
 }
 
 void workload_runner::on_private(std::size_t user, const proto::server_message& message) {
   if (user >= n_) return;
   if (const auto* offer = std::get_if<proto::private_offer>(&message)) {
     const bool from_partner = offer->from.value == names_[users_[user].partner];
-    if (!from_partner) note_error("private chat offered by " + offer->from.value);
+    if (!from_partner) {
+      note_error("private chat offered by " + offer->from.value);
+      parley_clients_[user]->send(proto::private_answer{offer->from, 0});
+      return;
+    }
+    users_[user].chat_keys =
+        std::make_shared<const peer::crypto::chat_keypair>(peer::crypto::chat_keypair::generate());
     parley_clients_[user]->send(
-        proto::private_answer{offer->from, static_cast<std::uint8_t>(from_partner ? 1 : 0)});
-  } else if (const auto* expect = std::get_if<proto::private_expect>(&message)) {
-    expect_token(user, expect->token.value);
-  } else if (const auto* expect_from = std::get_if<proto::private_expect_from>(&message)) {
-    // The generator plays every peer: it has no listener to keep room in.
-    expect_token(user, expect_from->token.value);
-  } else if (const auto* granted = std::get_if<proto::private_granted>(&message)) {
+        proto::private_consent{offer->from, users_[user].chat_keys->public_part()});
+  } else if (const auto* expect = std::get_if<proto::private_expect_keyed>(&message)) {
+    expect_chat(user, *expect);
+  } else if (const auto* granted = std::get_if<proto::private_granted_keyed>(&message)) {
     std::error_code ec;
     const auto address = asio::ip::make_address(granted->address.value, ec);
     if (ec) return setup_failed("private chat granted at a bad address " + granted->address.value);
     auto link = std::make_unique<p2p_link>(loop_, events());
     users_[user].sender = link.get();
-    link->dial(user, {address, granted->port}, names_[user], granted->token.value);
+    link->dial(user, {address, granted->port},
+               p2p_secrets{names_[user], granted->peer.value, granted->token.value,
+                           users_[user].chat_keys, granted->peer_key});
     links_.push_back(std::move(link));
   } else if (const auto* declined = std::get_if<proto::private_declined>(&message)) {
     setup_failed("private chat declined by " + declined->peer.value);
+  } else if (std::holds_alternative<proto::private_expect>(message) ||
+             std::holds_alternative<proto::private_expect_from>(message) ||
+             std::holds_alternative<proto::private_granted>(message)) {
+    setup_failed("the registry answered a keyed request with an unkeyed message");
   }
 }
 
-void workload_runner::on_p2p_hello(p2p_link& link, std::string_view from, std::string_view token) {
-  const auto expected = expected_tokens_.find(std::string(token));
-  if (expected == expected_tokens_.end()) {
-    early_hellos_.emplace(std::string(token), &link);
+void workload_runner::on_p2p_open(p2p_link& link, const proto::chat_public_key& requester_key) {
+  const auto key = key_bytes(requester_key);
+  const auto expected = expected_chats_.find(key);
+  if (expected == expected_chats_.end()) {
+    early_opens_.emplace(key, &link);
     return;
   }
-  const std::size_t target = expected->second;
-  expected_tokens_.erase(expected);
-  if (from != names_[users_[target].partner]) {
-    link.close();
-    return setup_failed("private chat hello from " + std::string(from) + " with " + names_[target] +
-                        "'s token");
-  }
-  match_private_chat(link, target);
-}
-
-void workload_runner::match_private_chat(p2p_link& link, std::size_t target) {
-  users_[target].sender = &link;
-  link.accept(target);
+  const auto chat = std::move(expected->second);
+  expected_chats_.erase(expected);
+  users_[chat.target].sender = &link;
+  link.answer(chat.target, chat.secrets);
 }
 
 void workload_runner::setup_failed(std::string_view why) {

@@ -12,6 +12,7 @@
 #include "bench/event_loop.hpp"
 #include "bench/latency_histogram.hpp"
 #include "bench/options.hpp"
+#include "bench/p2p_link.hpp"
 #include "bench/proc_stats.hpp"
 
 #include <asio/io_context.hpp>
@@ -49,6 +50,8 @@ class workload_runner final : private client_events {
     std::uint64_t next_sequence = 0;  // of the next message this user sends
     std::uint64_t expected = 0;       // the next sequence expected from the partner
     std::size_t in_flight = 0;
+    // private: this user's key pair for its chat (made when it asks, or answers y).
+    std::shared_ptr<const peer::crypto::chat_keypair> chat_keys;
   };
 
   struct storm_slot {
@@ -70,7 +73,7 @@ class workload_runner final : private client_events {
   void on_reply(std::size_t user, proto::outcome result) override;
   void on_private(std::size_t user, const proto::server_message& message) override;
   void on_logged_out(std::size_t user) override;
-  void on_p2p_hello(p2p_link& link, std::string_view from, std::string_view token) override;
+  void on_p2p_open(p2p_link& link, const proto::chat_public_key& requester_key) override;
 
   // Setup.
   bool resolve_server();
@@ -79,9 +82,8 @@ class workload_runner final : private client_events {
   void login_next();
   void all_logged_in();
   void open_private_chats();
-  void match_private_chat(p2p_link& link, std::size_t target);
-  // A private_expect (with or without the requester's address) for `user`, the chat's target.
-  void expect_token(std::size_t user, const std::string& token);
+  // A private_expect_keyed for `user`, the chat's target.
+  void expect_chat(std::size_t user, const proto::private_expect_keyed& expect);
   void setup_failed(std::string_view why);
 
   // Traffic.
@@ -124,8 +126,13 @@ class workload_runner final : private client_events {
   std::vector<std::unique_ptr<chat_client>> clients_;
   std::vector<parley_client*> parley_clients_;  // the same objects, when speaking Parley
   std::vector<std::unique_ptr<p2p_link>> links_;
-  std::unordered_map<std::string, std::size_t> expected_tokens_;  // token -> listening user
-  std::unordered_map<std::string, p2p_link*> early_hellos_;       // token -> link waiting
+  struct expected_chat {
+    std::size_t target = no_user;
+    p2p_secrets secrets;
+  };
+  // By the requester's key, as its bytes.
+  std::unordered_map<std::string, expected_chat> expected_chats_;
+  std::unordered_map<std::string, p2p_link*> early_opens_;  // links whose open came first
   std::string payload_;
   message_kind expected_kind_ = message_kind::direct;
 
