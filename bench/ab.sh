@@ -16,6 +16,8 @@
 #               /var/tmp), which must not be a tmpfs
 #   hangup      a hang-up login flood from 127.0.0.2 at the default hash cost, and the login time
 #               of a user on 127.0.0.1 meanwhile
+#   private     500 private chats, W=16, both peers played by the generator (its rate is the
+#               generator's: compare generators with AB_BENCH_A, e.g. sealed against unsealed)
 # AB_TLS: the sides whose registry link is TLS (A, B or AB; default none: every registry runs
 # --no-tls and parley-bench speaks plain). AB_TLS=B with the same build on both sides measures
 # what TLS costs: bench/ab.sh build/registry build/registry 5.
@@ -121,6 +123,7 @@ workloads=(
   "logins-10k|idle10k|$memory|--workload idle --users 10000"
   "offline|none|--db @DB@ --hash-cost test|--workload offline --duration 10 --warmup 2|0,1"
   "hangup|none|--db :memory: --hash-cost interactive|--workload hangup --duration 5 --warmup 2"
+  "private|none|$memory|--workload private --users 1000 --inflight 16 --duration 5 --warmup 2"
 )
 selected=${AB_WORKLOADS:-direct-w16 direct-w4 broadcast latency idle}
 [[ ${AB_TLS:-} =~ ^(A|B|AB)?$ ]] || { echo "ab.sh: AB_TLS must be A, B or AB" >&2; exit 2; }
