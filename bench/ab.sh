@@ -16,6 +16,8 @@
 #               /var/tmp), which must not be a tmpfs
 #   hangup      a hang-up login flood from 127.0.0.2 at the default hash cost, and the login time
 #               of a user on 127.0.0.1 meanwhile
+#   storm-10k   10,000 logins in 8 s (1,250 a second, each a new connection and, the first time,
+#               a new account; then a logout), and the p99 of two users chatting meanwhile
 #   private     500 private chats, W=16, both peers played by the generator (its rate is the
 #               generator's: compare generators with AB_BENCH_A, e.g. sealed against unsealed)
 # AB_TLS: the sides whose registry link is TLS (A, B or AB; default none: every registry runs
@@ -124,6 +126,7 @@ workloads=(
   "offline|none|--db @DB@ --hash-cost test|--workload offline --duration 10 --warmup 2|0,1"
   "hangup|none|--db :memory: --hash-cost interactive|--workload hangup --duration 5 --warmup 2"
   "private|none|$memory|--workload private --users 1000 --inflight 16 --duration 5 --warmup 2"
+  "storm-10k|none|$memory|--workload login-storm --rate 1250 --duration 8 --warmup 1"
 )
 selected=${AB_WORKLOADS:-direct-w16 direct-w4 broadcast latency idle}
 [[ ${AB_TLS:-} =~ ^(A|B|AB)?$ ]] || { echo "ab.sh: AB_TLS must be A, B or AB" >&2; exit 2; }
@@ -169,6 +172,7 @@ function figures(label) {
   if (label == "logins-10k") return "connect_s settled_s"
   if (label == "offline") return "offline_rate_per_s p99_us store_failed"
   if (label == "hangup") return "victim_login_p50_us victim_login_max_us victim_failed flood_rate_per_s"
+  if (label == "storm-10k") return "logins login_rate_per_s p50_us p99_us"
   return "rate_per_s"
 }
 {
