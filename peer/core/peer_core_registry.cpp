@@ -127,7 +127,10 @@ void peer_core::on_command_reply(const proto::command_reply& reply, effects& out
   switch (reply.result) {
     case outcome::message_delivered:
     case outcome::message_stored: remember_name(pending_target_); break;
-    case outcome::invalid_user: out.print(texts::invalid_user); break;
+    case outcome::invalid_user:
+      private_chats_.forget_invite(subject);
+      out.print(texts::invalid_user);
+      break;
     case outcome::cannot_message_self: out.print(texts::cannot_message_self); break;
     case outcome::blocked_by_recipient: out.print(texts::blocked_by_recipient); break;
     case outcome::broadcast_sent: break;
@@ -149,12 +152,25 @@ void peer_core::on_command_reply(const proto::command_reply& reply, effects& out
     case outcome::store_failed: out.print(texts::store_failed); break;
     case outcome::mailbox_full: out.print(texts::mailbox_full(subject)); break;
     case outcome::private_requested: break;
+    // A refused request's key pair is of no more use (a pending one's is: the registry holds it).
     case outcome::cannot_private_self: out.print(texts::cannot_private_self); break;
-    case outcome::user_offline: out.print(texts::user_offline(subject)); break;
-    case outcome::private_blocked: out.print(texts::private_blocked(subject)); break;
+    case outcome::user_offline:
+      private_chats_.forget_invite(subject);
+      out.print(texts::user_offline(subject));
+      break;
+    case outcome::private_blocked:
+      private_chats_.forget_invite(subject);
+      out.print(texts::private_blocked(subject));
+      break;
     case outcome::private_pending: out.print(texts::private_pending(subject)); break;
-    case outcome::private_busy: out.print(texts::private_busy(subject)); break;
-    case outcome::private_unavailable: out.print(texts::private_unavailable(subject)); break;
+    case outcome::private_busy:
+      private_chats_.forget_invite(subject);
+      out.print(texts::private_busy(subject));
+      break;
+    case outcome::private_unavailable:
+      private_chats_.forget_invite(subject);
+      out.print(texts::private_unavailable(subject));
+      break;
   }
   pending_target_.clear();
   // Every command's one answer is a command_reply, or a user list ended by its final chunk or

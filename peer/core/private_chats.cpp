@@ -34,9 +34,11 @@ bool private_chats::may_request(std::string_view user, effects& out) const {
   return true;
 }
 
+void private_chats::forget_invite(std::string_view user) { take(invites_, user); }
+
 proto::private_invite private_chats::invite(std::string_view user) {
   // A request the registry still holds (it answers a repeat with private_pending) keeps the key
-  // it was sent with; a refused one's key is reused, never having been used.
+  // it was sent with; a refused one's key was forgotten (forget_invite), so it gets a new one.
   auto own = take(invites_, user);
   if (own)
     invites_.push_back(pending_key{std::string(user), own});
@@ -192,6 +194,11 @@ void private_chats::on_expect(const proto::private_expect_keyed& m, time_point n
   auto own = take(consents_, m.peer.value);
   if (!own) return;
   forget_expired(now);
+  // Listeners find expectations by key: a key already expected (only someone who saw it could
+  // present it again) would shadow the first; the first keeps it.
+  if (std::any_of(expectations_.begin(), expectations_.end(),
+                  [&](const expectation& e) { return e.peer_key == m.peer_key; }))
+    return;
   if (expectations_.size() >= max_expectations) expectations_.erase(expectations_.begin());
   expectations_.push_back(
       expectation{m.peer.value, m.token.value, m.address.value, m.peer_key, std::move(own), now});
@@ -205,7 +212,7 @@ bool private_chats::expects_address(std::string_view address, time_point now) co
 }
 
 open_judgement private_chats::on_open(const proto::p2p_open& opening, time_point now) {
-  if (opening.version != proto::protocol_version) return {};
+  if (opening.version != crypto::handshake_version) return {};
   forget_expired(now);
   // Keys are public: comparing them in constant time would hide nothing.
   const auto found = std::find_if(expectations_.begin(), expectations_.end(), [&](const auto& e) {

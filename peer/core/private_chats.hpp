@@ -62,6 +62,8 @@ class private_chats {
   // The private_invite for `user`, with a chat key pair kept until the grant or decline (the
   // last max_expectations users asked for are kept).
   proto::private_invite invite(std::string_view user);
+  // The registry refused the request for `user`: its key pair goes.
+  void forget_invite(std::string_view user);
   // `verify <user>`: the safety number of the open chat, or the error.
   void verify(std::string_view user, effects& out) const;
   // `private <user> <text>`: true when sent on the chat (the caller reports activity).

@@ -20,6 +20,11 @@
 namespace parley::peer {
 namespace {
 
+// Frame bounds (docs/PROTOCOL.md 8): a handshake message is at most 93 bytes of body, a sealed
+// text at most its 4,096 bytes, its encoding's 13 and the seal's 17.
+constexpr std::size_t max_handshake_frame_body = 128;
+constexpr std::size_t max_sealed_frame_body = proto::max_text_bytes + 256;
+
 // After a failed accept (out of descriptors, say) the listener pauses this long rather than spin.
 constexpr std::chrono::milliseconds accept_retry_delay{100};
 
@@ -148,6 +153,7 @@ void private_network::start_handshake(asio::ip::tcp::socket socket) {
   incoming->ticket = *verdict.admitted;
   incoming->address = address;
   incoming->connection = net::framed_connection::create(std::move(socket));
+  incoming->connection->set_max_frame_body(max_handshake_frame_body);
   handshakes_.emplace(incoming->ticket, incoming);
   start_connection(incoming);
   arm_deadline(incoming, private_handshake_timeout);
@@ -218,6 +224,7 @@ void private_network::on_proof(const link_ptr& incoming, const proto::p2p_proof_
 
 void private_network::make_chat(const link_ptr& l) {
   l->deadline.cancel();
+  l->connection->set_max_frame_body(max_sealed_frame_body);
   l->state = link::stage::open;
   // The core had no chat with this user, so an entry left here is a connection on its way out.
   if (auto old = chats_.find(l->user); old != chats_.end()) {
@@ -279,6 +286,7 @@ void private_network::on_connected(const link_ptr& outgoing, std::error_code ec)
   if (outgoing->state != link::stage::dialing) return;
   if (ec) return dial_failed(outgoing);
   outgoing->connection = net::framed_connection::create(std::move(outgoing->socket));
+  outgoing->connection->set_max_frame_body(max_handshake_frame_body);
   start_connection(outgoing);
   outgoing->connection->send(std::move(outgoing->open_frame));
 }

@@ -1,6 +1,8 @@
 // Starting a private chat (SPEC 8.1 to 8.4): every refusal, the y/n consent with its queue, and a
 // decline however it comes about.
+#include "tests/e2e/fake_registry_peer.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/sealed_p2p.hpp"
 
 #include "shared/proto/text.hpp"
 
@@ -39,11 +41,13 @@ void announce_port(raw_client& client, std::uint16_t port) {
   }
 }
 
-// `startprivate luke` by yoda, answered yes by luke, a raw client; returns whom the offer named.
-std::string raw_luke_accepts(const user_peer& yoda, raw_client& luke) {
+// `startprivate luke` by yoda, answered yes by luke, a raw client, with `luke_keys`' public half;
+// returns whom the offer named.
+std::string raw_luke_accepts(const user_peer& yoda, raw_client& luke,
+                             const crypto::chat_keypair& luke_keys) {
   yoda->send_line("startprivate luke");
   auto requester = luke.expect<proto::private_offer>().from.value;
-  luke.send(proto::private_answer{{"yoda"}, 1});
+  luke.send(proto::private_consent{{"yoda"}, luke_keys.public_part()});
   return requester;
 }
 
@@ -105,40 +109,46 @@ TEST_CASE("private: the registry hands the requester the address it saw and the 
   registry_fixture registry;
   auto yoda = logged_in_user(registry, "yoda");
   // luke is a raw client announcing a port the test listens on, so the test sees what yoda's
-  // peer presents when it dials.
+  // peer presents when it dials, and runs luke's side of the handshake.
   listener luke_listener;
   raw_client luke(registry.port());
   luke.log_in("luke", password_of("luke"));
   announce_port(luke, luke_listener.port());
   yoda->expect_line("luke logged in");
 
-  CHECK(raw_luke_accepts(yoda, luke) == "yoda");
-  const auto expectation = luke.expect<proto::private_expect_from>();
+  const auto luke_keys = crypto::chat_keypair::generate();
+  CHECK(raw_luke_accepts(yoda, luke, luke_keys) == "yoda");
+  const auto expectation = luke.expect<proto::private_expect_keyed>();
   CHECK(expectation.peer.value == "yoda");
   CHECK(proto::is_valid_token(expectation.token.value));
   // And luke is told where the registry saw yoda connect from (SPEC 8.8).
   CHECK(expectation.address.value == "127.0.0.1");
 
   auto chat = luke_listener.accept();
-  const auto hello = chat.receive_p2p();
-  REQUIRE(hello.has_value());
-  const auto* greeting = std::get_if<proto::p2p_hello>(&*hello);
-  REQUIRE(greeting != nullptr);
-  CHECK(greeting->version == proto::protocol_version);
-  CHECK(greeting->from.value == "yoda");
-  CHECK(greeting->token == expectation.token);
-  chat.send_p2p(proto::p2p_accept{});
+  handshake_frames frames;
+  auto sealed = handshake_as_target(chat, luke_keys, expectation.peer_key,
+                                    {"yoda", "luke", expectation.token.value}, &frames);
+  // yoda's open is version 3 with the key the registry relayed to luke; no name and no token
+  // cross in clear (the token is bound in the proofs).
+  const auto opening = decode_clear(std::string_view(frames.open).substr(4));
+  REQUIRE(opening.has_value());
+  const auto* open = std::get_if<proto::p2p_open>(&*opening);
+  REQUIRE(open != nullptr);
+  CHECK(open->version == proto::protocol_version);
+  CHECK(open->requester_key == expectation.peer_key);
+  const auto handshake = frames.open + frames.challenge + frames.proof + frames.ready;
+  CHECK(handshake.find(expectation.token.value) == std::string::npos);
+  CHECK(handshake.find(token_bytes(expectation.token.value)) == std::string::npos);
+  CHECK(handshake.find("yoda") == std::string::npos);
+  REQUIRE(sealed.has_value());
   yoda->expect_line(text::private_accepts("luke"));
   yoda->expect_line(text::private_start("luke"));
 
   yoda->send_line("private luke over the wire");
-  const auto said = chat.receive_p2p();
-  REQUIRE(said.has_value());
-  REQUIRE(std::holds_alternative<proto::p2p_text>(*said));
-  CHECK(std::get<proto::p2p_text>(*said).text.value == "over the wire");
+  CHECK(sealed->expect_text(chat) == "over the wire");
   log_out(*yoda);
   // yoda's own logout closes the chat without a stop.
-  CHECK(chat.wait_closed());
+  CHECK(closed_without_a_word(chat, default_timeout));
 }
 
 TEST_CASE("private: a dial that is refused tells the requester") {
@@ -150,13 +160,29 @@ TEST_CASE("private: a dial that is refused tells the requester") {
   announce_port(luke, luke_listener.port());
   yoda->expect_line("luke logged in");
 
-  raw_luke_accepts(yoda, luke);
-  // luke's side reads the hello and hangs up instead of accepting.
+  const auto luke_keys = crypto::chat_keypair::generate();
+  raw_luke_accepts(yoda, luke, luke_keys);
+  luke.expect<proto::private_expect_keyed>();
+  // luke's side reads the open and hangs up instead of answering it.
   {
     auto chat = luke_listener.accept();
-    REQUIRE(chat.receive_p2p().has_value());
+    REQUIRE(receive_clear<proto::p2p_open>(chat).has_value());
   }
   yoda->expect_line(text::private_dial_failed("luke"));
+  CHECK(answer_to(*yoda, "private luke hello?") == lines{text::private_not_enabled("luke")});
+
+  // Whoever answers at luke's address without luke's chat key (the token and yoda's key are
+  // not enough) makes a challenge that does not check: the dial fails the same way.
+  raw_luke_accepts(yoda, luke, luke_keys);
+  const auto expectation = luke.expect<proto::private_expect_keyed>();
+  auto impostor = luke_listener.accept();
+  const auto impostor_keys = crypto::chat_keypair::generate();
+  CHECK_FALSE(handshake_as_target(impostor, impostor_keys, expectation.peer_key,
+                                  {"yoda", "luke", expectation.token.value})
+                  .has_value());
+  yoda->expect_line(text::private_dial_failed("luke"));
+  yoda->read_output();
+  CHECK(count_of(*yoda, text::private_start("luke")) == 0);
   CHECK(answer_to(*yoda, "private luke hello?") == lines{text::private_not_enabled("luke")});
   log_out(*yoda);
 }

@@ -4,7 +4,9 @@
 // real registry; hans is a raw client on 127.0.0.3 that dials luke from an address the registry
 // did not see him at (127.0.0.4), to show what the attack does to a requester nobody vouched for.
 #include "shared/proto/codec.hpp"
+#include "tests/e2e/fake_registry_peer.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/sealed_p2p.hpp"
 
 #include <doctest/doctest.h>
 
@@ -145,27 +147,28 @@ class listener_jammer {
   std::thread thread_;
 };
 
-// hans, a raw client logged in from 127.0.0.3, asks luke for a chat and luke says y: the grant
-// tells hans where luke listens, and luke expects hans from 127.0.0.3.
-proto::private_granted hans_granted(raw_client& hans, const user_peer& luke) {
+// hans, a raw client logged in from 127.0.0.3, asks luke for a chat with `hans_keys`' public
+// half and luke says y: the grant tells hans where luke listens and luke's chat key, and luke
+// expects hans's key from 127.0.0.3.
+proto::private_granted_keyed hans_granted(raw_client& hans, const user_peer& luke,
+                                          const crypto::chat_keypair& hans_keys) {
   hans.log_in("hans", password_of("hans"));
-  hans.send(proto::private_request{{"luke"}});
+  hans.send(proto::private_invite{{"luke"}, hans_keys.public_part()});
   CHECK(hans.expect<proto::command_reply>().result == proto::outcome::private_requested);
   luke->expect(text::private_offer("hans"));
   luke->send_line("y");
-  return hans.expect<proto::private_granted>();
+  return hans.expect<proto::private_granted_keyed>();
 }
 
-// A dial to luke from `from` presenting `token` as hans: whether luke's peer accepted it.
-bool hans_dials(const proto::private_granted& grant, const char* from,
-                std::unique_ptr<raw_client>& chat) {
+// A dial to luke from `from` running hans's whole handshake: whether luke's peer let it in.
+bool hans_dials(const proto::private_granted_keyed& grant, const crypto::chat_keypair& hans_keys,
+                const char* from, std::unique_ptr<raw_client>& chat) {
   chat = std::make_unique<raw_client>(grant.port, from);
-  // A connection refused for lack of room is closed at once: the hello may not even go out.
-  if (!chat->send_bytes(proto::encode_frame(
-          proto::p2p_message{proto::p2p_hello{proto::protocol_version, {"hans"}, grant.token}})))
-    return false;
-  const auto answer = chat->receive_p2p();
-  return answer && std::holds_alternative<proto::p2p_accept>(*answer);
+  // A connection refused for lack of room is closed at once: the open may not even go out,
+  // and the handshake fails at its first step.
+  return handshake_as_requester(*chat, hans_keys, grant.peer_key,
+                                {"hans", "luke", grant.token.value})
+      .has_value();
 }
 
 // yoda asks luke for a chat `chats` times while the attack goes on; each time luke says y.
@@ -199,21 +202,14 @@ std::string describe(const std::vector<std::optional<milliseconds>>& took) {
   return text;
 }
 
-std::size_t count_of(const child_process& peer, std::string_view text) {
-  const auto all = peer.output().text();
-  std::size_t count = 0;
-  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size()))
-    ++count;
-  return count;
-}
-
 }  // namespace
 
 TEST_CASE("private jam: silent connections from one address keep no chat out (defaults)") {
   registry_fixture registry;
   auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   raw_client hans(registry.port(), hans_address);
-  const auto grant = hans_granted(hans, luke);
+  const auto hans_keys = crypto::chat_keypair::generate();
+  const auto grant = hans_granted(hans, luke, hans_keys);
 
   // Four times the default bound per address (8), reopened as fast as they are closed.
   constexpr std::size_t attack_sockets = 32;
@@ -229,7 +225,7 @@ TEST_CASE("private jam: silent connections from one address keep no chat out (de
   for (const auto& t : took) CHECK(t.has_value());
   // A requester the registry did not name gets in too: the attacker holds only its share.
   std::unique_ptr<raw_client> hans_chat;
-  CHECK(hans_dials(grant, unnamed_address, hans_chat));
+  CHECK(hans_dials(grant, hans_keys, unnamed_address, hans_chat));
   luke->expect_line(text::private_start("hans"));
 
   const auto tally = attack.count();
@@ -257,7 +253,8 @@ TEST_CASE(
   log_in(*luke, "luke", password_of("luke"));
   answer_to(*luke, "whoelse");
   raw_client hans(registry.port(), hans_address);
-  const auto grant = hans_granted(hans, luke);
+  const auto hans_keys = crypto::chat_keypair::generate();
+  const auto grant = hans_granted(hans, luke, hans_keys);
 
   constexpr std::size_t attack_sockets = 96;
   listener_jammer attack(grant.port, attacker_address, attack_sockets);
@@ -266,12 +263,12 @@ TEST_CASE(
   REQUIRE(wait_until([&] { return attack.count().held_now >= 64; }, attack_setup_timeout));
 
   // The attack bites: hans, dialing from an address the registry did not see him at, is
-  // refused like any stranger, token or not: `Could not connect` for a real peer.
+  // refused like any stranger, key and token or not: `Could not connect` for a real peer.
   std::unique_ptr<raw_client> unnamed;
-  CHECK_FALSE(hans_dials(grant, unnamed_address, unnamed));
-  // From the address the registry named, the same token opens the chat.
+  CHECK_FALSE(hans_dials(grant, hans_keys, unnamed_address, unnamed));
+  // From the address the registry named, the same key and token open the chat.
   std::unique_ptr<raw_client> named;
-  CHECK(hans_dials(grant, hans_address, named));
+  CHECK(hans_dials(grant, hans_keys, hans_address, named));
   luke->expect_line(text::private_start("hans"));
 
   // And so do yoda's, every time.

@@ -1,7 +1,11 @@
-// The private-chat listener against raw sockets (SPEC 8.4): a real peer behind a fake registry
-// that issues the token, and connections from the test that present a forged, a replayed or the
-// right token, or no hello at all.
+// The private-chat listener against raw sockets (SPEC 8.4, 8.8, 10): a real peer behind a fake
+// registry that issues the token and relays the requester's chat key, and connections from the
+// test that run the sealed handshake (tests/e2e/sealed_p2p.hpp) with a forged token, another
+// key or another name, replay it, or say nothing or something else.
+#include "shared/proto/frame.hpp"
+#include "tests/e2e/fake_registry_peer.hpp"
 #include "tests/e2e/harness.hpp"
+#include "tests/e2e/sealed_p2p.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,11 +17,12 @@ namespace parley::e2e {
 
 namespace {
 
-// The listener's handshake deadline is 5 s; a refused connection may stay open that long (a hello
-// with an unknown token waits for the registry's private_expect), so waits for it allow more.
+// The listener's handshake deadline is 5 s; a refused connection may stay open that long (an
+// open with an unknown key waits for the registry's private_expect_keyed), so waits for it allow
+// more.
 constexpr milliseconds refusal_timeout = 10000ms;
 // A connection the listener refuses for lack of room is closed as soon as it is accepted; one it
-// admits stays open until its hello is judged, or its 5 s deadline.
+// admits stays open until its handshake is judged, or its 5 s deadline.
 constexpr milliseconds closed_at_once = 1500ms;
 constexpr milliseconds held_to_deadline = 4000ms;
 
@@ -25,149 +30,108 @@ constexpr std::string_view issued_token = "0123456789abcdef0123456789abcdef";
 constexpr std::string_view forged_token = "fedcba9876543210fedcba9876543210";
 constexpr std::string_view second_token = "00112233445566778899aabbccddeeff";
 
-proto::p2p_hello hello_from(std::string_view user, std::string_view token) {
-  return {proto::protocol_version, {std::string(user)}, {std::string(token)}};
-}
-
-// The fake registry speaks plain frames: its peers run with --no-tls.
-std::vector<std::string> with_no_tls(std::vector<std::string> args) {
-  args.push_back("--no-tls");
-  return args;
-}
-
-// A real peer logged in as `user` through a fake registry, and the port it announced.
-struct peer_behind_fake_registry {
-  explicit peer_behind_fake_registry(std::string_view user,
-                                     const std::vector<std::string>& peer_args = {},
-                                     call_site where = call_site::here())
-      : peer(start_peer(fake.port(), home.path(), with_no_tls(peer_args))),
-        registry(fake.accept(default_timeout, where)) {
-    port = registry.welcome_peer(*peer, user, where);
-  }
-
-  // The fake registry tells the peer it may expect `requester` from `address`, and waits until
-  // the peer has read it: a message sent after it on the same link has been shown.
-  void expect_from(std::string_view requester, std::string_view token, std::string_view address,
-                   call_site where = call_site::here()) {
-    registry.send_to_peer(
-        proto::private_expect_from{
-            {std::string(requester)}, {std::string(token)}, {std::string(address)}},
-        where);
-    registry.send_to_peer(
-        proto::delivery{{"r2d2"}, {"expectation sent"}, proto::delivery_kind::direct}, where);
-    peer->expect_line("r2d2: expectation sent", default_timeout, where);
-  }
-
-  // The fake registry asks for a chat from `requester`; the user answers y.
-  void consent(std::string_view requester, call_site where = call_site::here()) {
-    registry.send_to_peer(proto::private_offer{{std::string(requester)}}, where);
-    peer->expect(text::private_offer(requester), default_timeout, where);
-    peer->send_line("y", where);
-    const auto answer = registry.expect_from_peer<proto::private_answer>(default_timeout, where);
-    CHECK(answer.requester.value == requester);
-    CHECK(answer.accept == 1);
-  }
-
-  // Opens a chat with `user` through the fake registry, as that user's peer would.
-  std::unique_ptr<raw_client> open_chat(std::string_view user, std::string_view token,
-                                        call_site where = call_site::here());
-
-  temp_dir home;
-  listener fake;
-  peer_ptr peer;
-  raw_client registry;
-  std::uint16_t port = 0;
-};
-
-// Whether the next frame on `chat` is the listener's p2p_accept.
-bool accepted(raw_client& chat) {
-  const auto answer = chat.receive_p2p();
-  return answer && std::holds_alternative<proto::p2p_accept>(*answer);
-}
-
-std::unique_ptr<raw_client> peer_behind_fake_registry::open_chat(std::string_view user,
-                                                                 std::string_view token,
-                                                                 call_site where) {
-  consent(user, where);
-  registry.send_to_peer(proto::private_expect{{std::string(user)}, {std::string(token)}}, where);
-  auto chat = std::make_unique<raw_client>(port, where);
-  chat->send_p2p(hello_from(user, token), where);
-  REQUIRE(accepted(*chat));
-  peer->expect_line(text::private_start(user), default_timeout, where);
-  return chat;
-}
-
-std::size_t count_of(const child_process& peer, std::string_view text) {
-  const auto all = peer.output().text();
-  std::size_t count = 0;
-  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size()))
-    ++count;
-  return count;
-}
+// A 9-byte frame whose body decodes as nothing.
+const std::string garbage_frame("\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb", 9);
 
 }  // namespace
 
-TEST_CASE("private: forged and replayed tokens are refused, the issued one is accepted once") {
+TEST_CASE(
+    "private: forged tokens, other keys and replays are refused, the issued one accepted once") {
   peer_behind_fake_registry luke("luke");
-  luke.consent("yoda");
-  luke.registry.send_to_peer(proto::private_expect{{"yoda"}, {std::string(issued_token)}});
+  const auto luke_key = luke.consent("yoda");
+  const auto yoda_keys = fresh_keys();
+  luke.expect("yoda", issued_token, "127.0.0.1", yoda_keys.public_part());
+  const chat_names issued{"yoda", "luke", std::string(issued_token)};
 
-  // Hostile connections first; each must be closed, none shown to luke.
+  // yoda's key (public: it crosses in clear) with a forged token: luke answers the open, but its
+  // challenge does not check under the forged token, so no proof can be made; random bytes in
+  // its place are refused. One of the expectation's 4 attempts.
   raw_client forged(luke.port);
-  forged.send_p2p(hello_from("yoda", forged_token));
-  raw_client silent(luke.port);
-  raw_client not_a_hello(luke.port);
-  not_a_hello.send_p2p(proto::p2p_text{{"let me in"}});
-  raw_client garbage(luke.port);
-  garbage.send_bytes(std::string("\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb", 9));
+  requester_attempt forger(yoda_keys, luke_key, {"yoda", "luke", std::string(forged_token)});
+  forged.send_p2p(forger.opening());
+  const auto forged_challenge = receive_clear<proto::p2p_challenge>(forged);
+  REQUIRE(forged_challenge.has_value());
+  CHECK_FALSE(forger.on_challenge(*forged_challenge).has_value());
+  forged.send_p2p(random_proof());
+  CHECK(closed_without_a_word(forged, closed_at_once));
 
-  // The issued token, from the user it was issued for.
+  // A key no expectation names waits for one until the deadline, and gets no challenge.
+  raw_client stranger(luke.port);
+  const auto stranger_keys = fresh_keys();
+  requester_attempt strange(stranger_keys, luke_key, issued);
+  stranger.send_p2p(strange.opening());
+  // Silence, a text in clear, a frame that does not decode, and the hello of version 2 with the
+  // issued token: none is an open.
+  raw_client silent(luke.port);
+  raw_client not_an_open(luke.port);
+  not_an_open.send_p2p(proto::p2p_text{{"let me in"}});
+  raw_client garbage(luke.port);
+  garbage.send_bytes(garbage_frame);
+  raw_client old_hello(luke.port);
+  old_hello.send_p2p(
+      proto::p2p_hello{proto::protocol_version, {"yoda"}, {std::string(issued_token)}});
+
+  // The issued token, with the key the registry relayed, from the user it was issued for.
   raw_client yoda(luke.port);
-  yoda.send_p2p(hello_from("yoda", issued_token));
-  REQUIRE(accepted(yoda));
+  handshake_frames yoda_frames;
+  auto yoda_chat = handshake_as_requester(yoda, yoda_keys, luke_key, issued, &yoda_frames);
+  REQUIRE(yoda_chat.has_value());
   luke.peer->expect_line(text::private_start("yoda"));
 
-  // The same token again, as yoda and as someone else: it was used.
+  // Again, with the same key and token, as a fresh attempt and as the captured bytes: the
+  // expectation was used up, so the key is unknown now and gets no challenge.
+  raw_client again(luke.port);
+  requester_attempt second_attempt(yoda_keys, luke_key, issued);
+  again.send_p2p(second_attempt.opening());
   raw_client replayed(luke.port);
-  replayed.send_p2p(hello_from("yoda", issued_token));
-  raw_client stolen(luke.port);
-  stolen.send_p2p(hello_from("hans", issued_token));
+  replayed.send_bytes(yoda_frames.open + yoda_frames.proof);
 
-  CHECK(forged.wait_closed(refusal_timeout));
-  CHECK(silent.wait_closed(refusal_timeout));
-  CHECK(not_a_hello.wait_closed(refusal_timeout));
-  CHECK(garbage.wait_closed(refusal_timeout));
-  CHECK(replayed.wait_closed(refusal_timeout));
-  CHECK(stolen.wait_closed(refusal_timeout));
+  CHECK(closed_without_a_word(stranger, refusal_timeout));
+  CHECK(closed_without_a_word(silent, refusal_timeout));
+  CHECK(closed_without_a_word(not_an_open, refusal_timeout));
+  CHECK(closed_without_a_word(garbage, refusal_timeout));
+  CHECK(closed_without_a_word(old_hello, refusal_timeout));
+  CHECK(closed_without_a_word(again, refusal_timeout));
+  CHECK(closed_without_a_word(replayed, refusal_timeout));
   luke.peer->read_output();
   CHECK(count_of(*luke.peer, "Start private messaging") == 1);
   CHECK(count_of(*luke.peer, "(private)") == 0);
 
-  // The accepted connection is the chat.
-  yoda.send_p2p(proto::p2p_text{{"Hello from a raw socket"}});
+  // The accepted connection is the chat, sealed both ways.
+  yoda_chat->send(yoda, proto::p2p_text{{"Hello from a raw socket"}});
   luke.peer->expect_line(text::private_text("yoda", "Hello from a raw socket"));
   luke.peer->send_line("private yoda Hello back");
-  const auto reply = yoda.receive_p2p();
-  REQUIRE(reply.has_value());
-  REQUIRE(std::holds_alternative<proto::p2p_text>(*reply));
-  CHECK(std::get<proto::p2p_text>(*reply).text.value == "Hello back");
+  CHECK(yoda_chat->expect_text(yoda) == "Hello back");
   // Chat traffic is activity, told to the registry; the body stays off that link.
   luke.registry.expect_from_peer<proto::activity>();
-  yoda.send_p2p(proto::p2p_stop{});
+  yoda_chat->send(yoda, proto::p2p_stop{});
   luke.peer->expect_line(text::private_stopped_by("yoda"));
   CHECK(yoda.wait_closed());
 }
 
-TEST_CASE("private: a hello that comes before the registry's private_expect waits for it") {
+TEST_CASE("private: an open that comes before the registry's private_expect_keyed waits for it") {
   peer_behind_fake_registry luke("luke");
-  luke.consent("hans");
+  const auto luke_key = luke.consent("hans");
+  const auto hans_keys = fresh_keys();
+  requester_attempt attempt(hans_keys, luke_key, {"hans", "luke", std::string(second_token)});
   // The dial travels faster than the registry's message to luke.
   raw_client hans(luke.port);
-  hans.send_p2p(hello_from("hans", second_token));
-  luke.registry.send_to_peer(proto::private_expect{{"hans"}, {std::string(second_token)}});
-  REQUIRE(accepted(hans));
+  hans.send_p2p(attempt.opening());
+  // Nothing comes back while luke has no expectation for the key.
+  CHECK_FALSE(hans.receive_body(500ms).has_value());
+  luke.registry.send_to_peer(proto::private_expect_keyed{
+      {"hans"}, {std::string(second_token)}, {"127.0.0.1"}, hans_keys.public_part()});
+  const auto challenge = receive_clear<proto::p2p_challenge>(hans);
+  REQUIRE(challenge.has_value());
+  const auto proof = attempt.on_challenge(*challenge);
+  REQUIRE(proof.has_value());
+  hans.send_p2p(*proof);
+  const auto ready = receive_clear<proto::p2p_ready>(hans);
+  REQUIRE(ready.has_value());
+  auto chat = attempt.on_ready(*ready);
+  REQUIRE(chat.has_value());
   luke.peer->expect_line(text::private_start("hans"));
-  hans.send_p2p(proto::p2p_text{{"made it"}});
+  chat->send(hans, proto::p2p_text{{"made it"}});
   luke.peer->expect_line(text::private_text("hans", "made it"));
 }
 
@@ -190,6 +154,17 @@ std::vector<silent_connection> open_silent(std::uint16_t port, const char* from,
   std::vector<silent_connection> connections;
   for (int i = 0; i < count; ++i) connections.emplace_back(port, from);
   return connections;
+}
+
+// yoda's whole handshake from `from`, for the expectation luke was just given.
+std::optional<sealed_session> yoda_dials_from(const peer_behind_fake_registry& luke,
+                                              const char* from,
+                                              const crypto::chat_keypair& yoda_keys,
+                                              const proto::chat_public_key& luke_key,
+                                              std::unique_ptr<raw_client>& link) {
+  link = std::make_unique<raw_client>(luke.port, from);
+  return handshake_as_requester(*link, yoda_keys, luke_key,
+                                {"yoda", "luke", std::string(issued_token)});
 }
 
 }  // namespace
@@ -218,7 +193,7 @@ TEST_CASE("private: pending handshakes are bounded per address and in total") {
   luke.peer->expect(
       "Refused a private-chat connection from 127.0.0.4: 6 connections are waiting "
       "for their handshake, the --max-chat-handshakes bound");
-  // The admitted ones wait for their hello until the 5 s deadline.
+  // The admitted ones wait for their open until the 5 s deadline.
   for (auto* group : {&attacker, &second})
     for (auto& connection : *group) CHECK(connection.lifetime() >= held_to_deadline);
 
@@ -236,11 +211,11 @@ TEST_CASE("private: the address the registry named gets in however full the list
   CHECK(stranger.lifetime() < closed_at_once);
 
   // luke accepts yoda, whom the registry saw at 127.0.0.9.
-  luke.consent("yoda");
-  luke.expect_from("yoda", issued_token, "127.0.0.9");
-  raw_client yoda(luke.port, "127.0.0.9");
-  yoda.send_p2p(hello_from("yoda", issued_token));
-  REQUIRE(accepted(yoda));
+  const auto luke_key = luke.consent("yoda");
+  const auto yoda_keys = fresh_keys();
+  luke.expect("yoda", issued_token, "127.0.0.9", yoda_keys.public_part());
+  std::unique_ptr<raw_client> yoda;
+  REQUIRE(yoda_dials_from(luke, "127.0.0.9", yoda_keys, luke_key, yoda).has_value());
   // The oldest silent connection made way for it, and luke is told; the others still wait for
   // their deadline.
   luke.peer->expect(
@@ -256,16 +231,16 @@ TEST_CASE("private: the named address over its own share gives up its oldest, no
   // The requester shares its address with silent connections (one NAT): the bound per address
   // holds, and the newest connection from there, the requester's, gets in.
   peer_behind_fake_registry luke("luke", {"--max-chat-handshakes-per-address", "2"});
-  luke.consent("yoda");
-  luke.expect_from("yoda", issued_token, "127.0.0.9");
+  const auto luke_key = luke.consent("yoda");
+  const auto yoda_keys = fresh_keys();
+  luke.expect("yoda", issued_token, "127.0.0.9", yoda_keys.public_part());
   auto shared = open_silent(luke.port, "127.0.0.9", 2);
-  raw_client yoda(luke.port, "127.0.0.9");
-  yoda.send_p2p(hello_from("yoda", issued_token));
-  REQUIRE(accepted(yoda));
+  std::unique_ptr<raw_client> yoda;
+  REQUIRE(yoda_dials_from(luke, "127.0.0.9", yoda_keys, luke_key, yoda).has_value());
   luke.peer->expect_line(text::private_start("yoda"));
   CHECK(shared[0].lifetime() < closed_at_once);
   CHECK(shared[1].lifetime() >= held_to_deadline);
-  // Without the expectation, the same address over its share is refused.
+  // Without the expectation (used up), the same address over its share is refused.
   auto again = open_silent(luke.port, "127.0.0.9", 3);
   CHECK(again[2].lifetime() < closed_at_once);
 }
@@ -273,19 +248,74 @@ TEST_CASE("private: the named address over its own share gives up its oldest, no
 TEST_CASE("private: a bad frame, or word from the registry that the other left, ends a chat") {
   peer_behind_fake_registry luke("luke");
 
-  // A frame that does not decode on the chat connection.
+  // A frame that does not decode (nor open) on the chat connection.
   auto yoda = luke.open_chat("yoda", issued_token);
-  yoda->send_bytes(std::string("\x00\x00\x00\x05\xff\xfe\xfd\xfc\xfb", 9));
+  yoda.link->send_bytes(garbage_frame);
   luke.peer->expect_line(text::private_ended("yoda"));
-  CHECK(yoda->wait_closed());
+  CHECK(yoda.link->wait_closed());
+
+  // A text in clear after the handshake: every frame must be sealed.
+  auto leia = luke.open_chat("leia", second_token);
+  leia.link->send_p2p(proto::p2p_text{{"in clear"}});
+  luke.peer->expect_line(text::private_ended("leia"));
+  CHECK(leia.link->wait_closed());
+
+  // Sealed but not what may be sealed: a stop that is not the stream's final frame, and a text
+  // that is. Neither is shown.
+  auto han = luke.open_chat("han", issued_token);
+  han.link->send_bytes(han.chat.seal(proto::p2p_stop{}, false));
+  luke.peer->expect_line(text::private_ended("han"));
+  CHECK(han.link->wait_closed());
+  auto obiwan = luke.open_chat("obiwan", second_token);
+  obiwan.link->send_bytes(obiwan.chat.seal(proto::p2p_text{{"the last word"}}, true));
+  luke.peer->expect_line(text::private_ended("obiwan"));
+  CHECK(obiwan.link->wait_closed());
+  luke.peer->read_output();
+  CHECK(count_of(*luke.peer, "stopped private messaging") == 0);
+  CHECK(count_of(*luke.peer, "(private)") == 0);
 
   // The registry says hans logged out while his chat connection still looks open.
   auto hans = luke.open_chat("hans", second_token);
   luke.registry.send_to_peer(proto::presence{{"hans"}, 0});
   expect_lines_in_any_order(*luke.peer, {"hans logged out", text::private_ended("hans")});
-  CHECK(hans->wait_closed());
+  CHECK(hans.link->wait_closed());
   CHECK(answer_to(*luke.peer, "private hans still there?") ==
         std::vector<std::string>{text::private_not_enabled("hans")});
+}
+
+}  // namespace parley::e2e
+
+namespace parley::e2e {
+
+namespace {
+// A frame header announcing `length` bytes of body, and nothing after it.
+std::string header_announcing(std::uint32_t length) {
+  std::string header(proto::frame_header_bytes, '\0');
+  proto::write_frame_length(header.data(), length);
+  return header;
+}
+}  // namespace
+
+TEST_CASE("private: a handshake frame over 128 bytes, or a chat frame over its bound, is refused") {
+  peer_behind_fake_registry luke("luke");
+  // Before any key is checked, 128 bytes are all a frame may claim (the largest handshake
+  // message is 93): the header alone closes the connection, long before the 5 s deadline.
+  raw_client stranger(luke.port);
+  REQUIRE(stranger.send_bytes(header_announcing(129)));
+  CHECK(closed_without_a_word(stranger, closed_at_once));
+  // 128 is still allowed: that connection waits for the rest until its deadline.
+  raw_client patient(luke.port);
+  REQUIRE(patient.send_bytes(header_announcing(128)));
+  CHECK_FALSE(patient.wait_closed(closed_at_once));
+
+  // An open chat takes a sealed text at its bound, and nothing over the bound of such a frame.
+  auto yoda = luke.open_chat("yoda", issued_token);
+  const std::string longest(proto::max_text_bytes, 'y');
+  yoda.chat.send(*yoda.link, proto::p2p_text{{longest}});
+  luke.peer->expect_line(text::private_text("yoda", longest));
+  REQUIRE(yoda.link->send_bytes(header_announcing(proto::max_text_bytes + 257)));
+  luke.peer->expect_line(text::private_ended("yoda"));
+  CHECK(yoda.link->wait_closed());
 }
 
 }  // namespace parley::e2e

@@ -39,7 +39,7 @@ std::vector<std::string> granted_tokens(const std::string& stream) {
         std::string_view(stream).substr(at + proto::frame_header_bytes, length));
     at += proto::frame_header_bytes + length;
     if (!decoded.message) continue;
-    if (const auto* granted = std::get_if<proto::private_granted>(&*decoded.message))
+    if (const auto* granted = std::get_if<proto::private_granted_keyed>(&*decoded.message))
       tokens.push_back(granted->token.value);
   }
   return tokens;

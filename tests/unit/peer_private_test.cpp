@@ -647,3 +647,27 @@ TEST_CASE("peer private: a dial in flight keeps the peer until it ends") {
   h.dialed("luke", false);
   CHECK(h.exit_code == exit_failure);
 }
+
+TEST_CASE("peer private: a refused startprivate's key pair is not sent again") {
+  harness h;
+  h.log_in();
+  h.type("startprivate luke");
+  const auto first = sent_key(h);
+  h.reply(proto::outcome::user_offline, "luke");
+  h.type("startprivate luke");
+  CHECK(sent_key(h) != first);
+}
+
+TEST_CASE("peer private: a key already expected is not expected twice") {
+  harness h;
+  h.log_in();
+  h.expect_chat("yoda", token_a, yoda_key);
+  // Someone who saw yoda's key gets the registry to relay it for another chat: the first keeps it.
+  h.expect_chat("leia", token_b, yoda_key);
+  const auto judgement = h.open(yoda_key);
+  REQUIRE(judgement.verdict == open_verdict::answer);
+  CHECK(judgement.expected.requester == "yoda");
+  CHECK(judgement.expected.token == token_a);
+  CHECK_FALSE(h.proven("leia", yoda_key));
+  CHECK(h.proven("yoda", yoda_key));
+}
