@@ -11,13 +11,6 @@ namespace parley::e2e {
 
 namespace {
 
-// A frame header announcing `length` body bytes.
-std::string frame_header(std::uint32_t length) {
-  std::string header(proto::frame_header_bytes, '\0');
-  proto::write_frame_length(header.data(), length);
-  return header;
-}
-
 constexpr std::uint32_t one_gibibyte = 1u << 30;
 
 }  // namespace

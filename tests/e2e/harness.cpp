@@ -24,6 +24,12 @@
 
 namespace parley::e2e {
 
+std::string frame_header(std::uint32_t length) {
+  std::string header(proto::frame_header_bytes, '\0');
+  proto::write_frame_length(header.data(), length);
+  return header;
+}
+
 namespace {
 
 using steady = std::chrono::steady_clock;

@@ -21,6 +21,10 @@
 
 namespace parley::e2e {
 
+// A frame header (section 1 of docs/PROTOCOL.md) announcing `length` body bytes: what a hostile
+// client sends before, or instead of, a body.
+std::string frame_header(std::uint32_t length);
+
 inline constexpr const char* registry_binary = PARLEY_REGISTRY_BIN;
 inline constexpr const char* peer_binary = PARLEY_PEER_BIN;
 

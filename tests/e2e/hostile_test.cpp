@@ -34,13 +34,6 @@ constexpr bool rss_shows_frees = false;
 constexpr bool rss_shows_frees = true;
 #endif
 
-// A frame header announcing `length` body bytes.
-std::string frame_header(std::uint32_t length) {
-  std::string header(proto::frame_header_bytes, '\0');
-  proto::write_frame_length(header.data(), length);
-  return header;
-}
-
 // The resident memory of a process, in KiB (VmRSS in /proc/PID/status).
 std::int64_t rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");

@@ -287,25 +287,16 @@ TEST_CASE("private: a bad frame, or word from the registry that the other left, 
 
 namespace parley::e2e {
 
-namespace {
-// A frame header announcing `length` bytes of body, and nothing after it.
-std::string header_announcing(std::uint32_t length) {
-  std::string header(proto::frame_header_bytes, '\0');
-  proto::write_frame_length(header.data(), length);
-  return header;
-}
-}  // namespace
-
 TEST_CASE("private: a handshake frame over 128 bytes, or a chat frame over its bound, is refused") {
   peer_behind_fake_registry luke("luke");
   // Before any key is checked, 128 bytes are all a frame may claim (the largest handshake
   // message is 93): the header alone closes the connection, long before the 5 s deadline.
   raw_client stranger(luke.port);
-  REQUIRE(stranger.send_bytes(header_announcing(129)));
+  REQUIRE(stranger.send_bytes(frame_header(129)));
   CHECK(closed_without_a_word(stranger, closed_at_once));
   // 128 is still allowed: that connection waits for the rest until its deadline.
   raw_client patient(luke.port);
-  REQUIRE(patient.send_bytes(header_announcing(128)));
+  REQUIRE(patient.send_bytes(frame_header(128)));
   CHECK_FALSE(patient.wait_closed(closed_at_once));
 
   // An open chat takes a sealed text at its bound, and nothing over the bound of such a frame.
@@ -313,7 +304,7 @@ TEST_CASE("private: a handshake frame over 128 bytes, or a chat frame over its b
   const std::string longest(proto::max_text_bytes, 'y');
   yoda.chat.send(*yoda.link, proto::p2p_text{{longest}});
   luke.peer->expect_line(text::private_text("yoda", longest));
-  REQUIRE(yoda.link->send_bytes(header_announcing(proto::max_text_bytes + 257)));
+  REQUIRE(yoda.link->send_bytes(frame_header(proto::max_text_bytes + 257)));
   luke.peer->expect_line(text::private_ended("yoda"));
   CHECK(yoda.link->wait_closed());
 }

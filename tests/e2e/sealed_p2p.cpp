@@ -13,9 +13,7 @@ namespace parley::e2e {
 std::string clear_frame(const proto::p2p_message& message) { return proto::encode_frame(message); }
 
 std::string frame_of_body(std::string_view body) {
-  std::string frame(proto::frame_header_bytes, '\0');
-  proto::write_frame_length(frame.data(), static_cast<std::uint32_t>(body.size()));
-  return frame.append(body);
+  return frame_header(static_cast<std::uint32_t>(body.size())).append(body);
 }
 
 std::optional<proto::p2p_message> decode_clear(std::string_view body) {
