@@ -217,9 +217,10 @@ void framed_connection::on_readable(std::error_code ec) {
     if (state_ != lifecycle::open) continue;
     if (!consume(std::string_view(chunk, n))) break;
     if (paused_ || (spill_ && !spill_->backlog.empty())) return yield();
-    // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again. Not
-    // so under TLS: a read returns one record, and OpenSSL may hold more already read ahead.
-    if (!tls_ && n < read_chunk_bytes) {
+    // A short read emptied the kernel's buffer: whatever arrives next wakes the wait again.
+    // Under TLS a read returns one record, and OpenSSL may hold more already read ahead: it
+    // says when its own last read from the socket was short.
+    if (tls_ ? tls_->drained() : n < read_chunk_bytes) {
       start_read();
       return;
     }
@@ -511,14 +512,7 @@ void framed_connection::flush_outbox(std::uint32_t at) {
     finish_if_done();
     return;
   }
-  if (tls_) {
-    // Sealed from the queue, a record at a time (one copy into the seal buffer either way).
-    spill_chain(at);
-    if (spill_) return flush_queue_tls();
-    if (alive()) after_flush();
-    finish_if_done();
-    return;
-  }
+  if (tls_) return flush_outbox_tls(at);
   while (alive() && at != outbox_service::no_entry) {
     std::array<asio::const_buffer, max_frames_per_write> buffers;
     std::size_t count = 0;
@@ -552,6 +546,54 @@ void framed_connection::flush_outbox(std::uint32_t at) {
       spilled_to.head_written = static_cast<std::uint32_t>(written);
       wait_writable();
       return;
+    }
+  }
+  if (alive()) after_flush();
+  finish_if_done();
+}
+
+void framed_connection::flush_outbox_tls(std::uint32_t at) {
+  // Sealed straight from the chain, a record at a time, as the plain path gathers from it: the
+  // spilled queue is made only for what the kernel does not take.
+  auto& entries = outbox_->writing();
+  char* const record = seal_scratch();
+  while (alive() && at != outbox_service::no_entry) {
+    std::size_t filled = 0;
+    for (auto i = at; i != outbox_service::no_entry && filled < tls_record_bytes;
+         i = entries[i].next) {
+      const auto& frame = *entries[i].frame;
+      const auto take = std::min(frame.size(), tls_record_bytes - filled);
+      std::copy_n(frame.data(), take, record + filled);
+      filled += take;
+    }
+    const auto wrote = tls_->write(record, filled);
+    if (wrote.what == tls_session::status::want_write) {
+      // OpenSSL holds this record: the retry (flush_queue_tls, from the spilled queue) starts
+      // at the same byte, as it requires.
+      // (The queue was empty: it only holds frames while waiting_writable_.)
+      spill_chain(at);
+      wait_writable();
+      return;
+    }
+    if (wrote.what != tls_session::status::done) {
+      close(close_cause::write_error, wrote.what == tls_session::status::want_read
+                                          ? "TLS wanted to read while writing"
+                                          : wrote.reason);
+      break;
+    }
+    std::size_t left = filled;
+    while (at != outbox_service::no_entry && left >= entries[at].frame->size()) {
+      left -= entries[at].frame->size();
+      uncount(queued_cost(*entries[at].frame));
+      entries[at].frame.reset();
+      at = entries[at].next;
+    }
+    if (left > 0) {
+      // The record ended inside a frame (more than a record was queued): the rest goes on from
+      // the spilled queue, a record at a time.
+      spill_chain(at);
+      spill_->head_written = static_cast<std::uint32_t>(left);
+      return flush_queue_tls();
     }
   }
   if (alive()) after_flush();

@@ -251,6 +251,8 @@ class framed_connection : public std::enable_shared_from_this<framed_connection>
   void wait_for_handshake(bool readable);
   // Frames move from the outbox chain starting at `at` into the spilled queue.
   void spill_chain(std::uint32_t at);
+  // flush_outbox's TLS half; flush_queue_tls writes what waits in the spilled queue.
+  void flush_outbox_tls(std::uint32_t at);
   void flush_queue_tls();
   // The spilled queue is all written: released, and a graceful close goes on.
   void done_flushing_queue();

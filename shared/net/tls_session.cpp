@@ -189,6 +189,8 @@ tls_session::tls_session(const tls_context& context, int fd) : ssl_(SSL_new(cont
     ssl_ = nullptr;
     return;
   }
+  BIO_set_callback_arg(bio, reinterpret_cast<char*>(this));
+  BIO_set_callback_ex(bio, &tls_session::on_socket_io);
   SSL_set_bio(ssl_, bio, bio);
   if (context.role() == tls_role::server) {
     SSL_set_accept_state(ssl_);
@@ -200,6 +202,15 @@ tls_session::tls_session(const tls_context& context, int fd) : ssl_(SSL_new(cont
 }
 
 tls_session::~tls_session() { SSL_free(ssl_); }
+
+long tls_session::on_socket_io(BIO* bio, int operation, const char*, std::size_t size, int, long,
+                               int rc, std::size_t* processed) {
+  if (operation == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* self = reinterpret_cast<tls_session*>(BIO_get_callback_arg(bio));
+    self->last_read_short_ = rc <= 0 || processed == nullptr || *processed < size;
+  }
+  return rc;
+}
 
 tls_session::result tls_session::step(int rc, std::size_t bytes) {
   if (rc > 0) return {status::done, bytes, {}};
@@ -261,6 +272,8 @@ tls_session::result tls_session::shutdown() {
 }
 
 bool tls_session::has_pending() const { return ssl_ && SSL_has_pending(ssl_) == 1; }
+
+bool tls_session::drained() const { return last_read_short_ && !has_pending(); }
 
 std::string tls_session::peer_fingerprint() const {
   if (!ssl_) return {};

@@ -13,6 +13,7 @@
 
 struct evp_pkey_st;
 struct ssl_ctx_st;
+struct bio_st;
 struct ssl_st;
 
 namespace parley::net {
@@ -90,6 +91,11 @@ class tls_session {
   result shutdown();
   // Bytes OpenSSL already holds decrypted or read ahead: read them before waiting for the socket.
   bool has_pending() const;
+  // Everything the kernel had is read: OpenSSL holds nothing more, and its last read from the
+  // socket got less than it asked for. Then a wait for readability follows, not one more read
+  // to see it fail with EAGAIN (under TLS every turn of a busy connection paid one more system
+  // call that way than plain).
+  bool drained() const;
   // After the handshake: "SHA256:<base64>" of the other side's certificate's public key (the
   // form registry/tls/identity pins), empty if it sent none.
   std::string peer_fingerprint() const;
@@ -99,7 +105,11 @@ class tls_session {
 
  private:
   result step(int rc, std::size_t bytes);
+  static long on_socket_io(bio_st* bio, int operation, const char* argument, std::size_t size, int,
+                           long, int rc, std::size_t* processed);
   ssl_st* ssl_;
+  // What the last read from the socket found: less than asked for, or nothing (EAGAIN, EOF).
+  bool last_read_short_ = false;
 };
 
 }  // namespace parley::net
