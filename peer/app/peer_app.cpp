@@ -173,15 +173,18 @@ void peer_app::start_private_network() {
 asio::awaitable<void> peer_app::watch_signals() {
   for (;;) {
     std::error_code ec;
-    co_await stop_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const int signal_number =
+        co_await stop_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || exit_code_) co_return;
-    // Before the registry answers there is no session to log out of.
-    if (!connected_) {
-      finish(exit_success);
+    // Before login there is no session to log out of (SPEC 11): Ctrl-C quits at once with 130.
+    if (!connected_ || !core_.logged_in()) {
+      finish(signal_number == SIGINT ? exit_interrupted : exit_success);
       co_return;
     }
     core_.on_interrupt(effects_);
     apply();
+    // Ended by it: no wait may be left behind, or io.run() would never return.
+    if (exit_code_) co_return;
   }
 }
 

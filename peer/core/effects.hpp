@@ -16,6 +16,8 @@ namespace parley::peer {
 
 inline constexpr int exit_success = 0;
 inline constexpr int exit_failure = 1;
+// Ctrl-C before login, as a shell reports a program that SIGINT ended.
+inline constexpr int exit_interrupted = 130;
 
 // The prompt in front of the input line.
 struct prompt {
