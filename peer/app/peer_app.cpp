@@ -176,12 +176,10 @@ asio::awaitable<void> peer_app::watch_signals() {
     const int signal_number =
         co_await stop_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || exit_code_) co_return;
-    // Before login there is no session to log out of (SPEC 11): Ctrl-C quits at once with 130.
-    if (!connected_ || !core_.logged_in()) {
-      finish(signal_number == SIGINT ? exit_interrupted : exit_success);
-      co_return;
-    }
-    core_.on_interrupt(effects_);
+    // Before the registry's hello the core is at its first prompt: it quits, as before login.
+    core_.on_interrupt(signal_number == SIGINT ? peer_core::stop_signal::interrupt
+                                               : peer_core::stop_signal::terminate,
+                       effects_);
     apply();
     // Ended by it: no wait may be left behind, or io.run() would never return.
     if (exit_code_) co_return;

@@ -112,9 +112,10 @@ void peer_core::on_input_closed(effects& out) {
   drain(out);
 }
 
-void peer_core::on_interrupt(effects& out) {
+void peer_core::on_interrupt(stop_signal signal, effects& out) {
   if (phase_ == phase::done) return;
-  if (phase_ != phase::logged_in) return finish(exit_success, out);
+  if (phase_ != phase::logged_in)
+    return finish(signal == stop_signal::interrupt ? exit_interrupted : exit_success, out);
   // A second interrupt while the registry has not yet confirmed the logout quits at once.
   if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
   queue_.clear();

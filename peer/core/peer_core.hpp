@@ -61,8 +61,10 @@ class peer_core {
   // End of input (Ctrl-D, end of a script): once the queued lines are handled, log out if
   // logged in, else quit.
   void on_input_closed(effects& out);
-  // SIGINT / SIGTERM: log out now if logged in (a second one quits at once), else quit.
-  void on_interrupt(effects& out);
+  // SIGINT (Ctrl-C) or SIGTERM: log out now if logged in (a second one quits at once). Before
+  // login, quit: with 130 for Ctrl-C (SPEC 11), 0 for SIGTERM.
+  enum class stop_signal { interrupt, terminate };
+  void on_interrupt(stop_signal signal, effects& out);
 
   // One decoded message from the registry; `now` dates a private_expect's token.
   void on_message(const proto::server_message& message, time_point now, effects& out);

@@ -61,9 +61,9 @@ struct harness {
     core.on_input_closed(out);
     take(out);
   }
-  void interrupt() {
+  void interrupt(peer_core::stop_signal signal = peer_core::stop_signal::interrupt) {
     effects out;
-    core.on_interrupt(out);
+    core.on_interrupt(signal, out);
     take(out);
   }
   void disconnect() {

@@ -538,9 +538,15 @@ TEST_CASE("peer core: end of input") {
 
 TEST_CASE("peer core: interrupt") {
   harness h;
-  SUBCASE("before login: quit") {
+  SUBCASE("before login: Ctrl-C quits with 130") {
     h.connect();
     h.interrupt();
+    CHECK(h.exit_code == 130);
+    CHECK(h.sent.empty());
+  }
+  SUBCASE("before login: SIGTERM quits with 0") {
+    h.connect();
+    h.interrupt(peer_core::stop_signal::terminate);
     CHECK(h.exit_code == 0);
     CHECK(h.sent.empty());
   }
