@@ -176,14 +176,28 @@ asio::awaitable<void> peer_app::watch_signals() {
     const int signal_number =
         co_await stop_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec || exit_code_) co_return;
-    // Before the registry's hello the core is at its first prompt: it quits, as before login.
-    core_.on_interrupt(signal_number == SIGINT ? peer_core::stop_signal::interrupt
-                                               : peer_core::stop_signal::terminate,
-                       effects_);
-    apply();
+    on_stop_signal(signal_number);
     // Ended by it: no wait may be left behind, or io.run() would never return.
     if (exit_code_) co_return;
   }
+}
+
+void peer_app::on_stop_signal(int signal_number) {
+  // On a terminal after login Ctrl-C clears the typed line; a second one on an empty line logs
+  // out. A script has no line to clear; a logout already sent is not waited for again. Before
+  // login (or the registry's hello) the core quits at once (SPEC 11).
+  if (signal_number == SIGINT && connected_ && core_.logged_in() && terminal_.interactive() &&
+      !core_.logging_out()) {
+    switch (terminal_.interrupt()) {
+      case terminal::interrupt_effect::cleared: return;
+      case terminal::interrupt_effect::warned: terminal_.print(texts::interrupt_hint); return;
+      case terminal::interrupt_effect::confirmed: break;
+    }
+  }
+  core_.on_interrupt(signal_number == SIGINT ? peer_core::stop_signal::interrupt
+                                             : peer_core::stop_signal::terminate,
+                     effects_);
+  apply();
 }
 
 void peer_app::apply() {

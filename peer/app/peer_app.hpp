@@ -50,6 +50,8 @@ class peer_app {
  private:
   asio::awaitable<void> run();
   asio::awaitable<void> watch_signals();
+  // SIGINT (Ctrl-C) or SIGTERM.
+  void on_stop_signal(int signal_number);
   // The registry's hello has arrived over a checked link: the session begins.
   void on_greeted();
   // The link ended before the registry's hello: why, in the user's words (the key, TLS).

@@ -24,6 +24,9 @@ struct prompt {
   std::string text;
   bool hidden = false;   // a password: typed characters are not shown
   bool history = false;  // lines typed here go into the history (commands only, never secrets)
+  // A question that interrupts the session (a chat request): the half-typed line is set aside
+  // while it shows and comes back after the answer.
+  bool aside = false;
   bool operator==(const prompt&) const = default;
 };
 

@@ -203,7 +203,7 @@ void peer_core::ask(phase next, effects& out) {
     case phase::logged_in:
       // A consent request takes the prompt until it is answered; answers never go to history.
       if (private_chats_.asking()) {
-        auto consent = prompt{private_chats_.consent_prompt(), false, false};
+        auto consent = prompt{private_chats_.consent_prompt(), false, false, true};
         // Lines handled from the queue while it is shown do not repeat it.
         if (consent == prompt_) return;
         prompt_ = std::move(consent);

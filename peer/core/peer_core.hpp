@@ -99,6 +99,8 @@ class peer_core {
   bool ready_for_input() const;
   bool finished() const { return phase_ == phase::done; }
   bool logged_in() const;
+  // A logout was sent and its end is awaited: another interrupt quits at once.
+  bool logging_out() const { return awaiting_ == awaiting::session_end; }
   // The registry is gone but private chats go on.
   bool registry_lost() const { return registry_lost_; }
 

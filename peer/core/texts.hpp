@@ -14,6 +14,8 @@ inline constexpr std::string_view password_prompt = "Password: ";
 inline constexpr std::string_view new_password_prompt = "This is a new user. Enter a password: ";
 // The command prompt on a terminal; a script's output has none (see core_config).
 inline constexpr std::string_view command_prompt = "> ";
+// After a Ctrl-C on an empty command line (SPEC 11: a second one logs out).
+inline constexpr std::string_view interrupt_hint = "(Press Ctrl-C again to log out)";
 
 // ---------------------------------------------------------------- login
 inline constexpr std::string_view welcome = "Welcome to the greatest messaging application ever!";

@@ -31,6 +31,9 @@ constexpr std::size_t read_chunk_bytes = 4096;
 // readline is a C library with global state and C callbacks: they reach the one live terminal
 // through this pointer.
 terminal* active_terminal = nullptr;
+// The history while a prompt that keeps none shows (show_history(false)); readline's own list is
+// empty meanwhile, so Up and Ctrl-R find nothing.
+HISTORY_STATE* kept_history = nullptr;
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
 
@@ -71,8 +74,10 @@ terminal::terminal(asio::any_io_executor executor, std::size_t max_line_bytes)
     : executor_(executor),
       max_line_bytes_(max_line_bytes),
       interactive_(is_terminal(STDIN_FILENO) && is_terminal(STDOUT_FILENO)),
+      stdin_terminal_(is_terminal(STDIN_FILENO)),
       input_(executor),
       resize_signal_(executor),
+      job_signals_(executor),
       wake_(executor) {
   wake_.expires_at(asio::steady_timer::time_point::max());
 }
@@ -99,6 +104,7 @@ void terminal::start(handlers callbacks) {
     install_readline();
     asio::co_spawn(executor_, read_terminal(), asio::detached);
     asio::co_spawn(executor_, watch_resize(), asio::detached);
+    asio::co_spawn(executor_, watch_job_control(), asio::detached);
   } else {
     asio::co_spawn(executor_, read_script(), asio::detached);
   }
@@ -113,13 +119,16 @@ void terminal::stop() {
     std::fflush(stdout);
     rl_callback_handler_remove();
     readline_installed_ = false;
+    show_history(true);
     save_history();
     active_terminal = nullptr;
   }
   // A script's output ends with a whole line, even when it ends at a prompt.
+  set_echo(true);
   if (mid_line_) write_out("\n");
   std::error_code ignored;
   resize_signal_.cancel(ignored);
+  job_signals_.cancel(ignored);
   input_.close(ignored);
   wake_.cancel();
 }
@@ -157,6 +166,7 @@ void terminal::report(std::string_view line) {
 
 void terminal::set_prompt(const prompt& next) {
   if (!interactive_) {
+    if (!stopped_) set_echo(!next.hidden);
     if (!stopped_ && !next.text.empty()) write_out(next.text);
     prompt_ = next;
     return;
@@ -168,6 +178,8 @@ void terminal::set_prompt(const prompt& next) {
   rl_clear_visible_line();
   // Text typed blind (ahead of a password prompt, say) must not appear once input shows again.
   if (was_hidden && !next.hidden) rl_replace_line("", 1);
+  set_line_aside(next.aside);
+  show_history(next.history);
   rl_redisplay_function = next.hidden ? &terminal::hidden_redisplay : rl_redisplay;
   rl_set_prompt(prompt_.text.c_str());
   rl_forced_update_display();
@@ -194,6 +206,7 @@ void terminal::install_readline() {
   rl_attempted_completion_function = &terminal::on_readline_complete;
   rl_redisplay_function = prompt_.hidden ? &terminal::hidden_redisplay : rl_redisplay;
   load_history();
+  show_history(prompt_.history);
   rl_callback_handler_install(prompt_.text.c_str(), &terminal::on_readline_line);
   readline_installed_ = true;
 }
@@ -205,6 +218,8 @@ asio::awaitable<void> terminal::read_terminal() {
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopped_) co_return;
     rl_callback_read_char();
+    // Any key between two Ctrl-Cs makes the second a first again.
+    interrupt_armed_ = false;
     // Lines are handed on only now, outside readline's callback, where printing above the
     // prompt is safe. A handler may stop the terminal: then the rest is dropped.
     auto lines = std::move(typed_lines_);
@@ -230,6 +245,113 @@ asio::awaitable<void> terminal::watch_resize() {
   }
 }
 
+asio::awaitable<void> terminal::watch_job_control() {
+  std::error_code ec;
+  job_signals_.add(SIGTSTP, ec);
+  job_signals_.add(SIGCONT, ec);
+  while (!stopped_) {
+    const int signal_number =
+        co_await job_signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped_) co_return;
+    if (signal_number == SIGTSTP) {
+      suspend();
+    } else {
+      resume();
+    }
+  }
+}
+
+void terminal::suspend() {
+  // Leave the line clean and the terminal as the shell expects it, then stop for real: SIGTSTP
+  // with its default action, which this handler had replaced.
+  rl_clear_visible_line();
+  std::fflush(stdout);
+  rl_deprep_term_function();
+  std::error_code ignored;
+  job_signals_.remove(SIGTSTP, ignored);
+  ::raise(SIGTSTP);
+  // Continued (`fg`), or never stopped (an orphaned process group is not stopped by SIGTSTP).
+  job_signals_.add(SIGTSTP, ignored);
+  resume();
+}
+
+void terminal::resume() {
+  // The shell may have set its own modes meanwhile: readline's are made again from them.
+  rl_deprep_term_function();
+  rl_prep_term_function(1);
+  rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void terminal::show_history(bool shown) {
+  if (shown == (kept_history == nullptr)) return;
+  if (!shown) {
+    // A copy of the state, pointing at the live entries; readline gets an empty list instead.
+    kept_history = history_get_history_state();
+    HISTORY_STATE empty{};
+    empty.flags = kept_history->flags;
+    history_set_history_state(&empty);
+    return;
+  }
+  history_set_history_state(kept_history);
+  std::free(kept_history);
+  kept_history = nullptr;
+  // Up starts again from the newest entry.
+  using_history();
+}
+
+void terminal::set_line_aside(bool aside) {
+  if (aside && !line_aside_) {
+    // Leave an incremental search or a completion first, as Ctrl-C would.
+    if (RL_ISSTATE(RL_STATE_ISEARCH | RL_STATE_NSEARCH | RL_STATE_COMPLETING))
+      rl_callback_sigcleanup();
+    line_aside_.emplace(std::string(rl_line_buffer, static_cast<std::size_t>(rl_end)), rl_point);
+    rl_replace_line("", 1);
+  } else if (!aside && line_aside_) {
+    rl_replace_line(line_aside_->first.c_str(), 1);
+    rl_point = std::min(line_aside_->second, rl_end);
+    line_aside_.reset();
+  }
+}
+
+void terminal::set_echo(bool on) {
+  if (interactive_ || !stdin_terminal_) return;
+  if (!on && !echo_modes_) {
+    termios modes{};
+    if (::tcgetattr(STDIN_FILENO, &modes) != 0) return;
+    echo_modes_ = modes;
+    // The Enter that ends the password still moves to the next line, as getpass() does.
+    modes.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    modes.c_lflag |= ECHONL;
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &modes);
+  } else if (on && echo_modes_) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &*echo_modes_);
+    echo_modes_.reset();
+  }
+}
+
+terminal::interrupt_effect terminal::interrupt() {
+  if (!readline_installed_ || stopped_) return interrupt_effect::confirmed;
+  const bool had_text = rl_end > 0;
+  rl_callback_sigcleanup();
+  rl_clear_visible_line();
+  rl_replace_line("", 1);
+  rl_point = rl_mark = 0;
+  if (kept_history == nullptr) using_history();
+  rl_forced_update_display();
+  std::fflush(stdout);
+  if (had_text) {
+    interrupt_armed_ = false;
+    return interrupt_effect::cleared;
+  }
+  if (interrupt_armed_) {
+    interrupt_armed_ = false;
+    return interrupt_effect::confirmed;
+  }
+  interrupt_armed_ = true;
+  return interrupt_effect::warned;
+}
+
 void terminal::on_readline_line(char* line) {
   auto* self = active_terminal;
   if (!self) {
@@ -240,18 +362,34 @@ void terminal::on_readline_line(char* line) {
     self->typed_eof_ = true;
     return;
   }
-  std::string text(line);
+  const std::string_view text(line);
+  // A pasted block (bracketed paste) arrives as one line with its line breaks: each of its lines
+  // is a line of its own, as if typed one by one; the empty ones between them are dropped.
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = text.find_first_of("\r\n", start);
+    const auto piece = text.substr(start, end == std::string_view::npos ? end : end - start);
+    if (!piece.empty() || end == std::string_view::npos) lines.emplace_back(piece);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
   std::free(line);
+  if (lines.size() > 1 && lines.back().empty()) lines.pop_back();
+  for (auto& typed : lines) self->add_typed_line(std::move(typed));
+}
+
+void terminal::add_typed_line(std::string text) {
   // Only commands go into the history: never a password, never a user name, never a repeat.
-  if (self->prompt_.history && text.find_first_not_of(' ') != std::string::npos) {
+  if (prompt_.history && text.find_first_not_of(' ') != std::string::npos) {
     const HIST_ENTRY* last =
         history_length > 0 ? history_get(history_base + history_length - 1) : nullptr;
     if (!last || text != last->line) {
       add_history(text.c_str());
-      ++self->history_added_;
+      ++history_added_;
     }
   }
-  self->typed_lines_.push_back(std::move(text));
+  typed_lines_.push_back(std::move(text));
 }
 
 char** terminal::on_readline_complete(const char* word, int start, int) {
@@ -359,7 +497,11 @@ asio::awaitable<void> terminal::wait_until_input_wanted() {
 
 terminal::script_step terminal::hand_on_buffered_script() {
   std::string line;
-  switch (next_script_line(line)) {
+  const auto found = next_script_line(line);
+  // The password is in: the echo comes back at once, as after getpass(), not when the core
+  // next asks (what is typed meanwhile shows, and a reply seen means the echo is back).
+  if (found != scan::need_more) set_echo(true);
+  switch (found) {
     case scan::line: handlers_.on_line(std::move(line)); return script_step::handed_on;
     case scan::too_long: handlers_.on_line_too_long(); return script_step::handed_on;
     case scan::need_more: break;

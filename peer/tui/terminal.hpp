@@ -7,7 +7,13 @@
 //
 // When stdin or stdout is not a terminal (a script, a pipe, a file), readline is not used at
 // all: plain lines in (each bounded), plain lines out, no escape codes. Lines are read only when
-// the core wants one, so a long script never piles up in memory.
+// the core wants one, so a long script never piles up in memory. If stdin alone is a terminal
+// (`peer 3331 | tee chat.log`), its echo is turned off while a password is typed.
+//
+// On a terminal the history is out of reach at prompts that keep none (the login prompts, a
+// chat request's question); a question that comes while a line is half typed sets the line
+// aside and gives it back after the answer; Ctrl-Z gives the shell its terminal modes back and
+// `fg` restores readline's and the prompt; a pasted block of lines is that many lines.
 //
 // Everything here runs on the io thread. There is at most one terminal per process (readline
 // is a global).
@@ -23,9 +29,13 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include <termios.h>
 
 namespace parley::peer {
 
@@ -71,6 +81,12 @@ class terminal {
   // For a script: whether the core takes a line now. Reading pauses while it does not.
   void set_input_wanted(bool wanted);
 
+  // Ctrl-C on a terminal (SIGINT): clears the typed line. `cleared` if there was text, `warned`
+  // for the first Ctrl-C on an empty line, `confirmed` for a second one in a row (or without
+  // readline: nothing to clear).
+  enum class interrupt_effect { cleared, warned, confirmed };
+  interrupt_effect interrupt();
+
   // Restores the terminal (readline's handler removed, prompt line cleared), saves the history
   // and stops reading. Safe to call more than once; the destructor calls it.
   void stop();
@@ -79,6 +95,16 @@ class terminal {
   asio::awaitable<void> read_terminal();
   asio::awaitable<void> read_script();
   asio::awaitable<void> watch_resize();
+  asio::awaitable<void> watch_job_control();
+  // Ctrl-Z: the terminal as the shell left it, then stop; and back again on SIGCONT.
+  void suspend();
+  void resume();
+  // The history is reachable only at prompts that keep one.
+  void show_history(bool shown);
+  // The typed line put away for a question (prompt::aside) or given back.
+  void set_line_aside(bool aside);
+  // Without readline, on a terminal: no echo while a password is typed.
+  void set_echo(bool on);
   // The next complete script line from buffer_, or why there is none.
   enum class scan { line, too_long, need_more };
   scan next_script_line(std::string& line);
@@ -94,6 +120,7 @@ class terminal {
   void write_out(std::string_view text);
 
   static void on_readline_line(char* line);
+  void add_typed_line(std::string text);
   static char** on_readline_complete(const char* word, int start, int end);
   static char* next_completion(const char* word, int state);
   static void hidden_redisplay();
@@ -101,6 +128,7 @@ class terminal {
   asio::any_io_executor executor_;
   std::size_t max_line_bytes_;
   bool interactive_;
+  bool stdin_terminal_;
   // Regular files and other descriptors epoll cannot watch are read with plain blocking reads
   // (they never block on such files).
   bool blocking_reads_ = false;
@@ -113,6 +141,7 @@ class terminal {
 
   asio::posix::stream_descriptor input_;
   asio::signal_set resize_signal_;
+  asio::signal_set job_signals_;
   // Used as a condition variable: set_input_wanted(true) and stop() cancel the reader's wait.
   asio::steady_timer wake_;
   bool input_wanted_ = false;
@@ -129,6 +158,12 @@ class terminal {
   std::size_t next_completion_ = 0;
   std::string history_path_;
   int history_added_ = 0;
+  // A first Ctrl-C on an empty line was seen, and no key since.
+  bool interrupt_armed_ = false;
+  // The half-typed line and cursor while a question shows.
+  std::optional<std::pair<std::string, int>> line_aside_;
+  // Plain input from a terminal: its modes before the echo was turned off.
+  std::optional<termios> echo_modes_;
 };
 
 }  // namespace parley::peer

@@ -72,6 +72,48 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
   ::_exit(127);
 }
 
+// In the child, after forkpty(): a shell in miniature. The program runs as a job of its own
+// process group in the terminal's foreground; when it stops (Ctrl-Z) the shell takes the
+// terminal back, says so, and waits for SIGUSR1 (resume_job) to give it back and continue the
+// job, as `fg` does. Exits as the job did. Only async-signal-safe calls.
+[[noreturn]] void run_job_shell(char** argv, char** envp) {
+  // A shell in the background of its own terminal must still set the foreground group.
+  ::signal(SIGTTOU, SIG_IGN);
+  sigset_t resume;
+  sigemptyset(&resume);
+  sigaddset(&resume, SIGUSR1);
+  ::sigprocmask(SIG_BLOCK, &resume, nullptr);
+  const pid_t job = ::fork();
+  if (job < 0) ::_exit(127);
+  if (job == 0) {
+    ::setpgid(0, 0);
+    ::tcsetpgrp(STDIN_FILENO, ::getpid());
+    ::signal(SIGTTOU, SIG_DFL);
+    exec_child(argv, envp);
+  }
+  ::setpgid(job, job);
+  ::tcsetpgrp(STDIN_FILENO, job);
+  for (;;) {
+    int status = 0;
+    if (::waitpid(job, &status, WUNTRACED) < 0) {
+      if (errno == EINTR) continue;
+      ::_exit(127);
+    }
+    if (WIFSTOPPED(status)) {
+      ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+      constexpr std::string_view said = "\r\n[job stopped]\r\n";
+      [[maybe_unused]] auto ignored = ::write(STDOUT_FILENO, said.data(), said.size());
+      int received = 0;
+      ::sigwait(&resume, &received);
+      ::tcsetpgrp(STDIN_FILENO, job);
+      ::kill(-job, SIGCONT);
+      continue;
+    }
+    if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+  }
+}
+
 std::string tail(std::string_view text) {
   if (text.size() <= failure_tail_bytes) return std::string(text);
   return "..." + std::string(text.substr(text.size() - failure_tail_bytes));
@@ -112,7 +154,10 @@ child_process::child_process(const launch_options& options)
     int master = -1;
     pid_ = ::forkpty(&master, nullptr, nullptr, &size);
     if (pid_ < 0) throw std::runtime_error("forkpty failed: " + std::string(strerror(errno)));
-    if (pid_ == 0) exec_child(argv.data(), envp.data());
+    if (pid_ == 0) {
+      if (options.job_control) run_job_shell(argv.data(), envp.data());
+      exec_child(argv.data(), envp.data());
+    }
     // Close-on-exec, so that children started later do not hold this terminal open.
     set_flags(master, FD_CLOEXEC, O_NONBLOCK);
     output_.reset(master);
@@ -134,17 +179,37 @@ child_process::child_process(const launch_options& options)
     if (!stderr_target) throw std::runtime_error("cannot open " + options.stderr_file.string());
   }
 
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed: " + std::string(strerror(errno)));
-  if (pid_ == 0) {
-    ::dup2(stdin_pipe[0], STDIN_FILENO);
-    ::dup2(stdout_pipe[1], STDOUT_FILENO);
-    ::dup2(stderr_target.get(), STDERR_FILENO);
-    exec_child(argv.data(), envp.data());
+  if (mode_ == io_mode::terminal_input) {
+    winsize size{};
+    size.ws_row = terminal_rows;
+    size.ws_col = terminal_columns;
+    int master = -1;
+    pid_ = ::forkpty(&master, nullptr, nullptr, &size);
+    if (pid_ < 0) throw std::runtime_error("forkpty failed: " + std::string(strerror(errno)));
+    if (pid_ == 0) {
+      ::dup2(stdout_pipe[1], STDOUT_FILENO);
+      ::dup2(stderr_target.get(), STDERR_FILENO);
+      exec_child(argv.data(), envp.data());
+    }
+    ::close(stdin_pipe[0]);
+    ::close(stdin_pipe[1]);
+    ::close(stdout_pipe[1]);
+    set_flags(master, FD_CLOEXEC, O_NONBLOCK);
+    echo_.reset(master);
+    input_.reset(::fcntl(master, F_DUPFD_CLOEXEC, 0));
+  } else {
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed: " + std::string(strerror(errno)));
+    if (pid_ == 0) {
+      ::dup2(stdin_pipe[0], STDIN_FILENO);
+      ::dup2(stdout_pipe[1], STDOUT_FILENO);
+      ::dup2(stderr_target.get(), STDERR_FILENO);
+      exec_child(argv.data(), envp.data());
+    }
+    ::close(stdin_pipe[0]);
+    ::close(stdout_pipe[1]);
+    input_.reset(stdin_pipe[1]);
   }
-  ::close(stdin_pipe[0]);
-  ::close(stdout_pipe[1]);
-  input_.reset(stdin_pipe[1]);
   output_.reset(stdout_pipe[0]);
   set_flags(input_.get(), 0, O_NONBLOCK);
   set_flags(output_.get(), 0, O_NONBLOCK);
@@ -180,9 +245,9 @@ void child_process::send_raw(std::string_view bytes, call_site where) {
     if (full) {
       // The child is not reading yet: keep reading its output meanwhile, or a child blocked on
       // a full output pipe would never read its input.
-      pollfd fds[3] = {{input_.get(), POLLOUT, 0}};
+      pollfd fds[4] = {{input_.get(), POLLOUT, 0}};
       nfds_t count = 1;
-      for (const auto* fd : {&output_, &errors_})
+      for (const auto* fd : {&output_, &errors_, &echo_})
         if (*fd) fds[count++] = pollfd{fd->get(), POLLIN, 0};
       ::poll(fds, count, static_cast<int>(poll_interval.count()));
       drain();
@@ -193,11 +258,11 @@ void child_process::send_raw(std::string_view bytes, call_site where) {
 }
 
 void child_process::send_line(std::string_view line, call_site where) {
-  send_raw(std::string(line) + (mode_ == io_mode::terminal ? '\r' : '\n'), where);
+  send_raw(std::string(line) + (mode_ == io_mode::pipes ? '\n' : '\r'), where);
 }
 
 void child_process::close_input() {
-  if (mode_ == io_mode::terminal) {
+  if (mode_ != io_mode::pipes) {
     send_raw(std::string_view(&end_of_transmission, 1));
   } else {
     input_.reset();
@@ -206,7 +271,7 @@ void child_process::close_input() {
 
 bool child_process::drain() {
   char buffer[4096];
-  for (auto* fd : {&output_, &errors_}) {
+  for (auto* fd : {&output_, &errors_, &echo_}) {
     while (*fd) {
       const auto got = ::read(fd->get(), buffer, sizeof buffer);
       if (got > 0) {
@@ -214,6 +279,8 @@ bool child_process::drain() {
         if (fd == &output_) {
           raw_output_ += bytes;
           screen_.feed(bytes);
+        } else if (fd == &echo_) {
+          echo_output_ += bytes;
         } else {
           error_output_ += bytes;
         }
@@ -229,9 +296,9 @@ bool child_process::drain() {
 }
 
 void child_process::read_output(milliseconds timeout) {
-  pollfd fds[2];
+  pollfd fds[3];
   nfds_t count = 0;
-  for (const auto* fd : {&output_, &errors_})
+  for (const auto* fd : {&output_, &errors_, &echo_})
     if (*fd) fds[count++] = pollfd{fd->get(), POLLIN, 0};
   if (count == 0) return;
   const int ready = ::poll(fds, count, static_cast<int>(timeout.count()));
@@ -311,6 +378,15 @@ int child_process::wait_exit(milliseconds timeout, call_site where) {
 
 void child_process::signal(int signal_number) {
   if (pid_ > 0 && !exit_status_) ::kill(pid_, signal_number);
+}
+
+void child_process::resume_job() { signal(SIGUSR1); }
+
+termios child_process::terminal_modes() const {
+  termios modes{};
+  // A master reads its terminal's modes on Linux.
+  ::tcgetattr(mode_ == io_mode::terminal_input ? echo_.get() : input_.get(), &modes);
+  return modes;
 }
 
 std::string child_process::describe_output() const {

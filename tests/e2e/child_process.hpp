@@ -7,6 +7,7 @@
 #include "tests/e2e/screen.hpp"
 
 #include <sys/types.h>
+#include <termios.h>
 
 #include <chrono>
 #include <filesystem>
@@ -47,6 +48,9 @@ struct call_site {
 enum class io_mode {
   terminal,  // stdin, stdout and stderr on a pseudo-terminal, as a user would run it
   pipes,     // stdin, stdout and stderr on pipes, as a script would run it
+  // stdin on a pseudo-terminal, stdout and stderr on pipes: `peer 3331 | tee chat.log`. What
+  // the terminal itself shows (its echo) is terminal_echo().
+  terminal_input,
 };
 
 struct launch_options {
@@ -57,6 +61,10 @@ struct launch_options {
   // Pipes only: append stderr to this file instead of capturing it, for long-running chatty
   // children (the registry's debug log) that would otherwise fill a pipe nobody drains.
   std::filesystem::path stderr_file;
+  // Terminal mode: run the program as a job of a small shell on that terminal (its own process
+  // group in the foreground), so that Ctrl-Z stops it as in an interactive shell; the shell
+  // prints `[job stopped]` and resume_job() is its `fg`.
+  bool job_control = false;
 };
 
 // An owned file descriptor.
@@ -130,6 +138,12 @@ class child_process {
 
   // Sends a signal to this child (by its PID).
   void signal(int signal_number);
+  // job_control: brings the stopped job back to the foreground and continues it.
+  void resume_job();
+  // Terminal modes: the modes the program has set on its terminal now.
+  termios terminal_modes() const;
+  // terminal_input: every byte the terminal showed (its echo of what was typed).
+  const std::string& terminal_echo() const { return echo_output_; }
 
   // The last lines of the output and of stderr, for failure messages.
   std::string describe_output() const;
@@ -146,8 +160,10 @@ class child_process {
   unique_fd input_;   // terminal master, or the write end of the stdin pipe
   unique_fd output_;  // terminal master (a second descriptor), or the read end of stdout
   unique_fd errors_;  // read end of stderr (pipes mode without a stderr file)
+  unique_fd echo_;    // terminal_input: the terminal master, read for its echo
   std::string raw_output_;
   std::string error_output_;
+  std::string echo_output_;
   screen screen_;
 };
 

@@ -360,6 +360,18 @@ peer_ptr start_unpinned_peer(std::uint16_t port, const std::filesystem::path& ho
   return std::make_unique<child_process>(options);
 }
 
+peer_ptr start_peer_as(registry_fixture& registry, io_mode mode, bool job_control) {
+  launch_options options;
+  options.argv = {peer_binary, std::to_string(registry.port())};
+  if (!registry.settings().tls) options.argv.push_back("--no-tls");
+  options.mode = mode;
+  options.job_control = job_control;
+  const auto home = registry.new_home();
+  pin_if_tls_registry(home, registry.port());
+  options.environment = peer_environment(home);
+  return std::make_unique<child_process>(options);
+}
+
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script) {
   launch_options options;
   options.argv = {peer_binary, std::to_string(registry.port())};

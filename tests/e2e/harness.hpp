@@ -159,6 +159,9 @@ peer_ptr start_peer(std::uint16_t port, const std::filesystem::path& home,
 // known_registries says).
 peer_ptr start_unpinned_peer(std::uint16_t port, const std::filesystem::path& home,
                              const std::vector<std::string>& extra_args = {});
+// A peer of the fixture's registry started in `mode`, as a shell's job with `job_control`
+// (terminal mode); it shows `Username: `.
+peer_ptr start_peer_as(registry_fixture& registry, io_mode mode, bool job_control = false);
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the username and password prompts; the reply is the caller's to expect.
@@ -267,6 +270,8 @@ inline constexpr std::string_view blocked_by_recipient =
 inline constexpr std::string_view broadcast_partial =
     "Your message could not be delivered to some recipients";
 inline constexpr std::string_view no_other_users_online = "No other users online";
+// After a Ctrl-C on an empty command line (the peer's own text, SPEC 11).
+inline constexpr std::string_view interrupt_hint = "(Press Ctrl-C again to log out)";
 inline constexpr std::string_view no_other_users = "No other users";
 inline constexpr std::string_view cannot_block_self = "Error. Cannot block self";
 inline constexpr std::string_view cannot_unblock_self = "Error. Cannot unblock self";

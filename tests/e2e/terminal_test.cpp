@@ -134,13 +134,15 @@ TEST_CASE("terminal: Tab completes command names and user names") {
   log_out(*luke);
 }
 
-TEST_CASE("terminal: Ctrl-C and SIGTERM log out like logout") {
+TEST_CASE("terminal: Ctrl-C twice and SIGTERM log out like logout") {
   registry_fixture registry;
   auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
   auto hans = logged_in_peer(registry, "hans");
   yoda->expect_line("hans logged in");
 
-  // Ctrl-C on luke's terminal.
+  // Ctrl-C twice on luke's empty command line (the first only warns).
+  luke->send_raw("\x03");
+  luke->expect_line(text::interrupt_hint);
   luke->send_raw("\x03");
   CHECK(luke->wait_exit() == 0);
   yoda->expect_line("luke logged out");
