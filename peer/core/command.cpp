@@ -4,6 +4,7 @@
 #include "shared/proto/messages.hpp"
 #include "shared/proto/text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <optional>
@@ -15,18 +16,24 @@ namespace {
 constexpr std::array<std::string_view, 1> startprivate_aliases{"privatestart"};
 
 constexpr std::array<command_info, 12> commands{{
-    {"message", "<user> <message>", "Send a message (kept for <user> if offline)", true},
-    {"broadcast", "<message>", "Send a message to everyone online", false},
-    {"whoelse", "", "List the other users online", false},
-    {"whoelsesince", "<seconds>", "List the users online in the past <seconds>", false},
-    {"block", "<user>", "Stop <user> from messaging you or seeing you online", true},
-    {"unblock", "<user>", "Undo block", true},
-    {"startprivate", "<user>", "Ask <user> for a private chat", true, startprivate_aliases},
-    {"private", "<user> <message>", "Send a message in your private chat with <user>", true},
-    {"stopprivate", "<user>", "End your private chat with <user>", true},
-    {"verify", "<user>", "Show the safety number of your private chat with <user>", true},
-    {"logout", "", "Log out and quit", false},
-    {"help", "", "Show this list", false},
+    {"message", "<user> <message>", "Send a message (kept for <user> if offline)",
+     "message luke Are you free at noon?", true},
+    {"broadcast", "<message>", "Send a message to everyone online", "broadcast Lunch is ready",
+     false},
+    {"whoelse", "", "List the other users online", "whoelse", false},
+    {"whoelsesince", "<seconds>", "List the users online in the past <seconds>", "whoelsesince 600",
+     false},
+    {"block", "<user>", "Stop <user> from messaging you or seeing you online", "block vader", true},
+    {"unblock", "<user>", "Undo block", "unblock vader", true},
+    {"startprivate", "<user>", "Ask <user> for a private chat", "startprivate luke", true,
+     startprivate_aliases},
+    {"private", "<user> <message>", "Send a message in your private chat with <user>",
+     "private luke Meet me at the hangar", true},
+    {"stopprivate", "<user>", "End your private chat with <user>", "stopprivate luke", true},
+    {"verify", "<user>", "Show the safety number of your private chat with <user>", "verify luke",
+     true},
+    {"logout", "", "Log out and quit", "logout", false},
+    {"help", "[<command>]", "Show this list, or how to use <command>", "help message", false},
 }};
 
 bool is_blank_text(std::string_view text) {
@@ -158,8 +165,10 @@ parse_result parse_command(std::string_view raw_line) {
     return logout_command{};
   }
   if (command_name == "help") {
-    if (words.size() != 1) return parse_error::invalid_command;
-    return help_command{};
+    if (words.size() == 1) return help_command{};
+    const auto* topic = words.size() == 2 ? find_command(words[1]) : nullptr;
+    if (!topic) return parse_error::invalid_command;
+    return help_command{std::string(topic->name)};
   }
   if (command_name == "block") return parse_user_only<block_command>(words);
   if (command_name == "unblock") return parse_user_only<unblock_command>(words);
@@ -188,6 +197,91 @@ const command_info* find_command(std::string_view name) {
       if (alias == name) return &info;
   }
   return nullptr;
+}
+
+std::string usage_of(const command_info& info) {
+  std::string usage(info.name);
+  if (!info.arguments.empty()) usage += " " + std::string(info.arguments);
+  return usage;
+}
+
+namespace {
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The edit distance between `a` and `b` (insertions, deletions, substitutions and swaps of two
+// neighbours, each costing one; letters compared without case), stopping early: anything over
+// `limit` is reported as limit + 1. Names are short (a command word is bounded before this).
+std::size_t typo_distance(std::string_view a, std::string_view b, std::size_t limit) {
+  const auto width = b.size() + 1;
+  std::vector<std::size_t> rows(3 * width);
+  auto* before = rows.data();
+  auto* previous = before + width;
+  auto* current = previous + width;
+  for (std::size_t j = 0; j < width; ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    std::size_t best = current[0];
+    for (std::size_t j = 1; j < width; ++j) {
+      const bool same = lower(a[i - 1]) == lower(b[j - 1]);
+      current[j] =
+          std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (same ? 0 : 1)});
+      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
+          lower(a[i - 2]) == lower(b[j - 1]))
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      best = std::min(best, current[j]);
+    }
+    if (best > limit) return limit + 1;
+    std::swap(before, previous);
+    std::swap(previous, current);
+  }
+  return std::min(previous[b.size()], limit + 1);
+}
+
+// Longer than any name or alias: a longer word is no typo of one.
+constexpr std::size_t longest_typo = 16;
+
+}  // namespace
+
+const command_info* nearest_command(std::string_view word) {
+  if (word.empty() || word.size() > longest_typo) return nullptr;
+  // One slip in a word of up to 6 letters ("lgout", "mesage"; "hello" is not "help"), two in a
+  // longer one ("mesasge", "whoelesince").
+  const std::size_t limit = word.size() <= 6 ? 1 : 2;
+  const command_info* nearest = nullptr;
+  std::size_t nearest_distance = limit + 1;
+  const auto consider = [&](const command_info& info, std::string_view name) {
+    const auto distance = typo_distance(word, name, limit);
+    if (distance < nearest_distance) {
+      nearest = &info;
+      nearest_distance = distance;
+    }
+  };
+  for (const auto& info : commands) {
+    consider(info, info.name);
+    for (const auto alias : info.aliases) consider(info, alias);
+  }
+  if (nearest) return nearest;
+  // The start of a name ("who", "stop"): the first such command in the table's order.
+  if (word.size() >= 3)
+    for (const auto& info : commands)
+      if (info.name.size() > word.size() && info.name.substr(0, word.size()) == word) return &info;
+  return nullptr;
+}
+
+std::optional<std::string> invalid_command_hint(std::string_view raw_line) {
+  const auto line = strip_carriage_return(raw_line);
+  const auto words = split_words(strip_trailing_spaces(line));
+  if (const auto* info = find_command(words.front())) {
+    // `help <something else>`: the command meant, if it is close; else how to use help.
+    if (info->name == "help" && words.size() == 2)
+      if (const auto* meant = nearest_command(words[1]))
+        return texts::did_you_mean("help " + std::string(meant->name));
+    return texts::usage(usage_of(*info));
+  }
+  if (const auto* meant = nearest_command(words.front()))
+    return texts::did_you_mean(std::string(meant->name));
+  return std::nullopt;
 }
 
 }  // namespace parley::peer

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -65,8 +66,9 @@ struct verify_command {
   std::string user;
   bool operator==(const verify_command&) const = default;
 };
-// `help`
+// `help`, or `help <command>` for one command's usage and an example.
 struct help_command {
+  std::string topic;  // the command's table name (an alias is taken for it); empty: the list
   bool operator==(const help_command&) const = default;
 };
 
@@ -109,7 +111,8 @@ struct command_info {
   std::string_view name;
   std::string_view arguments;  // as shown by help, e.g. "<user> <message>"
   std::string_view summary;
-  bool user_argument;  // the first argument is a user name (Tab completes it)
+  std::string_view example;  // a whole line that runs the command, for `help <command>`
+  bool user_argument;        // the first argument is a user name (Tab completes it)
   // Other names the parser takes for the command; help lists them, completion offers only `name`.
   std::span<const std::string_view> aliases = {};
 };
@@ -119,5 +122,16 @@ std::span<const command_info> command_table();
 
 // The command called `name` or one of its aliases; nullptr if there is none.
 const command_info* find_command(std::string_view name);
+
+// `<name> <arguments>`, as help and the usage hint show a command.
+std::string usage_of(const command_info& info);
+
+// The hint line that follows `Error. Invalid command` for `line` (SPEC 4), if there is one: the
+// usage when the line starts with a command's name (the arguments were wrong), `Did you mean
+// <command>?` when the first word is close to one (a typo, another case, a prefix), else none.
+std::optional<std::string> invalid_command_hint(std::string_view line);
+
+// The command nearest to `word`, if one is close enough to be what was meant.
+const command_info* nearest_command(std::string_view word);
 
 }  // namespace parley::peer

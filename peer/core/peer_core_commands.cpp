@@ -15,8 +15,7 @@ namespace {
 std::string help_line(const command_info& info) {
   // Wide enough for the longest usage, `message <user> <message>`, and two spaces.
   constexpr std::size_t usage_column = 26;
-  std::string usage(info.name);
-  if (!info.arguments.empty()) usage += " " + std::string(info.arguments);
+  auto usage = usage_of(info);
   if (usage.size() < usage_column) usage.resize(usage_column, ' ');
   auto line = usage + std::string(info.summary);
   for (std::size_t i = 0; i < info.aliases.size(); ++i)
@@ -36,6 +35,8 @@ void peer_core::handle_command(const input& item, effects& out) {
   const auto parsed = parse_command(item.line);
   if (const auto* error = std::get_if<parse_error>(&parsed)) {
     out.print(describe(*error));
+    if (*error == parse_error::invalid_command)
+      if (auto hint = invalid_command_hint(item.line)) out.print(*hint);
     return ask(phase::logged_in, out);
   }
   execute(std::get<command>(parsed), item.line, out);
@@ -97,8 +98,17 @@ void peer_core::execute(const command& cmd, std::string_view line, effects& out)
             // Like private: a well-formed command that does not go to the registry.
             if (private_chats_.is_open(c.user)) report_activity(out);
           },
-          [&](const help_command&) {
-            for (const auto& info : command_table()) out.print(help_line(info));
+          [&](const help_command& c) {
+            if (c.topic.empty()) {
+              for (const auto& info : command_table()) out.print(help_line(info));
+              return;
+            }
+            const auto* info = find_command(c.topic);
+            if (!info) return;
+            out.print(texts::usage(usage_of(*info)));
+            out.print(info->summary);
+            for (const auto alias : info->aliases) out.print(texts::also_called(alias));
+            out.print(texts::example(info->example));
           },
       },
       cmd);
@@ -108,14 +118,17 @@ std::vector<std::string> peer_core::completions(std::string_view before,
                                                 std::string_view word) const {
   std::vector<std::string> matches;
   if (phase_ != phase::logged_in) return matches;
-  if (before.empty()) {
+  const auto command_names = [&] {
     for (const auto& info : command_table())
       if (info.name.starts_with(word)) matches.emplace_back(info.name);
     return matches;
-  }
-  // Only the word right after a command that takes a user: `<command> <partial name>`.
+  };
+  if (before.empty()) return command_names();
+  // Only the word right after a command that takes a user (`<command> <partial name>`), or
+  // after help, which takes a command.
   if (before.back() != ' ') return matches;
   const auto name = before.substr(0, before.size() - 1);
+  if (name == "help") return command_names();
   const auto* info = find_command(name);
   if (!info || !info->user_argument) return matches;
   for (auto it = known_names_.lower_bound(word); it != known_names_.end(); ++it) {

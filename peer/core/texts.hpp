@@ -45,6 +45,15 @@ inline std::string already_logged_in(std::string_view user) {
 // ---------------------------------------------------------------- local command errors
 inline constexpr std::string_view invalid_command = "Error. Invalid command";
 inline constexpr std::string_view invalid_user = "Error. Invalid user";
+// Hints that may follow invalid_command (SPEC 4).
+inline std::string usage(std::string_view usage_line) {
+  return "Usage: " + std::string(usage_line);
+}
+inline std::string also_called(std::string_view alias) { return "Also: " + std::string(alias); }
+inline std::string example(std::string_view line) { return "Example: " + std::string(line); }
+inline std::string did_you_mean(std::string_view command) {
+  return "Did you mean " + std::string(command) + "?";
+}
 inline constexpr std::string_view message_too_long = "Error. Message too long";
 inline constexpr std::string_view message_not_utf8 = "Error. Message is not valid UTF-8";
 inline constexpr std::string_view too_many_pending = "Error. Too many pending commands";

@@ -13,6 +13,12 @@ using lines = std::vector<std::string>;
 
 lines one(std::string_view line) { return lines{std::string(line)}; }
 
+// Error. Invalid command, then its hint line (SPEC 4: a hint may follow, never precede).
+lines invalid(std::string_view hint) {
+  return lines{std::string(text::invalid_command), std::string(hint)};
+}
+constexpr std::string_view since_usage = "Usage: whoelsesince <seconds>";
+
 }  // namespace
 
 TEST_CASE("commands: errors of message and broadcast and whoelse and whoelsesince") {
@@ -21,19 +27,27 @@ TEST_CASE("commands: errors of message and broadcast and whoelse and whoelsesinc
 
   CHECK(answer_to(*yoda, "message yoda Talking to myself") == one(text::cannot_message_self));
   CHECK(answer_to(*yoda, "message nobody Hello") == one(text::invalid_user));
-  CHECK(answer_to(*yoda, "message luke") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "message") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "broadcast") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelse luke") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelsesince") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelsesince soon") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelsesince -5") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelsesince 1.5") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "whoelsesince 10 20") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "logout now") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "message luke") == invalid("Usage: message <user> <message>"));
+  CHECK(answer_to(*yoda, "message") == invalid("Usage: message <user> <message>"));
+  CHECK(answer_to(*yoda, "broadcast") == invalid("Usage: broadcast <message>"));
+  CHECK(answer_to(*yoda, "whoelse luke") == invalid("Usage: whoelse"));
+  CHECK(answer_to(*yoda, "whoelsesince") == invalid(since_usage));
+  CHECK(answer_to(*yoda, "whoelsesince soon") == invalid(since_usage));
+  CHECK(answer_to(*yoda, "whoelsesince -5") == invalid(since_usage));
+  CHECK(answer_to(*yoda, "whoelsesince 1.5") == invalid(since_usage));
+  CHECK(answer_to(*yoda, "whoelsesince 10 20") == invalid(since_usage));
+  CHECK(answer_to(*yoda, "logout now") == invalid("Usage: logout"));
   CHECK(answer_to(*yoda, "hello there") == one(text::invalid_command));
   // A number too large to represent means since ever.
   CHECK(answer_to(*yoda, "whoelsesince 123456789012345678901234567890") == lines{"luke"});
+  // A typo gets the command it meant; nothing close, no hint.
+  CHECK(answer_to(*yoda, "mesage luke hi") == invalid("Did you mean message?"));
+  CHECK(answer_to(*yoda, "Whoelse") == invalid("Did you mean whoelse?"));
+  // help <command>: the usage, what it does, an example.
+  CHECK(answer_to(*yoda, "help whoelsesince") ==
+        lines{"Usage: whoelsesince <seconds>", "List the users online in the past <seconds>",
+              "Example: whoelsesince 600"});
+  CHECK(answer_to(*yoda, "help mesage") == invalid("Did you mean help message?"));
   // help is answered by the peer: one line per command.
   const auto help = answer_to(*yoda, "help");
   CHECK(help.size() >= 10);
@@ -59,15 +73,15 @@ TEST_CASE("commands: block and unblock errors") {
 
   CHECK(answer_to(*yoda, "block yoda") == one(text::cannot_block_self));
   CHECK(answer_to(*yoda, "block nobody") == one(text::invalid_user));
-  CHECK(answer_to(*yoda, "block") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "block luke hans") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "block") == invalid("Usage: block <user>"));
+  CHECK(answer_to(*yoda, "block luke hans") == invalid("Usage: block <user>"));
   // Offline users can be blocked.
   CHECK(answer_to(*yoda, "block luke") == lines{"luke is blocked"});
   CHECK(answer_to(*yoda, "block luke") == lines{"Error. luke is already blocked"});
 
   CHECK(answer_to(*yoda, "unblock yoda") == one(text::cannot_unblock_self));
   CHECK(answer_to(*yoda, "unblock nobody") == one(text::invalid_user));
-  CHECK(answer_to(*yoda, "unblock") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "unblock") == invalid("Usage: unblock <user>"));
   CHECK(answer_to(*yoda, "unblock luke") == lines{"luke is unblocked"});
   CHECK(answer_to(*yoda, "unblock luke") == lines{"Error. luke was not blocked"});
   CHECK(answer_to(*yoda, "unblock hans") == lines{"Error. hans was not blocked"});
@@ -82,9 +96,9 @@ TEST_CASE("commands: private chat commands without an open chat") {
         lines{"Error. Private messaging to luke not enabled"});
   CHECK(answer_to(*yoda, "stopprivate luke") ==
         lines{"Error. Private messaging to luke not enabled"});
-  CHECK(answer_to(*yoda, "private luke") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "startprivate") == one(text::invalid_command));
-  CHECK(answer_to(*yoda, "stopprivate") == one(text::invalid_command));
+  CHECK(answer_to(*yoda, "private luke") == invalid("Usage: private <user> <message>"));
+  CHECK(answer_to(*yoda, "startprivate") == invalid("Usage: startprivate <user>"));
+  CHECK(answer_to(*yoda, "stopprivate") == invalid("Usage: stopprivate <user>"));
   log_out(*yoda);
   log_out(*luke);
 }

@@ -187,5 +187,49 @@ TEST_CASE("peer command: the table lists every command once, help last") {
     else if (info.arguments == "<seconds>")
       line += " 5";
     CHECK_MESSAGE(std::holds_alternative<command>(parse_command(line)), line);
+    // Its example runs it, and help knows it by name.
+    const auto example = parse_command(info.example);
+    CHECK_MESSAGE(std::holds_alternative<command>(example), info.example);
+    CHECK_MESSAGE(std::get<command>(example).index() == parsed(line).index(), info.example);
+    CHECK(parsed("help " + std::string(info.name)) ==
+          command{help_command{std::string(info.name)}});
   }
+}
+
+TEST_CASE("peer command: help takes one command name, or an alias for it") {
+  CHECK(parsed("help") == command{help_command{}});
+  CHECK(parsed("help whoelse") == command{help_command{"whoelse"}});
+  CHECK(parsed("help privatestart") == command{help_command{"startprivate"}});
+  CHECK(parsed("help help ") == command{help_command{"help"}});
+  CHECK(refused("help nothing") == parse_error::invalid_command);
+  CHECK(refused("help whoelse whoelse") == parse_error::invalid_command);
+  CHECK(refused("help Message") == parse_error::invalid_command);
+}
+
+TEST_CASE("peer command: the hint after Error. Invalid command") {
+  // A command's name with wrong arguments: its usage.
+  CHECK(invalid_command_hint("message luke") == "Usage: message <user> <message>");
+  CHECK(invalid_command_hint("whoelse now") == "Usage: whoelse");
+  CHECK(invalid_command_hint("whoelsesince soon") == "Usage: whoelsesince <seconds>");
+  CHECK(invalid_command_hint("privatestart") == "Usage: startprivate <user>");
+  CHECK(invalid_command_hint("help a b") == "Usage: help [<command>]");
+  // A typo: one slip in a short word, two in a longer one; swaps, case, a prefix.
+  CHECK(invalid_command_hint("lgout") == "Did you mean logout?");
+  CHECK(invalid_command_hint("mesage luke hi") == "Did you mean message?");
+  CHECK(invalid_command_hint("mesasge luke hi") == "Did you mean message?");
+  CHECK(invalid_command_hint("Whoelse") == "Did you mean whoelse?");
+  CHECK(invalid_command_hint("whoelesince 5") == "Did you mean whoelsesince?");
+  CHECK(invalid_command_hint("blok vader") == "Did you mean block?");
+  CHECK(invalid_command_hint("who") == "Did you mean whoelse?");
+  CHECK(invalid_command_hint("hlep") == "Did you mean help?");
+  CHECK(invalid_command_hint("privatestrat luke") == "Did you mean startprivate?");
+  CHECK(invalid_command_hint("help mesage") == "Did you mean help message?");
+  // Nothing close: no hint rather than a guess.
+  CHECK_FALSE(invalid_command_hint("nonsense").has_value());
+  CHECK_FALSE(invalid_command_hint("hello there").has_value());
+  CHECK_FALSE(invalid_command_hint("bogus").has_value());
+  CHECK_FALSE(invalid_command_hint("hi").has_value());
+  CHECK_FALSE(invalid_command_hint("x").has_value());
+  CHECK_FALSE(invalid_command_hint(std::string(5000, 'm')).has_value());
+  CHECK_FALSE(invalid_command_hint(" whoelse").has_value());
 }

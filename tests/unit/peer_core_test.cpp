@@ -337,9 +337,14 @@ TEST_CASE("peer core: local errors are printed and nothing is sent") {
   h.type("broadcast " + std::string(5000, 'x'));
   h.type("broadcast \xff");
   h.type("whoelsesince -5");
+  h.type("mesage luke hi");
+  // A hint follows Error. Invalid command when there is one: the usage of a command named with
+  // wrong arguments, the command a typo meant; never before it, never for other errors.
   CHECK(h.lines == strings{"Error. Invalid command", "Error. Invalid command",
-                           "Error. Invalid user", "Error. Message too long",
-                           "Error. Message is not valid UTF-8", "Error. Invalid command"});
+                           "Usage: message <user> <message>", "Error. Invalid user",
+                           "Error. Message too long", "Error. Message is not valid UTF-8",
+                           "Error. Invalid command", "Usage: whoelsesince <seconds>",
+                           "Error. Invalid command", "Did you mean message?"});
   CHECK(h.sent.empty());
 }
 
@@ -365,7 +370,27 @@ TEST_CASE("peer core: help is local and lists every command") {
   CHECK(h.sent.empty());
   REQUIRE(h.lines.size() == command_table().size());
   CHECK(h.lines.front().starts_with("message <user> <message>  "));
-  CHECK(h.lines.back().starts_with("help "));
+  CHECK(h.lines.back().starts_with("help [<command>]  "));
+}
+
+TEST_CASE("peer core: help <command> shows its usage, what it does and an example") {
+  harness h;
+  h.log_in();
+  h.type("help message");
+  CHECK(h.lines == strings{"Usage: message <user> <message>",
+                           "Send a message (kept for <user> if offline)",
+                           "Example: message luke Are you free at noon?"});
+  h.lines.clear();
+  // An alias names its command; the alias is listed.
+  h.type("help privatestart");
+  CHECK(h.lines == strings{"Usage: startprivate <user>", "Ask <user> for a private chat",
+                           "Also: privatestart", "Example: startprivate luke"});
+  h.lines.clear();
+  h.type("help mesage");
+  h.type("help nothing");
+  CHECK(h.lines == strings{"Error. Invalid command", "Did you mean help message?",
+                           "Error. Invalid command", "Usage: help [<command>]"});
+  CHECK(h.sent.empty());
 }
 
 // ---------------------------------------------------------------- what others do
@@ -581,6 +606,7 @@ TEST_CASE("peer core: Tab completion") {
   CHECK(h.core.completions("", "who") == strings{"whoelse", "whoelsesince"});
   CHECK(h.core.completions("", "st") == strings{"startprivate", "stopprivate"});
   CHECK(h.core.completions("", "x").empty());
+  CHECK(h.core.completions("help ", "who") == strings{"whoelse", "whoelsesince"});
 
   h.receive(proto::presence{"luke", 1});
   h.receive(proto::delivery{"leia", "hi", proto::delivery_kind::direct});
