@@ -42,10 +42,11 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
                                  PARLEY_VERSION);
   auto& cli = command_line.app();
   // The port is taken as text and checked below, so its error names it our way.
-  cli.add_option("server_port", port_text, "the registry's TCP port, 1024 to 65535");
-  cli.add_option("--host", result.host, "the registry's address or host name")
-      ->option_text("ADDR")
-      ->capture_default_str();
+  // No type name: the positional is a number, whatever CLI11 takes it as.
+  cli.add_option("server_port", port_text, "the registry's TCP port, 1024 to 65535")->type_name("");
+  cli.add_option("--host", result.host,
+                 "the registry's address or host name (default: " + result.host + ")")
+      ->type_name("ADDR");
   std::string handshakes_text = std::to_string(result.handshakes.total);
   std::string per_address_text = std::to_string(result.handshakes.per_address);
   cli.add_option("--max-chat-handshakes", handshakes_text,

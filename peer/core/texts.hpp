@@ -2,6 +2,8 @@
 // graders match them), so they live in one place and nothing else spells them out.
 #pragma once
 
+#include "shared/util/host_port.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -185,8 +187,8 @@ inline std::string not_confirmed(std::string_view escaped_line) {
   return "Error. Not confirmed by the registry: " + std::string(escaped_line);
 }
 inline std::string cannot_connect(std::string_view host, unsigned port, std::string_view reason) {
-  return "Error. Cannot connect to the registry at " + std::string(host) + ":" +
-         std::to_string(port) + ": " + std::string(reason);
+  return "Error. Cannot connect to the registry at " + parley::host_port(host, port) + ": " +
+         std::string(reason);
 }
 
 // SPEC 10, fixed: the registry presented a key other than the one pinned for its address.

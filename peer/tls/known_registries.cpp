@@ -1,5 +1,6 @@
 #include "peer/tls/known_registries.hpp"
 
+#include "shared/util/host_port.hpp"
 #include "shared/util/write_all.hpp"
 
 #include <fcntl.h>
@@ -40,9 +41,7 @@ fs::path known_registries_path() {
 }
 
 std::string registry_address(std::string_view host, unsigned port) {
-  const bool ipv6 = host.find(':') != std::string_view::npos;
-  std::string address = ipv6 ? "[" + std::string(host) + "]" : std::string(host);
-  return address + ":" + std::to_string(port);
+  return parley::host_port(host, port);
 }
 
 std::optional<known_registries> known_registries::load(const fs::path& file, std::string& error) {

@@ -3,6 +3,7 @@
 #include "registry/auth/secret.hpp"
 #include "shared/net/tls_session.hpp"
 #include "shared/proto/codec.hpp"
+#include "shared/util/host_port.hpp"
 
 #include <spdlog/spdlog.h>
 #include <asio/co_spawn.hpp>
@@ -85,10 +86,7 @@ const char* bound_option(parley::net::close_cause cause) {
 }  // namespace
 
 std::string to_string(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  const auto port = std::to_string(endpoint.port());
-  return address.is_v6() ? "[" + address.to_string() + "]:" + port
-                         : address.to_string() + ":" + port;
+  return parley::host_port(endpoint.address().to_string(), endpoint.port());
 }
 
 std::error_code bind_to(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {

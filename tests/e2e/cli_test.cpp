@@ -153,7 +153,11 @@ TEST_CASE("cli: --help and --version exit 0") {
     INFO(name);
     const auto help = run({binary, "--help"});
     CHECK(help.exit_code == 0);
-    CHECK(help.out.find("--host") != std::string::npos);
+    CHECK(help.out.find("--host ADDR") != std::string::npos);
+    CHECK(help.out.find("(default: 127.0.0.1)") != std::string::npos);
+    // Positionals are shown by name alone: no CLI11 type name such as `server_port TEXT`.
+    CHECK(help.out.find("  server_port   ") != std::string::npos);
+    CHECK(help.out.find(" TEXT") == std::string::npos);
     const auto version = run({binary, "--version"});
     CHECK(version.exit_code == 0);
     CHECK(version.out.starts_with(name + " "));

@@ -515,6 +515,15 @@ TEST_CASE("peer core: the registry ends the session") {
   CHECK(h.sent.empty());
 }
 
+TEST_CASE("peer texts: an address with its port, IPv6 in brackets") {
+  CHECK(texts::cannot_connect("127.0.0.1", 4711, "Connection refused") ==
+        "Error. Cannot connect to the registry at 127.0.0.1:4711: Connection refused");
+  CHECK(texts::cannot_connect("::1", 4711, "Connection refused") ==
+        "Error. Cannot connect to the registry at [::1]:4711: Connection refused");
+  CHECK(texts::cannot_connect("chat.example.org", 3331, "Host not found") ==
+        "Error. Cannot connect to the registry at chat.example.org:3331: Host not found");
+}
+
 TEST_CASE("peer core: lost connection before login") {
   harness h;
   h.connect();
