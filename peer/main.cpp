@@ -1,5 +1,6 @@
 // The `peer` executable: the command line, then the peer on one io_context (one thread) until
 // the session ends.
+#include "peer/app/config.hpp"
 #include "peer/app/peer_app.hpp"
 #include "peer/core/effects.hpp"
 #include "shared/cli/command_line.hpp"
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -60,6 +62,25 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
                      per_address_text + "; 0: no bound but the total)")
       ->type_name("N");
 
+  bool timestamps = false;
+  bool no_timestamps = false;
+  bool no_bell = false;
+  bool no_colour = false;
+  std::string config_text;
+  cli.add_flag("--timestamps", timestamps,
+               "show the time, [HH:MM] , before every line after login (peer.toml: timestamps)");
+  cli.add_flag("--no-timestamps", no_timestamps, "no time before lines (the default)");
+  cli.add_flag("--no-bell", no_bell,
+               "no terminal bell on a direct or private message (peer.toml: bell = false)");
+  cli.add_flag("--no-colour,--no-color", no_colour,
+               "no colour for user names (also with NO_COLOR set; peer.toml: colour = false)");
+  cli.add_flag("--json", result.json,
+               "for programs: one JSON object per event on standard output (see the README)");
+  cli.add_option("--config", config_text,
+                 "read settings from this file instead of $XDG_CONFIG_HOME/parley/peer.toml "
+                 "(else ~/.config/parley/peer.toml)")
+      ->type_name("PATH");
+
   std::string ca_text;
   cli.add_flag("--no-tls", result.no_tls,
                "speak the plain protocol, unencrypted, to a registry started with --no-tls (for "
@@ -72,13 +93,34 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
 
-  if (port_text.empty()) return bad_arguments("missing argument <server_port>");
-  const auto port = cli::parse_whole(port_text, min_port, max_port);
-  if (!port) {
-    return bad_arguments("invalid server_port '" + port_text +
-                         "': must be a whole number from 1024 to 65535");
+  // The configuration file gives defaults; what the command line says wins.
+  if (cli.count("--config") && config_text.empty())
+    return bad_arguments("invalid --config '': must be a path");
+  const auto config_path =
+      cli.count("--config") ? std::filesystem::path(config_text) : default_config_path();
+  peer_config config;
+  if (!config_path.empty()) {
+    auto loaded = load_config(config_path, cli.count("--config") > 0);
+    if (const auto* problem = std::get_if<std::string>(&loaded))
+      return bad_arguments("bad configuration: " + *problem);
+    config = std::get<peer_config>(loaded);
   }
-  result.server_port = static_cast<std::uint16_t>(*port);
+  if (!cli.count("--host") && config.host) result.host = *config.host;
+  result.timestamps = timestamps || (!no_timestamps && config.timestamps.value_or(false));
+  result.bell = !no_bell && config.bell.value_or(true);
+  result.colour = !no_colour && config.colour.value_or(true);
+
+  if (port_text.empty() && config.port) {
+    result.server_port = *config.port;
+  } else {
+    if (port_text.empty()) return bad_arguments("missing argument <server_port>");
+    const auto port = cli::parse_whole(port_text, min_port, max_port);
+    if (!port) {
+      return bad_arguments("invalid server_port '" + port_text +
+                           "': must be a whole number from 1024 to 65535");
+    }
+    result.server_port = static_cast<std::uint16_t>(*port);
+  }
   if (result.host.empty()) return bad_arguments("invalid --host '': must be an address");
   if (cli.count("--ca")) {
     if (ca_text.empty()) return bad_arguments("invalid --ca '': must be a path");

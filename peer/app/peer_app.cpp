@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -23,16 +24,30 @@ core_config make_core_config(bool interactive) {
   return core_config{interactive ? std::string(texts::command_prompt) : std::string()};
 }
 
+// Colour, the bell and the send-time hint are for a person at a terminal; a script or a file
+// gets SPEC's lines, with the time only if asked for (and then the send time too).
+presentation make_presentation(const app_options& options, bool interactive) {
+  const char* no_colour = std::getenv("NO_COLOR");
+  const bool colour_refused = no_colour && *no_colour;
+  return presentation{
+      options.timestamps,
+      interactive && options.colour && !colour_refused,
+      interactive && options.bell,
+      interactive || options.timestamps,
+  };
+}
+
 }  // namespace
 
 peer_app::peer_app(asio::io_context& io, app_options options)
     : io_(io),
       options_(std::move(options)),
-      terminal_(io.get_executor(), max_line_bytes),
+      terminal_(io.get_executor(), max_line_bytes, options_.json),
       core_(make_core_config(terminal_.interactive())),
       link_(io.get_executor()),
       network_(io.get_executor(), options_.handshakes),
-      stop_signals_(io, SIGINT, SIGTERM) {}
+      stop_signals_(io, SIGINT, SIGTERM),
+      presentation_(make_presentation(options_, terminal_.interactive())) {}
 
 void peer_app::start() {
   asio::co_spawn(io_, watch_signals(), asio::detached);
@@ -109,7 +124,7 @@ void peer_app::on_greeted() {
 
 void peer_app::on_refused() {
   if (exit_code_ || core_.finished()) return;
-  const auto print = [&](const std::string& line) { terminal_.print(line); };
+  const auto print = [&](const std::string& line) { show(line); };
   if (const auto& changed = trust_->changed()) {
     // SPEC 10: nothing was sent (the check runs inside the handshake).
     print(texts::registry_identity_changed(changed->presented));
@@ -190,7 +205,7 @@ void peer_app::on_stop_signal(int signal_number) {
       !core_.logging_out()) {
     switch (terminal_.interrupt()) {
       case terminal::interrupt_effect::cleared: return;
-      case terminal::interrupt_effect::warned: terminal_.print(texts::interrupt_hint); return;
+      case terminal::interrupt_effect::warned: show(std::string(texts::interrupt_hint)); return;
       case terminal::interrupt_effect::confirmed: break;
     }
   }
@@ -210,8 +225,8 @@ void peer_app::apply() {
   effects_.clear();
   for (const auto& item : work.display) {
     std::visit(overloaded{
-                   [&](const print_line& line) { terminal_.print(line.text); },
-                   [&](const show_prompt& shown) { terminal_.set_prompt(shown.prompt); },
+                   [&](const print_line& line) { show(line); },
+                   [&](const show_prompt& shown) { show_prompt_of(shown.prompt); },
                },
                item);
   }
@@ -233,8 +248,26 @@ void peer_app::apply() {
   terminal_.set_input_wanted(core_.ready_for_input());
 }
 
+void peer_app::show(const print_line& line) {
+  const auto now = wall_clock::now();
+  if (options_.json) return terminal_.print(json_line_event(line, now));
+  const auto shown = present(line, presentation_, now, core_.logged_in());
+  for (const auto& text : shown.lines) terminal_.print(text);
+  if (shown.bell) terminal_.bell();
+}
+
+void peer_app::show_prompt_of(const prompt& next) {
+  if (!options_.json) return terminal_.set_prompt(next);
+  // A program is told what is asked, as an event; the prompt's text is not written as well.
+  if (const auto event = json_prompt_event(next, wall_clock::now())) terminal_.print(*event);
+  auto quiet = next;
+  quiet.text.clear();
+  terminal_.set_prompt(quiet);
+}
+
 void peer_app::finish(int code) {
   if (exit_code_) return;
+  if (options_.json) terminal_.print(json_exit_event(code, wall_clock::now()));
   exit_code_ = code;
   // Closing everything lets io.run() return: no exit() from inside a handler.
   terminal_.stop();

@@ -10,6 +10,7 @@
 #include "peer/net/private_network.hpp"
 #include "peer/net/registry_link.hpp"
 #include "peer/tls/registry_trust.hpp"
+#include "peer/tui/presenter.hpp"
 #include "peer/tui/terminal.hpp"
 
 #include <asio/awaitable.hpp>
@@ -33,6 +34,12 @@ struct app_options {
   // against instead of the pin (--ca).
   bool no_tls = false;
   std::optional<std::string> ca_file;
+  // How lines are shown (options and peer.toml): colour and the bell only on a terminal, and
+  // colour never with NO_COLOR set; --json writes one JSON object per event instead.
+  bool timestamps = false;
+  bool bell = true;
+  bool colour = true;
+  bool json = false;
 };
 
 class peer_app {
@@ -60,6 +67,10 @@ class peer_app {
   void start_private_network();
   // Applies what the core asked for, then clears it.
   void apply();
+  // One line of output, as the presentation (or --json) shows it.
+  void show(const print_line& line);
+  void show(std::string text) { show(notice_line(std::move(text))); }
+  void show_prompt_of(const prompt& next);
   void finish(int code);
 
   asio::io_context& io_;
@@ -69,6 +80,7 @@ class peer_app {
   registry_link link_;
   private_network network_;
   asio::signal_set stop_signals_;
+  presentation presentation_;
   effects effects_;
   std::unique_ptr<tls::registry_trust> trust_;
   // The line saying a key was pinned, shown after the login's welcome.

@@ -19,6 +19,16 @@ inline constexpr int exit_failure = 1;
 // Ctrl-C before login, as a shell reports a program that SIGINT ended.
 inline constexpr int exit_interrupted = 130;
 
+// What a prompt asks for: --json names it (docs: README, "--json").
+enum class prompt_kind : std::uint8_t {
+  none,  // nothing is asked (done, or between a login answer and its reply)
+  username,
+  password,
+  new_password,
+  command,
+  consent,  // a chat request's y/n
+};
+
 // The prompt in front of the input line.
 struct prompt {
   std::string text;
@@ -27,14 +37,58 @@ struct prompt {
   // A question that interrupts the session (a chat request): the half-typed line is set aside
   // while it shows and comes back after the answer.
   bool aside = false;
+  prompt_kind kind = prompt_kind::none;
   bool operator==(const prompt&) const = default;
+};
+
+// What a printed line reports. The shell presents some kinds with more than their text (the
+// time, a colour for the name, the bell), and --json gives their parts as fields.
+enum class line_kind : std::uint8_t {
+  notice,           // a reply, an error, a hint, help: the text alone
+  direct,           // a live direct message: `<user>: <text>`
+  broadcast,        // `<user>: <text>`
+  offline,          // a stored message shown after login: `<user>: <text>`, sent at sent_at_ms
+  private_message,  // `<user>(private): <text>`
+  presence,         // `<user> logged in` / `<user> logged out`
 };
 
 // One finished line of output (no '\n'); on a terminal it goes above the prompt.
 struct print_line {
   std::string text;
+  line_kind kind = line_kind::notice;
+  std::string user;     // not a notice: the sender, or whose presence; `text` starts with it
+  std::string body;     // a message's text as received (not escaped)
+  bool online = false;  // presence: logged in, or out
+  std::int64_t sent_at_ms = 0;  // offline: when the registry stored it (Unix epoch)
   bool operator==(const print_line&) const = default;
 };
+
+// A message line: its text as SPEC shows it, with its parts beside.
+inline print_line message_line(line_kind kind, std::string text, std::string user, std::string body,
+                               std::int64_t sent_at_ms = 0) {
+  print_line line;
+  line.text = std::move(text);
+  line.kind = kind;
+  line.user = std::move(user);
+  line.body = std::move(body);
+  line.sent_at_ms = sent_at_ms;
+  return line;
+}
+// A presence line: `text` says who logged in or out.
+inline print_line presence_line(std::string text, std::string user, bool online) {
+  print_line line;
+  line.text = std::move(text);
+  line.kind = line_kind::presence;
+  line.user = std::move(user);
+  line.online = online;
+  return line;
+}
+// Any other line: a notice.
+inline print_line notice_line(std::string text) {
+  print_line line;
+  line.text = std::move(text);
+  return line;
+}
 
 // The core wants the next input line and shows this prompt. A script's output gets the prompt
 // text (without a newline) each time, as `read -p` does; a terminal just updates its prompt.
@@ -86,7 +140,8 @@ struct effects {
   std::vector<chat_action> chats;            // to the private-chat network, in order
   std::optional<int> exit_code;              // set once: the program ends with this code
 
-  void print(std::string text) { display.emplace_back(print_line{std::move(text)}); }
+  void print(std::string text) { display.emplace_back(notice_line(std::move(text))); }
+  void print(print_line line) { display.emplace_back(std::move(line)); }
   void print(std::string_view text) { print(std::string(text)); }
   void print(const char* text) { print(std::string(text)); }
   void clear() {

@@ -191,11 +191,16 @@ void peer_core::ask(phase next, effects& out) {
   phase_ = next;
   switch (next) {
     case phase::username:
-      prompt_ = prompt{std::string(texts::username_prompt), false, false};
+      prompt_ =
+          prompt{std::string(texts::username_prompt), false, false, false, prompt_kind::username};
       break;
-    case phase::password: prompt_ = prompt{std::string(texts::password_prompt), true, false}; break;
+    case phase::password:
+      prompt_ =
+          prompt{std::string(texts::password_prompt), true, false, false, prompt_kind::password};
+      break;
     case phase::new_password:
-      prompt_ = prompt{std::string(texts::new_password_prompt), true, false};
+      prompt_ = prompt{std::string(texts::new_password_prompt), true, false, false,
+                       prompt_kind::new_password};
       break;
     // Between a login answer and its reply nothing is shown, and type-ahead is hidden: the next
     // line is most likely a password.
@@ -203,12 +208,13 @@ void peer_core::ask(phase next, effects& out) {
     case phase::logged_in:
       // A consent request takes the prompt until it is answered; answers never go to history.
       if (private_chats_.asking()) {
-        auto consent = prompt{private_chats_.consent_prompt(), false, false, true};
+        auto consent =
+            prompt{private_chats_.consent_prompt(), false, false, true, prompt_kind::consent};
         // Lines handled from the queue while it is shown do not repeat it.
         if (consent == prompt_) return;
         prompt_ = std::move(consent);
       } else {
-        prompt_ = prompt{config_.command_prompt, false, true};
+        prompt_ = prompt{config_.command_prompt, false, true, false, prompt_kind::command};
       }
       break;
     case phase::done: prompt_ = prompt{}; return;

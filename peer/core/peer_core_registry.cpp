@@ -17,7 +17,12 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
           [&](const proto::login_reply& m) { on_login_reply(m, out); },
           [&](const proto::delivery& m) {
             remember_name(m.from.value);
-            out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
+            const auto kind = m.kind == proto::delivery_kind::broadcast ? line_kind::broadcast
+                              : m.kind == proto::delivery_kind::offline ? line_kind::offline
+                                                                        : line_kind::direct;
+            out.print(message_line(
+                kind, texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)),
+                m.from.value, m.text.value));
           },
           [&](const proto::presence& m) { on_presence(m, out); },
           // One line per change, in order. The registry shares one frame among many
@@ -59,7 +64,9 @@ void peer_core::on_stored_message(const proto::stored_message& m, effects& out) 
   // it is confirmed again all the same.
   if (m.id > last_stored_shown_) {
     remember_name(m.from.value);
-    out.print(texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)));
+    out.print(message_line(line_kind::offline,
+                           texts::delivery(m.from.value, proto::escape_for_terminal(m.text.value)),
+                           m.from.value, m.text.value, m.sent_at_ms));
     last_stored_shown_ = m.id;
   }
   out.sends.emplace_back(proto::stored_received{m.id});
@@ -67,7 +74,9 @@ void peer_core::on_stored_message(const proto::stored_message& m, effects& out) 
 
 void peer_core::on_presence(const proto::presence& m, effects& out) {
   remember_name(m.user.value);
-  out.print(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value));
+  out.print(
+      presence_line(m.online ? texts::logged_in(m.user.value) : texts::logged_out(m.user.value),
+                    m.user.value, m.online != 0));
   // Its connection may not have broken yet (a frozen process, a lost route).
   if (!m.online) private_chats_.on_user_offline(m.user.value, out);
 }

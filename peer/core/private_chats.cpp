@@ -255,21 +255,23 @@ void private_chats::forget_expired(time_point now) {
 void private_chats::on_chat_message(std::string_view user, const proto::p2p_message& message,
                                     effects& out) {
   if (!open_.contains(user)) return;
-  std::visit(
-      overloaded{
-          [&](const proto::p2p_text& m) {
-            out.print(texts::private_delivery(user, proto::escape_for_terminal(m.text.value)));
-          },
-          [&](const proto::p2p_stop&) {
-            std::string name(user);
-            open_.erase(open_.find(name));
-            out.print(texts::private_stopped_by(name));
-            out.chats.emplace_back(close_chat{name, false});
-          },
-          // A handshake message inside a chat breaks the protocol: the chat ends.
-          [&](const auto&) { end_chat(user, out); },
-      },
-      message);
+  std::visit(overloaded{
+                 [&](const proto::p2p_text& m) {
+                   out.print(message_line(
+                       line_kind::private_message,
+                       texts::private_delivery(user, proto::escape_for_terminal(m.text.value)),
+                       std::string(user), m.text.value));
+                 },
+                 [&](const proto::p2p_stop&) {
+                   std::string name(user);
+                   open_.erase(open_.find(name));
+                   out.print(texts::private_stopped_by(name));
+                   out.chats.emplace_back(close_chat{name, false});
+                 },
+                 // A handshake message inside a chat breaks the protocol: the chat ends.
+                 [&](const auto&) { end_chat(user, out); },
+             },
+             message);
 }
 
 void private_chats::on_chat_closed(std::string_view user, effects& out) {

@@ -70,10 +70,10 @@ int duplicate_stdin() { return ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0); }
 
 }  // namespace
 
-terminal::terminal(asio::any_io_executor executor, std::size_t max_line_bytes)
+terminal::terminal(asio::any_io_executor executor, std::size_t max_line_bytes, bool plain)
     : executor_(executor),
       max_line_bytes_(max_line_bytes),
-      interactive_(is_terminal(STDIN_FILENO) && is_terminal(STDOUT_FILENO)),
+      interactive_(!plain && is_terminal(STDIN_FILENO) && is_terminal(STDOUT_FILENO)),
       stdin_terminal_(is_terminal(STDIN_FILENO)),
       input_(executor),
       resize_signal_(executor),
@@ -154,6 +154,12 @@ void terminal::print(std::string_view line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   rl_forced_update_display();
+  std::fflush(stdout);
+}
+
+void terminal::bell() {
+  if (!interactive_ || stopped_) return;
+  std::fputc('\a', stdout);
   std::fflush(stdout);
 }
 

@@ -56,8 +56,9 @@ class terminal {
         complete;
   };
 
-  // `max_line_bytes` bounds a script's lines (terminal lines are bounded by the core).
-  terminal(asio::any_io_executor executor, std::size_t max_line_bytes);
+  // `max_line_bytes` bounds a script's lines (terminal lines are bounded by the core). `plain`
+  // (--json) reads and writes plain lines even on a terminal.
+  terminal(asio::any_io_executor executor, std::size_t max_line_bytes, bool plain = false);
   ~terminal();
   terminal(const terminal&) = delete;
   terminal& operator=(const terminal&) = delete;
@@ -73,6 +74,8 @@ class terminal {
   // A line about the peer itself rather than the session (a bound that bit): on a terminal like
   // print(), for a script on stderr, so that its stdout holds only what the session showed.
   void report(std::string_view line);
+  // The terminal's bell (on a terminal only).
+  void bell();
 
   // On a terminal: the prompt from now on. For a script: writes the prompt text (no newline),
   // as `read -p` does, each time the core asks for a line.

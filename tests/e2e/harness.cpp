@@ -312,6 +312,8 @@ std::vector<std::pair<std::string, std::string>> peer_environment(
   return {
       {"HOME", home.string()},
       {"XDG_STATE_HOME", (home / ".local" / "state").string()},
+      // The machine's own peer.toml must not change what a test sees.
+      {"XDG_CONFIG_HOME", (home / ".config").string()},
       {"TERM", "xterm"},
       // Readline key bindings as shipped, whatever the machine's /etc/inputrc says.
       {"INPUTRC", "/dev/null"},
@@ -369,6 +371,20 @@ peer_ptr start_peer_as(registry_fixture& registry, io_mode mode, bool job_contro
   const auto home = registry.new_home();
   pin_if_tls_registry(home, registry.port());
   options.environment = peer_environment(home);
+  return std::make_unique<child_process>(options);
+}
+
+peer_ptr start_peer_with(registry_fixture& registry, io_mode mode,
+                         const std::filesystem::path& home, const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& environment) {
+  launch_options options;
+  options.argv = {peer_binary};
+  options.argv.insert(options.argv.end(), args.begin(), args.end());
+  if (!registry.settings().tls) options.argv.push_back("--no-tls");
+  options.mode = mode;
+  pin_if_tls_registry(home, registry.port());
+  options.environment = peer_environment(home);
+  options.environment.insert(options.environment.end(), environment.begin(), environment.end());
   return std::make_unique<child_process>(options);
 }
 

@@ -162,6 +162,12 @@ peer_ptr start_unpinned_peer(std::uint16_t port, const std::filesystem::path& ho
 // A peer of the fixture's registry started in `mode`, as a shell's job with `job_control`
 // (terminal mode); it shows `Username: `.
 peer_ptr start_peer_as(registry_fixture& registry, io_mode mode, bool job_control = false);
+// A peer of the fixture's registry in `mode` with `home` (its key pinned there), run with `args`
+// in place of the port (add it yourself, or leave it to peer.toml), --no-tls added for a plain
+// registry, and `environment` over peer_environment(home).
+peer_ptr start_peer_with(registry_fixture& registry, io_mode mode,
+                         const std::filesystem::path& home, const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& environment = {});
 // A peer reading a script from a pipe: `script` is written, then its stdin is closed.
 peer_ptr start_scripted_peer(registry_fixture& registry, std::string_view script);
 // Answers the username and password prompts; the reply is the caller's to expect.

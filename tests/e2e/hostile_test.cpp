@@ -307,7 +307,7 @@ TEST_CASE("hostile: unauthenticated sockets cannot make the registry hold their 
   }
 }
 
-TEST_CASE("hostile: one address cannot take every connection; the others are still served") {
+TEST_CASE("hostile: one address cannot take every connection, the others are still served") {
   constexpr std::size_t cap = 16;
   registry_fixture registry({}, {"--max-per-address", std::to_string(cap)});
 

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <csignal>
 
 namespace parley::e2e {
@@ -28,7 +30,9 @@ TEST_CASE("terminal: control characters in a received message are shown escaped"
   // None of the bytes reached the terminal raw.
   CHECK(luke->raw_output().find("\x1b[2J") == std::string::npos);
   CHECK(luke->raw_output().find("\x1b[31m") == std::string::npos);
-  CHECK(luke->raw_output().find('\x07') == std::string::npos);
+  CHECK(luke->raw_output().find("line\x07") == std::string::npos);
+  // The peer's own bell rings once per direct message, outside the text.
+  CHECK(std::count(luke->raw_output().begin(), luke->raw_output().end(), '\x07') == 2);
   CHECK(luke->raw_output().find("\nforged") == std::string::npos);
   log_out(*luke);
 }

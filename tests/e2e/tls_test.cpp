@@ -91,7 +91,7 @@ TEST_CASE("tls: a capture of the registry link shows no password, direct message
   }
 }
 
-TEST_CASE("tls: the first start makes a key (0600) and certificate, logged; a restart keeps them") {
+TEST_CASE("tls: the first start makes a key (0600) and certificate, logged, a restart keeps them") {
   registry_fixture registry;
   const auto key = fs::path(registry.database_path().string() + ".tls-key.pem");
   const auto certificate = fs::path(registry.database_path().string() + ".tls-cert.pem");

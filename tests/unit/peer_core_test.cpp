@@ -21,7 +21,7 @@ TEST_CASE("peer core: prompts for the user name once connected") {
   harness h;
   h.connect();
   REQUIRE(h.prompts.size() == 1);
-  CHECK(h.prompts[0] == prompt{"Username: ", false, false});
+  CHECK(h.prompts[0] == prompt{"Username: ", false, false, false, prompt_kind::username});
   CHECK(h.sent.empty());
   CHECK(h.core.ready_for_input());
 }
@@ -32,15 +32,15 @@ TEST_CASE("peer core: known user, correct password") {
   h.type("yoda");
   CHECK(h.sent == msgs{proto::login_name{"yoda"}});
   // Waiting for the registry: nothing shown, type-ahead hidden, and no more lines wanted.
-  CHECK(h.core.current_prompt() == prompt{"", true, false});
+  CHECK(h.core.current_prompt() == prompt{"", true, false, false, prompt_kind::none});
   CHECK_FALSE(h.core.ready_for_input());
   h.login_reply(proto::login_result::ask_password);
-  CHECK(h.core.current_prompt() == prompt{"Password: ", true, false});
+  CHECK(h.core.current_prompt() == prompt{"Password: ", true, false, false, prompt_kind::password});
   h.type("wise");
   CHECK(h.sent == msgs{proto::login_name{"yoda"}, proto::login_password{"wise"}});
   h.login_reply(proto::login_result::welcome);
   CHECK(h.lines == strings{"Welcome to the greatest messaging application ever!"});
-  CHECK(h.core.current_prompt() == prompt{"> ", false, true});
+  CHECK(h.core.current_prompt() == prompt{"> ", false, true, false, prompt_kind::command});
   CHECK(h.core.logged_in());
   CHECK_FALSE(h.exit_code);
 }
@@ -348,7 +348,7 @@ TEST_CASE("peer core: local errors are printed and nothing is sent") {
   CHECK(h.sent.empty());
 }
 
-TEST_CASE("peer core: blank lines are skipped; over-long lines are refused") {
+TEST_CASE("peer core: blank lines are skipped, over-long lines are refused") {
   harness h;
   h.log_in();
   h.type("");

@@ -272,7 +272,7 @@ TEST_CASE("peer private: the consent prompt takes the next line") {
   CHECK(h.core.current_prompt().history);
 }
 
-TEST_CASE("peer private: offers queue; the oldest is asked first") {
+TEST_CASE("peer private: offers queue, the oldest is asked first") {
   harness h;
   h.log_in();
   h.receive(proto::private_offer{"yoda"});
@@ -358,7 +358,7 @@ TEST_CASE(
   CHECK(h.lines == strings{"Safety number with yoda: 9999 8888 7777"});
 }
 
-TEST_CASE("peer private: a key nobody vouched for is unknown; a proof under another name fails") {
+TEST_CASE("peer private: a key nobody vouched for is unknown, a proof under another name fails") {
   harness h;
   h.log_in();
   h.expect_chat("yoda", token_a, yoda_key);
@@ -405,7 +405,7 @@ TEST_CASE("peer private: an open before its private_expect_keyed is judged again
   CHECK(h.open(yoda_key).verdict == open_verdict::answer);
 }
 
-TEST_CASE("peer private: an expectation needs this peer's y; unkeyed ones are ignored") {
+TEST_CASE("peer private: an expectation needs this peer's y, unkeyed ones are ignored") {
   harness h;
   h.log_in();
   // No y was typed for yoda: nothing to expect.
@@ -466,7 +466,7 @@ TEST_CASE("peer private: verify without an open chat is an error, not activity")
 
 // ---------------------------------------------------------------- the chat
 
-TEST_CASE("peer private: messages both ways; each sent one is activity") {
+TEST_CASE("peer private: messages both ways, each sent one is activity") {
   harness h;
   h.log_in();
   open_chat_from(h, "yoda", token_a);
@@ -546,7 +546,7 @@ TEST_CASE("peer private: a handshake message inside a chat ends it") {
   CHECK(h.lines == strings{"Private messaging with yoda ended"});
 }
 
-TEST_CASE("peer private: chat lines pass a pending reply; other lines keep their place") {
+TEST_CASE("peer private: chat lines pass a pending reply, other lines keep their place") {
   harness h;
   h.log_in();
   open_chat_from(h, "yoda", token_a);
@@ -581,7 +581,7 @@ TEST_CASE("peer private: at most max_open_chats chats") {
 
 // ---------------------------------------------------------------- without the registry
 
-TEST_CASE("peer private: chats outlive the registry; the last one ends the peer") {
+TEST_CASE("peer private: chats outlive the registry, the last one ends the peer") {
   harness h;
   h.log_in();
   open_chat_from(h, "yoda", token_a);

@@ -336,7 +336,7 @@ TEST_CASE("registry core: an invite consented to with a key hands each side the 
   CHECK(h.take(t.yoda).empty());
 }
 
-TEST_CASE("registry core: a declined invite carries no key; a keyless side gets no key") {
+TEST_CASE("registry core: a declined invite carries no key, a keyless side gets no key") {
   yoda_and_luke t;
   harness& h = t.h;
   // A no: the requester is told so, and nothing else.
@@ -574,7 +574,7 @@ TEST_CASE("registry core: at shutdown every waiting requester is declined before
   CHECK(h.take(leia) == messages{ended(end_reason::shutdown)});
 }
 
-TEST_CASE("registry core: a requester who leaves withdraws its requests; a later answer is moot") {
+TEST_CASE("registry core: a requester who leaves withdraws its requests, a later answer is moot") {
   yoda_and_luke t;
   harness& h = t.h;
   const auto leia = listening(h, "leia", 40003);

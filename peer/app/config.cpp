@@ -1,0 +1,106 @@
+#include "peer/app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace parley::peer {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::int64_t min_port = 1024;
+constexpr std::int64_t max_port = 65535;
+
+std::string where(const std::string& source, const toml::source_region& region) {
+  return source + ":" + std::to_string(region.begin.line) + ":" +
+         std::to_string(region.begin.column);
+}
+
+}  // namespace
+
+fs::path default_config_path() {
+  fs::path config;
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg == '/') {
+    config = xdg;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    config = fs::path(home) / ".config";
+  } else {
+    return {};
+  }
+  return config / "parley" / "peer.toml";
+}
+
+std::variant<peer_config, std::string> parse_config(std::string_view text,
+                                                    const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& error) {
+    return where(source, error.source()) + ": " + std::string(error.description());
+  }
+  peer_config config;
+  for (const auto& [key, value] : table) {
+    const auto at = where(source, value.source());
+    const auto name = std::string(key.str());
+    const auto flag = [&](std::optional<bool>& into) -> std::optional<std::string> {
+      if (const auto* on = value.as_boolean()) {
+        into = on->get();
+        return std::nullopt;
+      }
+      return at + ": " + name + " must be true or false";
+    };
+    std::optional<std::string> problem;
+    if (name == "host") {
+      const auto* host = value.as_string();
+      if (!host || host->get().empty()) {
+        problem = at + ": host must be a non-empty string, an address or a host name";
+      } else {
+        config.host = host->get();
+      }
+    } else if (name == "port") {
+      const auto* port = value.as_integer();
+      if (!port || port->get() < min_port || port->get() > max_port) {
+        problem = at + ": port must be a whole number from 1024 to 65535";
+      } else {
+        config.port = static_cast<std::uint16_t>(port->get());
+      }
+    } else if (name == "timestamps") {
+      problem = flag(config.timestamps);
+    } else if (name == "bell") {
+      problem = flag(config.bell);
+    } else if (name == "colour" || name == "color") {
+      problem = flag(config.colour);
+    } else {
+      // A misspelt key would otherwise be ignored in silence.
+      problem =
+          at + ": unknown setting '" + name + "' (known: host, port, timestamps, bell, colour)";
+    }
+    if (problem) return *problem;
+  }
+  return config;
+}
+
+std::variant<peer_config, std::string> load_config(const fs::path& file, bool required) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    if (!required && errno == ENOENT) return peer_config{};
+    return file.string() + ": cannot read: " + std::strerror(errno);
+  }
+  // Bounded before it is read whole: a configuration is a few lines.
+  std::string text(max_config_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_config_bytes)
+    return file.string() + ": longer than " + std::to_string(max_config_bytes / 1024) +
+           " KiB; is it a configuration file?";
+  if (in.bad()) return file.string() + ": cannot read: " + std::strerror(errno);
+  return parse_config(text, file.string());
+}
+
+}  // namespace parley::peer

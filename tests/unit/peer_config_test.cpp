@@ -1,0 +1,97 @@
+// peer.toml (issue 12): what each setting takes, and the errors with their line.
+#include "peer/app/config.hpp"
+
+#include "tests/unit/scratch_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <string>
+
+using namespace parley::peer;
+
+namespace {
+
+peer_config parsed(std::string_view text) {
+  auto result = parse_config(text, "peer.toml");
+  REQUIRE_MESSAGE(std::holds_alternative<peer_config>(result), std::get<std::string>(result));
+  return std::get<peer_config>(result);
+}
+
+std::string refused(std::string_view text) {
+  auto result = parse_config(text, "peer.toml");
+  REQUIRE(std::holds_alternative<std::string>(result));
+  return std::get<std::string>(result);
+}
+
+}  // namespace
+
+TEST_CASE("config: every setting") {
+  const auto config = parsed(
+      "# at work\nhost = \"chat.example.org\"\nport = 4711\ntimestamps = true\nbell = false\n"
+      "colour = false\n");
+  CHECK(config.host == "chat.example.org");
+  CHECK(config.port == 4711);
+  CHECK(config.timestamps == true);
+  CHECK(config.bell == false);
+  CHECK(config.colour == false);
+  CHECK(parsed("color = true").colour == true);
+  const auto empty = parsed("");
+  CHECK_FALSE(empty.host);
+  CHECK_FALSE(empty.port);
+  CHECK_FALSE(empty.timestamps);
+}
+
+TEST_CASE("config: errors name the file, the line and the setting") {
+  CHECK(refused("port = 80") == "peer.toml:1:8: port must be a whole number from 1024 to 65535");
+  CHECK(refused("\nport = \"4711\"").starts_with("peer.toml:2:"));
+  CHECK(refused("bell = \"no\"").find("bell must be true or false") != std::string::npos);
+  CHECK(refused("host = \"\"").find("host must be a non-empty string") != std::string::npos);
+  CHECK(refused("timestamp = true").find("unknown setting 'timestamp'") != std::string::npos);
+  CHECK(refused("[server]\nport = 4711").find("unknown setting 'server'") != std::string::npos);
+  // TOML's own errors, with their position.
+  CHECK(refused("port = ").starts_with("peer.toml:1:"));
+  CHECK(refused("bell = yes").starts_with("peer.toml:1:"));
+}
+
+TEST_CASE("config: a missing file is no configuration unless it was asked for") {
+  const parley::test::scratch_dir dir;
+  const auto missing = dir.path() / "peer.toml";
+  CHECK(std::holds_alternative<peer_config>(load_config(missing, false)));
+  const auto asked = load_config(missing, true);
+  REQUIRE(std::holds_alternative<std::string>(asked));
+  CHECK(std::get<std::string>(asked).find("cannot read") != std::string::npos);
+
+  // Too long is refused before it is parsed.
+  {
+    std::ofstream out(missing);
+    out << "# " << std::string(max_config_bytes, 'x') << "\n";
+  }
+  const auto long_file = load_config(missing, false);
+  REQUIRE(std::holds_alternative<std::string>(long_file));
+  CHECK(std::get<std::string>(long_file).find("longer than 64 KiB") != std::string::npos);
+  {
+    std::ofstream out(missing);
+    out << "port = 4711\n";
+  }
+  const auto read = load_config(missing, false);
+  REQUIRE(std::holds_alternative<peer_config>(read));
+  CHECK(std::get<peer_config>(read).port == 4711);
+}
+
+TEST_CASE("config: the default path follows XDG_CONFIG_HOME, else HOME") {
+  const char* saved_xdg = std::getenv("XDG_CONFIG_HOME");
+  const std::string xdg = saved_xdg ? saved_xdg : "";
+  ::setenv("XDG_CONFIG_HOME", "/tmp/xdg", 1);
+  CHECK(default_config_path() == "/tmp/xdg/parley/peer.toml");
+  // A relative XDG path is ignored, as the XDG rules say.
+  ::setenv("XDG_CONFIG_HOME", "relative", 1);
+  const char* home = std::getenv("HOME");
+  if (home && *home)
+    CHECK(default_config_path() == std::string(home) + "/.config/parley/peer.toml");
+  if (saved_xdg) {
+    ::setenv("XDG_CONFIG_HOME", xdg.c_str(), 1);
+  } else {
+    ::unsetenv("XDG_CONFIG_HOME");
+  }
+}
