@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fuzzes one target with libFuzzer (clang, ASan + UBSan) for SECONDS (default 60), in one process.
-#   scripts/fuzz.sh [SECONDS] [decode|p2p|loader|core]
+#   scripts/fuzz.sh [SECONDS] [decode|p2p|loader|core|config]
 # `decode` (the default) is the peer <-> registry decoder, `p2p` the peer-to-peer one (the
 # private-chat handshake), `loader` the registry's start-up read of its database file (any bytes
 # as the file; SPEC 9), `core` the registry core's state machine (a script of connections,
-# messages, hash answers, disconnects, time and ticks; tests/fuzz/core_driver.hpp). The fuzzer
+# messages, hash answers, disconnects, time and ticks; tests/fuzz/core_driver.hpp), `config` the
+# peer's peer.toml. The fuzzer
 # starts from a scratch copy of tests/fuzz/corpus/TARGET, so the committed corpus does not grow; a
 # crashing input is saved under tests/fuzz/findings/TARGET/ and the script exits non-zero. Once
 # the bug is fixed, keep the input there: ctest replays findings/TARGET with the corpus.
@@ -12,8 +13,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 target=${2:-decode}
-if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ] || ! [[ $target =~ ^(decode|p2p|loader|core)$ ]]; then
-  echo "usage: scripts/fuzz.sh [SECONDS] [decode|p2p|loader|core]   (SECONDS a whole number > 0, default 60)" >&2
+if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ] || ! [[ $target =~ ^(decode|p2p|loader|core|config)$ ]]; then
+  echo "usage: scripts/fuzz.sh [SECONDS] [decode|p2p|loader|core|config]   (SECONDS a whole number > 0, default 60)" >&2
   exit 2
 fi
 

@@ -45,7 +45,10 @@ std::variant<peer_config, std::string> parse_config(std::string_view text,
     return where(source, error.source()) + ": " + std::string(error.description());
   }
   peer_config config;
-  for (const auto& [key, value] : table) {
+  for (const auto& entry : table) {
+    // Not a structured binding: the lambda below captures it (clang 14 allows no such capture).
+    const auto& key = entry.first;
+    const auto& value = entry.second;
     const auto at = where(source, value.source());
     const auto name = std::string(key.str());
     const auto flag = [&](std::optional<bool>& into) -> std::optional<std::string> {

@@ -314,6 +314,9 @@ std::vector<std::pair<std::string, std::string>> peer_environment(
       {"XDG_STATE_HOME", (home / ".local" / "state").string()},
       // The machine's own peer.toml must not change what a test sees.
       {"XDG_CONFIG_HOME", (home / ".config").string()},
+      // SPEC's texts byte for byte in the raw output, so that a search for a line that must not
+      // appear cannot miss it for a colour code inside (the colour has a test of its own).
+      {"NO_COLOR", "1"},
       {"TERM", "xterm"},
       // Readline key bindings as shipped, whatever the machine's /etc/inputrc says.
       {"INPUTRC", "/dev/null"},
@@ -384,7 +387,15 @@ peer_ptr start_peer_with(registry_fixture& registry, io_mode mode,
   options.mode = mode;
   pin_if_tls_registry(home, registry.port());
   options.environment = peer_environment(home);
-  options.environment.insert(options.environment.end(), environment.begin(), environment.end());
+  for (const auto& [name, value] : environment) {
+    const auto same = std::find_if(options.environment.begin(), options.environment.end(),
+                                   [&](const auto& entry) { return entry.first == name; });
+    if (same != options.environment.end()) {
+      same->second = value;
+    } else {
+      options.environment.emplace_back(name, value);
+    }
+  }
   return std::make_unique<child_process>(options);
 }
 

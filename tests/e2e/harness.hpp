@@ -140,7 +140,8 @@ class registry_fixture {
 
 using peer_ptr = std::unique_ptr<child_process>;
 
-// The environment of every peer: its own HOME and history, a known terminal, no inputrc.
+// The environment of every peer: its own HOME, history and (empty) config, a known terminal, no
+// inputrc, NO_COLOR.
 std::vector<std::pair<std::string, std::string>> peer_environment(
     const std::filesystem::path& home);
 
