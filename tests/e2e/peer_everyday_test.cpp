@@ -61,21 +61,21 @@ TEST_CASE(
                               {std::to_string(registry.port())}, {{"NO_COLOR", ""}});
   log_in(*yoda, "yoda", password_of("yoda"));
   yoda->expect_line("luke: Are you there?");
-  // The send time follows as a hint: today, so the hour and minute alone.
-  yoda->read_output(std::chrono::milliseconds(0));
+  // The send time follows as a hint, on the very next line: today, so the hour and minute.
   const std::regex hint(R"(\(sent ([01][0-9]|2[0-3]):[0-5][0-9]\))");
-  CHECK(wait_until([&] {
+  const auto& shown = yoda->output().lines();
+  const auto message_at = yoda->output().mark_line() - 1;
+  REQUIRE(wait_until([&] {
     yoda->read_output(std::chrono::milliseconds(10));
-    const auto& lines = yoda->output().lines();
-    for (const auto& line : lines)
-      if (std::regex_match(line, hint)) return true;
-    return false;
+    return shown.size() > message_at + 1;
   }));
+  CHECK(shown[message_at] == "luke: Are you there?");
+  CHECK(std::regex_match(shown[message_at + 1], hint));
   luke->send_line("message yoda hello");
   yoda->expect_line("luke: hello");
-  // luke's name in an SGR colour, reset right after it.
+  // The line in luke's SGR colour, SPEC's text whole inside, the colour reset after it.
   CHECK(std::regex_search(yoda->raw_output(),
-                          std::regex("\x1b\\[(3[2-6]|9[2-6])mluke\x1b\\[39m: hello")));
+                          std::regex("\x1b\\[(3[2-6]|9[2-6])mluke: hello\x1b\\[39m")));
 
   auto plain = start_peer_with(registry, io_mode::terminal, registry.new_home(),
                                {std::to_string(registry.port())}, {{"NO_COLOR", "1"}});
@@ -83,6 +83,7 @@ TEST_CASE(
   luke->send_line("message hans hello");
   plain->expect_line("luke: hello");
   CHECK(plain->raw_output().find("mluke") == std::string::npos);
+  CHECK(plain->raw_output().find("luke: hello") != std::string::npos);
   // --no-colour does the same.
   auto quiet = start_peer_with(registry, io_mode::terminal, registry.new_home(),
                                {std::to_string(registry.port()), "--no-colour", "--no-bell"},
@@ -126,7 +127,7 @@ TEST_CASE("everyday: peer.toml gives the port and the options, and the command l
   write_file(home / ".config" / "parley" / "peer.toml", "port = 4711\nbel = false\n");
   auto refused = start_peer_with(registry, io_mode::pipes, home, {});
   CHECK(refused->wait_exit() == 2);
-  CHECK(refused->error_output().find("peer.toml:2:7: unknown setting 'bel'") != std::string::npos);
+  CHECK(refused->error_output().find("peer.toml:2:1: unknown setting 'bel'") != std::string::npos);
   // --config names another file, which must then exist.
   auto missing = start_peer_with(registry, io_mode::pipes, home,
                                  {"--config", (home / "nowhere.toml").string()});

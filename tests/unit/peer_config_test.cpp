@@ -47,7 +47,8 @@ TEST_CASE("config: errors name the file, the line and the setting") {
   CHECK(refused("\nport = \"4711\"").starts_with("peer.toml:2:"));
   CHECK(refused("bell = \"no\"").find("bell must be true or false") != std::string::npos);
   CHECK(refused("host = \"\"").find("host must be a non-empty string") != std::string::npos);
-  CHECK(refused("timestamp = true").find("unknown setting 'timestamp'") != std::string::npos);
+  // An unknown setting is placed at its name.
+  CHECK(refused("\ntimestamp = true").starts_with("peer.toml:2:1: unknown setting 'timestamp'"));
   CHECK(refused("[server]\nport = 4711").find("unknown setting 'server'") != std::string::npos);
   // TOML's own errors, with their position.
   CHECK(refused("port = ").starts_with("peer.toml:1:"));
@@ -61,6 +62,10 @@ TEST_CASE("config: a missing file is no configuration unless it was asked for") 
   const auto asked = load_config(missing, true);
   REQUIRE(std::holds_alternative<std::string>(asked));
   CHECK(std::get<std::string>(asked).find("cannot read") != std::string::npos);
+  // A folder is not an empty configuration.
+  const auto folder = load_config(dir.path(), false);
+  REQUIRE(std::holds_alternative<std::string>(folder));
+  CHECK(std::get<std::string>(folder).find("not a regular file") != std::string::npos);
 
   // Too long is refused before it is parsed.
   {
@@ -86,9 +91,15 @@ TEST_CASE("config: the default path follows XDG_CONFIG_HOME, else HOME") {
   CHECK(default_config_path() == "/tmp/xdg/parley/peer.toml");
   // A relative XDG path is ignored, as the XDG rules say.
   ::setenv("XDG_CONFIG_HOME", "relative", 1);
-  const char* home = std::getenv("HOME");
-  if (home && *home)
-    CHECK(default_config_path() == std::string(home) + "/.config/parley/peer.toml");
+  const char* saved_home = std::getenv("HOME");
+  const std::string home = saved_home ? saved_home : "";
+  ::setenv("HOME", "/home/yoda", 1);
+  CHECK(default_config_path() == "/home/yoda/.config/parley/peer.toml");
+  if (saved_home) {
+    ::setenv("HOME", home.c_str(), 1);
+  } else {
+    ::unsetenv("HOME");
+  }
   if (saved_xdg) {
     ::setenv("XDG_CONFIG_HOME", xdg.c_str(), 1);
   } else {

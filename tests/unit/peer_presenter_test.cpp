@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 #include <string>
 
 using namespace parley::peer;
@@ -15,12 +16,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Local time is UTC in these tests.
+// Local time is UTC in these tests; the process's TZ is put back after each.
 struct utc_zone {
   utc_zone() {
+    if (const char* zone = std::getenv("TZ")) saved = zone;
     ::setenv("TZ", "UTC", 1);
     ::tzset();
   }
+  ~utc_zone() {
+    if (saved) {
+      ::setenv("TZ", saved->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+  utc_zone(const utc_zone&) = delete;
+  utc_zone& operator=(const utc_zone&) = delete;
+  std::optional<std::string> saved;
 };
 
 // 2026-12-04 17:05:03.250 UTC.
@@ -52,15 +65,20 @@ TEST_CASE("presenter: timestamps after login, in local time") {
         std::vector<std::string>{"Invalid Password. Please try again"});
 }
 
-TEST_CASE("presenter: the name in its colour, the rest as it was") {
+TEST_CASE("presenter: a line in its user's colour, SPEC's text whole inside") {
   const utc_zone utc;
   presentation how;
   how.colour = true;
   const auto colour = name_colour("luke");
   CHECK(present(direct_from_luke(), how, now, true).lines ==
-        std::vector<std::string>{"\x1b[" + std::to_string(colour) + "mluke\x1b[39m: hi \\e[2J"});
+        std::vector<std::string>{"\x1b[" + std::to_string(colour) + "mluke: hi \\e[2J\x1b[39m"});
   CHECK(present(presence_line("luke logged in", "luke", true), how, now, true).lines.front() ==
-        "\x1b[" + std::to_string(colour) + "mluke\x1b[39m logged in");
+        "\x1b[" + std::to_string(colour) + "mluke logged in\x1b[39m");
+  // With timestamps the stamp stays uncoloured.
+  how.timestamps = true;
+  CHECK(present(direct_from_luke(), how, now, true).lines.front() ==
+        "[17:05] \x1b[" + std::to_string(colour) + "mluke: hi \\e[2J\x1b[39m");
+  how.timestamps = false;
   // Notices have no name to colour.
   CHECK(present(notice_line("luke is blocked"), how, now, true).lines ==
         std::vector<std::string>{"luke is blocked"});
