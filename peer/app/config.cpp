@@ -1,5 +1,7 @@
 #include "peer/app/config.hpp"
 
+#include "shared/util/xdg.hpp"
+
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -25,15 +27,8 @@ std::string where(const std::string& source, const toml::source_region& region) 
 }  // namespace
 
 fs::path default_config_path() {
-  fs::path config;
-  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg == '/') {
-    config = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    config = fs::path(home) / ".config";
-  } else {
-    return {};
-  }
-  return config / "parley" / "peer.toml";
+  const auto config = xdg_directory("XDG_CONFIG_HOME", ".config");
+  return config.empty() ? config : config / "parley" / "peer.toml";
 }
 
 std::variant<peer_config, std::string> parse_config(std::string_view text,

@@ -2,6 +2,7 @@
 
 #include "shared/util/host_port.hpp"
 #include "shared/util/write_all.hpp"
+#include "shared/util/xdg.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,15 +30,8 @@ std::string_view trim(std::string_view s) {
 }  // namespace
 
 fs::path known_registries_path() {
-  fs::path data;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg == '/') {
-    data = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    data = fs::path(home) / ".local" / "share";
-  } else {
-    return {};
-  }
-  return data / "parley" / "known_registries";
+  const auto data = xdg_directory("XDG_DATA_HOME", fs::path(".local") / "share");
+  return data.empty() ? data : data / "parley" / "known_registries";
 }
 
 std::string registry_address(std::string_view host, unsigned port) {

@@ -1,5 +1,7 @@
 #include "peer/tui/terminal.hpp"
 
+#include "shared/util/xdg.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
@@ -49,14 +51,8 @@ bool needs_blocking_reads(int fd) {
 // $XDG_STATE_HOME/parley/history, else ~/.local/state/parley/history; empty if neither is known.
 std::string history_file() {
   namespace fs = std::filesystem;
-  fs::path state;
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg == '/') {
-    state = xdg;
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    state = fs::path(home) / ".local" / "state";
-  } else {
-    return {};
-  }
+  const auto state = xdg_directory("XDG_STATE_HOME", fs::path(".local") / "state");
+  if (state.empty()) return {};
   const auto folder = state / "parley";
   std::error_code ignored;
   fs::create_directories(state, ignored);

@@ -60,6 +60,16 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 
 // In the child, after fork(): a clean signal state, then the program. Only async-signal-safe
 // calls from here on.
+// forkpty() on a terminal of the tests' size; the master end in `master`.
+pid_t fork_on_terminal(int& master) {
+  winsize size{};
+  size.ws_row = child_process::terminal_rows;
+  size.ws_col = child_process::terminal_columns;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
+  if (pid < 0) throw std::runtime_error("forkpty failed: " + std::string(strerror(errno)));
+  return pid;
+}
+
 [[noreturn]] void exec_child(char** argv, char** envp) {
   // The test ignores SIGPIPE; an ignored signal would stay ignored across exec.
   ::signal(SIGPIPE, SIG_DFL);
@@ -148,12 +158,8 @@ child_process::child_process(const launch_options& options)
   auto envp = pointers_to(environment);
 
   if (mode_ == io_mode::terminal) {
-    winsize size{};
-    size.ws_row = terminal_rows;
-    size.ws_col = terminal_columns;
     int master = -1;
-    pid_ = ::forkpty(&master, nullptr, nullptr, &size);
-    if (pid_ < 0) throw std::runtime_error("forkpty failed: " + std::string(strerror(errno)));
+    pid_ = fork_on_terminal(master);
     if (pid_ == 0) {
       if (options.job_control) run_job_shell(argv.data(), envp.data());
       exec_child(argv.data(), envp.data());
@@ -180,12 +186,8 @@ child_process::child_process(const launch_options& options)
   }
 
   if (mode_ == io_mode::terminal_input) {
-    winsize size{};
-    size.ws_row = terminal_rows;
-    size.ws_col = terminal_columns;
     int master = -1;
-    pid_ = ::forkpty(&master, nullptr, nullptr, &size);
-    if (pid_ < 0) throw std::runtime_error("forkpty failed: " + std::string(strerror(errno)));
+    pid_ = fork_on_terminal(master);
     if (pid_ == 0) {
       ::dup2(stdout_pipe[1], STDOUT_FILENO);
       ::dup2(stderr_target.get(), STDERR_FILENO);

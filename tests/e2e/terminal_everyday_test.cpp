@@ -1,6 +1,7 @@
-// The peer on a terminal all day (SPEC 11, issue 12): Ctrl-C before and after login, no history
-// at the login prompts, no echo of a password when only stdout is redirected, a chat request
-// that sets the typed line aside, Ctrl-Z and fg, and a pasted block of lines.
+// The peer on a terminal all day (SPEC 11, issue 12): Ctrl-C after login (before login, see
+// terminal_login_test.cpp), no history at the login prompts, no echo of a password when only
+// stdout is redirected, a chat request that sets the typed line aside, Ctrl-Z and fg, and a
+// pasted block of lines.
 #include "tests/e2e/harness.hpp"
 
 #include <doctest/doctest.h>
@@ -47,33 +48,6 @@ bool wait_for_current_line(child_process& peer, std::string_view line) {
 }
 
 }  // namespace
-
-TEST_CASE("terminal: Ctrl-C before login quits at once with 130, end of input with 0") {
-  registry_fixture registry;
-
-  auto at_username = start_peer(registry);
-  at_username->expect(text::username_prompt);
-  at_username->send_raw("\x03");
-  CHECK(at_username->wait_exit() == 130);
-
-  auto at_password = start_peer(registry);
-  at_password->expect(text::username_prompt);
-  at_password->send_line("yoda");
-  at_password->expect(text::password_prompt);
-  at_password->send_raw("wi\x03");
-  CHECK(at_password->wait_exit() == 130);
-
-  auto ended = start_peer(registry);
-  ended->expect(text::username_prompt);
-  ended->close_input();
-  CHECK(ended->wait_exit() == 0);
-
-  // None of them got as far as a session: yoda can still log in, and nobody was announced.
-  auto yoda = logged_in_peer(registry, "yoda");
-  yoda->send_line("whoelse");
-  yoda->expect_line(text::no_other_users_online);
-  log_out(*yoda);
-}
 
 TEST_CASE(
     "terminal: after login Ctrl-C clears the typed line, a second on an empty line logs out") {
