@@ -506,9 +506,6 @@ asio::awaitable<void> terminal::wait_until_input_wanted() {
 terminal::script_step terminal::hand_on_buffered_script() {
   std::string line;
   const auto found = next_script_line(line);
-  // The password is in: the echo comes back at once, as after getpass(), not when the core
-  // next asks (what is typed meanwhile shows, and a reply seen means the echo is back).
-  if (found != scan::need_more) set_echo(true);
   switch (found) {
     case scan::line: handlers_.on_line(std::move(line)); return script_step::handed_on;
     case scan::too_long: handlers_.on_line_too_long(); return script_step::handed_on;
