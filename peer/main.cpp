@@ -81,6 +81,12 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
                  "(else ~/.config/parley/peer.toml)")
       ->type_name("PATH");
 
+  std::string reconnect_text = std::to_string(result.reconnect_for.count());
+  cli.add_option("--reconnect-for", reconnect_text,
+                 "seconds to try to reconnect to a lost registry, resuming the session (default: " +
+                     reconnect_text + "; 0: none; peer.toml: reconnect_for)")
+      ->type_name("SECONDS");
+
   std::string ca_text;
   cli.add_flag("--no-tls", result.no_tls,
                "speak the plain protocol, unencrypted, to a registry started with --no-tls (for "
@@ -109,6 +115,16 @@ std::variant<app_options, int> parse_command_line(int argc, char** argv) {
   result.timestamps = timestamps || (!no_timestamps && config.timestamps.value_or(false));
   result.bell = !no_bell && config.bell.value_or(true);
   result.colour = !no_colour && config.colour.value_or(true);
+  if (cli.count("--reconnect-for")) {
+    const auto seconds = cli::parse_whole(reconnect_text, 0, max_reconnect_for_seconds);
+    if (!seconds)
+      return bad_arguments("invalid --reconnect-for '" + reconnect_text +
+                           "': must be a whole number of seconds from 0 to " +
+                           std::to_string(max_reconnect_for_seconds));
+    result.reconnect_for = std::chrono::seconds(*seconds);
+  } else if (config.reconnect_for) {
+    result.reconnect_for = std::chrono::seconds(*config.reconnect_for);
+  }
 
   if (port_text.empty() && config.port) {
     result.server_port = *config.port;

@@ -2,6 +2,7 @@
 // core), then the server on one io_context until SIGINT or SIGTERM.
 #include "registry/auth/hash_pool.hpp"
 #include "registry/auth/password_hash.hpp"
+#include "registry/auth/resume_ticket.hpp"
 #include "registry/auth/token.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/core/storage.hpp"
@@ -111,6 +112,10 @@ struct options {
   std::size_t max_unanswered_writes = core_config{}.max_pending_writes_per_session;
   std::size_t max_unwritten_bytes = core_config{}.max_pending_write_bytes;
   std::size_t max_held_bytes = core_config{}.max_held_bytes;
+  // SPEC 11: resume windows and the life of a ticket, in seconds (resume_options' defaults).
+  std::size_t resume_grace = static_cast<std::size_t>(resume_options{}.resume_grace.count());
+  std::size_t restart_grace = static_cast<std::size_t>(resume_options{}.restart_grace.count());
+  std::size_t ticket_lifetime = static_cast<std::size_t>(resume_options{}.ticket_lifetime.count());
 };
 
 // ---------------------------------------------------------------- command line
@@ -140,6 +145,9 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
   std::string max_unanswered_writes_text = std::to_string(result.max_unanswered_writes);
   std::string max_unwritten_bytes_text = std::to_string(result.max_unwritten_bytes);
   std::string max_held_bytes_text = std::to_string(result.max_held_bytes);
+  std::string resume_grace_text = std::to_string(result.resume_grace);
+  std::string restart_grace_text = std::to_string(result.restart_grace);
+  std::string ticket_lifetime_text = std::to_string(result.ticket_lifetime);
   std::string credentials_text, database_text, tls_certificate_text, tls_key_text;
 
   cli::command_line command_line("registry", std::string(usage_line),
@@ -267,6 +275,21 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
                  "its mailbox; past it the session is dropped (default: " +
                      max_held_bytes_text + ")")
       ->type_name("BYTES");
+  app.add_option("--resume-grace", resume_grace_text,
+                 "seconds a session whose connection was lost stays resumable, others seeing no "
+                 "logout (default: " +
+                     resume_grace_text + "; 0: none)")
+      ->type_name("SECONDS");
+  app.add_option("--restart-grace", restart_grace_text,
+                 "seconds the sessions online at a stop stay resumable after the next start "
+                 "(default: " +
+                     restart_grace_text + "; 0: none)")
+      ->type_name("SECONDS");
+  app.add_option("--ticket-lifetime", ticket_lifetime_text,
+                 "seconds an ended session's ticket still logs its user in again, announced "
+                 "(default: " +
+                     ticket_lifetime_text + "; 0: none)")
+      ->type_name("SECONDS");
 
   if (const auto code = command_line.parse(argc, argv)) return *code;
   const auto bad_arguments = [&](const std::string& message) { return command_line.fail(message); };
@@ -392,6 +415,10 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
         max_accounts_bound * 4, result.max_unwritten_bytes);
   whole("--max-held-bytes", max_held_bytes_text, parley::proto::max_frame_body,
         max_accounts_bound * 4, result.max_held_bytes);
+  whole("--resume-grace", resume_grace_text, 0, max_duration_seconds, result.resume_grace);
+  whole("--restart-grace", restart_grace_text, 0, max_duration_seconds, result.restart_grace);
+  whole("--ticket-lifetime", ticket_lifetime_text, 0, max_duration_seconds,
+        result.ticket_lifetime);
   if (whole_error) return bad_arguments(*whole_error);
   return result;
 }
@@ -594,6 +621,11 @@ int run(const options& opts) {
   config.max_pending_writes_per_session = opts.max_unanswered_writes;
   config.max_pending_write_bytes = opts.max_unwritten_bytes;
   config.max_held_bytes = opts.max_held_bytes;
+  config.resume.resume_grace = std::chrono::seconds(opts.resume_grace);
+  config.resume.restart_grace = std::chrono::seconds(opts.restart_grace);
+  config.resume.ticket_lifetime = std::chrono::seconds(opts.ticket_lifetime);
+  config.resume.new_ticket = auth::random_ticket;
+  config.resume.digest_ticket = auth::digest_ticket;
   core registry_core(config, store.load());
 
   // From here on only the worker's thread uses the store. Its answers reach the server, made
@@ -621,7 +653,7 @@ int run(const options& opts) {
       "deadline: {}s, hash cost: {}, hash threads: {}, max connections: {} ({} per address), "
       "pre-login frame bound: {} bytes, outgoing queues: {} per session, {} in all, hash queue: "
       "{} ({} per address, {}), failed logins: {} per address, new accounts: {} per address, max "
-      "accounts: {})",
+      "accounts: {}, resume grace: {}s, restart grace: {}s, ticket lifetime: {}s)",
       to_string(registry_server.local_endpoint()), server_config.tls ? "TLS 1.3" : "plain, no TLS",
       credentials.string(), database, config.block_duration.count(), config.idle_timeout.count(),
       config.login_deadline.count(), auth::to_string(pool.cost()), pool.threads(),
@@ -635,7 +667,8 @@ int run(const options& opts) {
       bound_text(opts.hash_queue.max_waiting), bound_text(opts.hash_queue.max_waiting_per_address),
       opts.hash_queue.fair ? "addresses take turns" : "in order of arrival",
       budget_text(opts.login_failures, "a minute", opts.login_failures_burst),
-      budget_text(opts.signups, "an hour", opts.signups_burst), bound_text(opts.max_accounts));
+      budget_text(opts.signups, "an hour", opts.signups_burst), bound_text(opts.max_accounts),
+      opts.resume_grace, opts.restart_grace, opts.ticket_lifetime);
 
   if (const auto ec = registry_server.start()) {
     spdlog::error("cannot listen on {}: {}", to_string(*endpoint), ec.message());

@@ -74,10 +74,18 @@ std::variant<peer_config, std::string> parse_config(std::string_view text,
       problem = flag(config.bell);
     } else if (name == "colour" || name == "color") {
       problem = flag(config.colour);
+    } else if (name == "reconnect_for") {
+      const auto* seconds = value.as_integer();
+      if (!seconds || seconds->get() < 0 || seconds->get() > max_reconnect_for_seconds) {
+        problem = at + ": reconnect_for must be a whole number of seconds from 0 to " +
+                  std::to_string(max_reconnect_for_seconds);
+      } else {
+        config.reconnect_for = static_cast<std::uint32_t>(seconds->get());
+      }
     } else {
       // A misspelt key would otherwise be ignored in silence.
       problem = where(source, key.source()) + ": unknown setting '" + name +
-                "' (known: host, port, timestamps, bell, colour)";
+                "' (known: host, port, timestamps, bell, colour, reconnect_for)";
     }
     if (problem) return *problem;
   }

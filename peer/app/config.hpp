@@ -12,6 +12,8 @@
 
 namespace parley::peer {
 
+// The longest --reconnect-for (or reconnect_for) accepted: a day.
+inline constexpr std::int64_t max_reconnect_for_seconds = 24 * 60 * 60;
 // A configuration file longer than this is refused before it is parsed.
 inline constexpr std::size_t max_config_bytes = 64 * 1024;
 
@@ -22,6 +24,8 @@ struct peer_config {
   std::optional<bool> timestamps;
   std::optional<bool> bell;
   std::optional<bool> colour;
+  // SPEC 11: seconds to try to reconnect after losing the registry (0: none).
+  std::optional<std::uint32_t> reconnect_for;
 };
 
 // The default path; empty if neither XDG_CONFIG_HOME (absolute) nor HOME is set.

@@ -5,9 +5,11 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -19,9 +21,18 @@
 namespace parley::peer {
 namespace {
 
-core_config make_core_config(bool interactive) {
+core_config make_core_config(bool interactive, bool reconnect) {
   // A script's output carries no command prompt: only what the registry and the user did.
-  return core_config{interactive ? std::string(texts::command_prompt) : std::string()};
+  return core_config{interactive ? std::string(texts::command_prompt) : std::string(), reconnect};
+}
+
+// SPEC 11's back-off: the first try within 1 s, then 1, 2, 4, 8, 10, 10 ... s, each shortened
+// by up to half at random, so that the peers of a restarted registry do not all come at once.
+std::chrono::milliseconds reconnect_delay(unsigned attempt, double random) {
+  using std::chrono::milliseconds;
+  if (attempt == 0) return milliseconds(100 + static_cast<long>(900 * random));
+  const long full = std::min<long>(10'000, 1000L << std::min(attempt, 4U));
+  return milliseconds(static_cast<long>(full * (0.5 + 0.5 * random)));
 }
 
 // Colour, the bell and the send-time hint are for a person at a terminal; a script or a file
@@ -43,11 +54,12 @@ peer_app::peer_app(asio::io_context& io, app_options options)
     : io_(io),
       options_(std::move(options)),
       terminal_(io.get_executor(), max_line_bytes, options_.json),
-      core_(make_core_config(terminal_.interactive())),
-      link_(io.get_executor()),
+      core_(make_core_config(terminal_.interactive(), options_.reconnect_for.count() > 0)),
+      link_(std::make_unique<registry_link>(io.get_executor())),
       network_(io.get_executor(), options_.handshakes),
       stop_signals_(io, SIGINT, SIGTERM),
-      presentation_(make_presentation(options_, terminal_.interactive())) {}
+      presentation_(make_presentation(options_, terminal_.interactive())),
+      reconnect_timer_(io) {}
 
 void peer_app::start() {
   asio::co_spawn(io_, watch_signals(), asio::detached);
@@ -66,6 +78,8 @@ asio::awaitable<void> peer_app::run() {
   }
   registry_link::handlers link_handlers{
       [this](const proto::server_message& message) {
+        // A link replaced by a reconnect's (SPEC 11) says nothing more.
+        if (link_generation_ != 0) return;
         // The session begins with the registry's hello: only then has a TLS registry passed
         // the check, and only then are the prompts shown (nothing typed can leave before).
         if (!connected_ && std::holds_alternative<proto::server_hello>(message)) {
@@ -78,12 +92,13 @@ asio::awaitable<void> peer_app::run() {
         if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
       },
       [this] {
+        if (link_generation_ != 0) return;
         if (!connected_) return on_refused();
         core_.on_disconnected(effects_);
         apply();
       },
   };
-  const auto ec = co_await link_.connect(options_.host, options_.server_port, options_.agent,
+  const auto ec = co_await link_->connect(options_.host, options_.server_port, options_.agent,
                                          trust_->context(), std::move(link_handlers));
   // Interrupted while connecting: nothing to undo.
   if (exit_code_) co_return;
@@ -124,31 +139,106 @@ void peer_app::on_greeted() {
 
 void peer_app::on_refused() {
   if (exit_code_ || core_.finished()) return;
+  if (refused_for_good()) return;
+  const auto print = [&](const std::string& line) { show(line); };
+  if (link_->close_cause() == net::close_cause::tls_failed) {
+    const auto why = link_->verify_error();
+    if (trust_->uses_ca() && !why.empty()) {
+      print(texts::registry_certificate_refused(why));
+    } else {
+      print(texts::registry_tls_failed(link_->close_reason()));
+    }
+    return finish(exit_failure);
+  }
+  core_.on_disconnected(effects_);
+  apply();
+}
+
+bool peer_app::refused_for_good() {
   const auto print = [&](const std::string& line) { show(line); };
   if (const auto& changed = trust_->changed()) {
-    // SPEC 10: nothing was sent (the check runs inside the handshake).
+    // SPEC 10: nothing was sent (the check runs inside the handshake). Never retried.
     print(texts::registry_identity_changed(changed->presented));
     print(texts::registry_identity_hint(tls::registry_address(options_.host, options_.server_port),
                                         changed->pinned, changed->line,
                                         trust_->pins_file().string()));
-    return finish(exit_failure);
+    finish(exit_failure);
+    return true;
   }
-  switch (link_.close_cause()) {
-    case net::close_cause::tls_mismatch:
-      print(std::string(texts::registry_without_tls));
-      print(std::string(texts::registry_without_tls_hint));
-      return finish(exit_failure);
-    case net::close_cause::tls_failed: {
-      const auto why = link_.verify_error();
-      if (trust_->uses_ca() && !why.empty()) {
-        print(texts::registry_certificate_refused(why));
-      } else {
-        print(texts::registry_tls_failed(link_.close_reason()));
-      }
-      return finish(exit_failure);
-    }
-    default: core_.on_disconnected(effects_); apply();
+  if (link_->close_cause() == net::close_cause::tls_mismatch) {
+    print(std::string(texts::registry_without_tls));
+    print(std::string(texts::registry_without_tls_hint));
+    finish(exit_failure);
+    return true;
   }
+  // A CA's refusal of the certificate is as final as a changed key.
+  if (link_->close_cause() == net::close_cause::tls_failed && trust_->uses_ca() &&
+      !link_->verify_error().empty()) {
+    print(texts::registry_certificate_refused(link_->verify_error()));
+    finish(exit_failure);
+    return true;
+  }
+  return false;
+}
+
+void peer_app::schedule_reconnect() {
+  if (exit_code_ || !core_.reconnecting()) return;
+  using clock = std::chrono::steady_clock;
+  const auto now = clock::now();
+  if (!reconnect_until_) {
+    reconnect_until_ = now + options_.reconnect_for;
+    reconnect_attempts_ = 0;
+  }
+  const auto delay =
+      reconnect_delay(reconnect_attempts_, std::uniform_real_distribution<double>(0, 1)(jitter_));
+  if (now + delay >= *reconnect_until_) {
+    core_.on_reconnect_given_up(options_.reconnect_for.count(), effects_);
+    reconnect_until_.reset();
+    return apply();
+  }
+  // A new link per attempt; the old one's late events are told apart by the generation.
+  const std::uint64_t generation = ++link_generation_;
+  link_->close();
+  link_ = std::make_unique<registry_link>(io_.get_executor());
+  reconnect_timer_pending_ = true;
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([this, generation](std::error_code ec) {
+    reconnect_timer_pending_ = false;
+    if (ec || exit_code_ || generation != link_generation_) return;
+    ++reconnect_attempts_;
+    asio::co_spawn(io_, reconnect_attempt(generation), asio::detached);
+  });
+}
+
+asio::awaitable<void> peer_app::reconnect_attempt(std::uint64_t generation) {
+  attempt_greeted_ = false;
+  registry_link::handlers handlers{
+      [this, generation](const proto::server_message& message) {
+        if (generation != link_generation_ || exit_code_) return;
+        if (!attempt_greeted_ && std::holds_alternative<proto::server_hello>(message)) {
+          attempt_greeted_ = true;
+          // Back for good once the session answers; a failed resume tries again.
+          core_.on_reconnected(effects_);
+          return apply();
+        }
+        core_.on_message(message, std::chrono::steady_clock::now(), effects_);
+        if (!core_.reconnecting()) reconnect_until_.reset();
+        apply();
+        if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
+      },
+      [this, generation] {
+        if (generation != link_generation_ || exit_code_) return;
+        // The pin or the CA is checked inside every handshake: a changed key is fatal.
+        if (!attempt_greeted_ && refused_for_good()) return;
+        core_.on_disconnected(effects_);
+        apply();
+      },
+  };
+  const auto ec = co_await link_->connect(options_.host, options_.server_port, options_.agent,
+                                          trust_->context(), std::move(handlers));
+  if (exit_code_ || generation != link_generation_) co_return;
+  // Refused, unreachable or timed out: the next attempt, after its delay.
+  if (ec) schedule_reconnect();
 }
 
 void peer_app::start_private_network() {
@@ -182,7 +272,7 @@ void peer_app::start_private_network() {
   });
   // Without a listener the registry tells whoever asks that this user cannot take private
   // chats; everything else works.
-  if (!network_.listen(link_.local_address())) core_.set_private_port(network_.port());
+  if (!network_.listen(link_->local_address())) core_.set_private_port(network_.port());
 }
 
 asio::awaitable<void> peer_app::watch_signals() {
@@ -230,7 +320,7 @@ void peer_app::apply() {
                },
                item);
   }
-  for (const auto& message : work.sends) link_.send(message);
+  for (const auto& message : work.sends) link_->send(message);
   for (const auto& action : work.chats) {
     std::visit(overloaded{
                    [&](const dial_chat& dial) { network_.dial(dial); },
@@ -240,6 +330,15 @@ void peer_app::apply() {
                action);
   }
   if (work.exit_code) return finish(*work.exit_code);
+  // SPEC 11: once per loss, or again after an attempt that did not get the session back.
+  // Posted: this may run inside a handler of the link that schedule_reconnect replaces.
+  if (work.reconnect && !reconnect_timer_pending_) {
+    reconnect_timer_pending_ = true;
+    asio::post(io_, [this] {
+      reconnect_timer_pending_ = false;
+      schedule_reconnect();
+    });
+  }
   if (!pin_note_.empty() && core_.logged_in()) {
     // After the welcome (a hint line follows a fixed one, SPEC 4).
     terminal_.report(pin_note_);
@@ -271,7 +370,8 @@ void peer_app::finish(int code) {
   exit_code_ = code;
   // Closing everything lets io.run() return: no exit() from inside a handler.
   terminal_.stop();
-  link_.close();
+  link_->close();
+  reconnect_timer_.cancel();
   network_.close_all();
   std::error_code ignored;
   stop_signals_.cancel(ignored);

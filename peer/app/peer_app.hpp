@@ -16,6 +16,10 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <random>
 
 #include <cstdint>
 #include <memory>
@@ -40,6 +44,9 @@ struct app_options {
   bool bell = true;
   bool colour = true;
   bool json = false;
+  // SPEC 11: how long to try to reconnect to a lost registry, resuming the session (0: not at
+  // all: the peer ends, or goes on for its private chats alone).
+  std::chrono::seconds reconnect_for{300};
 };
 
 class peer_app {
@@ -63,6 +70,11 @@ class peer_app {
   void on_greeted();
   // The link ended before the registry's hello: why, in the user's words (the key, TLS).
   void on_refused();
+  // The key changed, or TLS and plain disagree: said, and fatal. False for anything else.
+  bool refused_for_good();
+  // SPEC 11: the next attempt to reconnect after its back-off, or the end of trying.
+  void schedule_reconnect();
+  asio::awaitable<void> reconnect_attempt(std::uint64_t generation);
   // Opens the private-chat listener beside the registry link and wires it to the core.
   void start_private_network();
   // Applies what the core asked for, then clears it.
@@ -77,7 +89,7 @@ class peer_app {
   app_options options_;
   terminal terminal_;
   peer_core core_;
-  registry_link link_;
+  std::unique_ptr<registry_link> link_;
   private_network network_;
   asio::signal_set stop_signals_;
   presentation presentation_;
@@ -87,6 +99,14 @@ class peer_app {
   std::string pin_note_;
   bool connected_ = false;
   std::optional<int> exit_code_;
+  // Reconnecting (SPEC 11): the links of earlier attempts are told apart by their generation.
+  asio::steady_timer reconnect_timer_;
+  std::optional<std::chrono::steady_clock::time_point> reconnect_until_;
+  unsigned reconnect_attempts_ = 0;
+  std::uint64_t link_generation_ = 0;
+  bool reconnect_timer_pending_ = false;
+  bool attempt_greeted_ = false;
+  std::minstd_rand jitter_{std::random_device{}()};
 };
 
 }  // namespace parley::peer

@@ -139,6 +139,10 @@ struct effects {
   std::vector<proto::client_message> sends;  // to the registry, in order
   std::vector<chat_action> chats;            // to the private-chat network, in order
   std::optional<int> exit_code;              // set once: the program ends with this code
+  // SPEC 11: the registry link is lost and the session may be resumed: the shell tries to
+  // connect again (after its back-off), then calls peer_core::on_reconnected, or
+  // on_reconnect_given_up once it stops trying.
+  bool reconnect = false;
 
   void print(std::string text) { display.emplace_back(notice_line(std::move(text))); }
   void print(print_line line) { display.emplace_back(std::move(line)); }
@@ -149,6 +153,7 @@ struct effects {
     sends.clear();
     chats.clear();
     exit_code.reset();
+    reconnect = false;
   }
 };
 

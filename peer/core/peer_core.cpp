@@ -235,8 +235,9 @@ void peer_core::request(proto::client_message message, awaiting what, std::strin
 }
 
 void peer_core::log_out(effects& out) {
-  // With the registry gone there is nobody to tell; the chats close as the peer ends.
-  if (registry_lost_) return finish(exit_failure, out);
+  // With the registry gone there is nobody to tell; the chats close as the peer ends. The same
+  // while reconnecting: the registry announces the logout when the resume window ends.
+  if (registry_lost_ || reconnecting_) return finish(exit_failure, out);
   out.sends.emplace_back(std::in_place_type<proto::logout_request>);
   awaiting_ = awaiting::session_end;
 }

@@ -13,6 +13,7 @@
 #include "peer/core/command.hpp"
 #include "peer/core/effects.hpp"
 #include "peer/core/private_chats.hpp"
+#include "peer/crypto/chat_seal.hpp"
 #include "shared/proto/messages.hpp"
 
 #include <chrono>
@@ -39,6 +40,8 @@ inline constexpr std::size_t max_read_ahead_lines = 64;
 struct core_config {
   // The command prompt: `> ` on a terminal, empty for a script (texts::command_prompt).
   std::string command_prompt;
+  // SPEC 11: a lost registry link is reconnected and the session resumed with its ticket.
+  bool reconnect = false;
 };
 
 class peer_core {
@@ -71,6 +74,12 @@ class peer_core {
   // The registry connection ended (closed, reset, or a frame that did not decode). With private
   // chats open the peer goes on for them alone; otherwise it ends.
   void on_disconnected(effects& out);
+  // SPEC 11: a new link to the registry has said hello while reconnecting: the session is
+  // resumed with its ticket.
+  void on_reconnected(effects& out);
+  // The shell has stopped trying, after `seconds`.
+  void on_reconnect_given_up(long long seconds, effects& out);
+  bool reconnecting() const { return reconnecting_; }
 
   // ------------------------------------------------ private chats (the shell's network)
   // The first frame of an incoming private-chat connection: on `answer` the shell runs the
@@ -118,7 +127,7 @@ class peer_core {
     done,
   };
   // What a logged-in session waits for from the registry.
-  enum class awaiting { nothing, stored, reply, user_list, session_end };
+  enum class awaiting { nothing, stored, reply, user_list, session_end, resume };
 
   struct input {
     std::string line;
@@ -148,6 +157,11 @@ class peer_core {
   void on_user_list(const proto::user_list& list, effects& out);
   void on_session_end(const proto::session_end& end, effects& out);
   void on_offer(const proto::private_offer& offer, effects& out);
+  void on_resume_reply(const proto::resume_reply& reply, effects& out);
+  // The link is lost with a ticket: named lines, the hint, and the shell reconnects.
+  void start_reconnecting(effects& out);
+  // The registry is gone for good: with chats open the peer goes on for them alone, else ends.
+  void lose_registry(effects& out);
   // After a chat ends: with the registry gone, the last chat takes the peer with it.
   void check_last_chat(effects& out);
   // A command the registry must handle, while it is gone.
@@ -183,6 +197,11 @@ class peer_core {
   // The id of the last stored message shown (SPEC 6: none is shown twice).
   std::uint64_t last_stored_shown_ = 0;
   bool registry_lost_ = false;
+  // SPEC 11: the session's resume ticket (wiped bytes), and whether the link is being
+  // reconnected; activity while it was down is reported once it is back.
+  std::optional<crypto::secret_key> ticket_;
+  bool reconnecting_ = false;
+  bool activity_owed_ = false;
   // The lines of the commands sent to the registry and not yet answered, oldest first. Each
   // registry command gets exactly one answer (a command_reply, or a user list's final chunk), in
   // the order sent; deliveries, presence and private-chat messages are not answers. Input is

@@ -44,14 +44,19 @@ void peer_core::handle_command(const input& item, effects& out) {
 }
 
 bool peer_core::refuse_without_registry(effects& out) {
-  if (!registry_lost_) return false;
+  if (!registry_lost_ && !reconnecting_) return false;
   out.print(texts::not_connected);
+  if (reconnecting_) out.print(texts::not_connected_hint);
   return true;
 }
 
 void peer_core::report_activity(effects& out) {
   // The registry only learns that the user is active: private traffic never goes through it,
   // and nothing waits for an answer.
+  if (reconnecting_) {
+    activity_owed_ = true;
+    return;
+  }
   if (!registry_lost_) out.sends.emplace_back(std::in_place_type<proto::activity>);
 }
 

@@ -6,6 +6,9 @@
 #include "shared/proto/text.hpp"
 #include "shared/util/overloaded.hpp"
 
+#include <algorithm>
+#include <utility>
+
 namespace parley::peer {
 
 void peer_core::on_message(const proto::server_message& message, time_point now, effects& out) {
@@ -54,6 +57,13 @@ void peer_core::on_message(const proto::server_message& message, time_point now,
             remember_name(m.peer.value);
             private_chats_.on_granted(m, out);
           },
+          // Kept, in wiped memory, to resume the session with (SPEC 11).
+          [&](const proto::session_ticket& m) {
+            static_assert(proto::resume_ticket_bytes == crypto::secret_key::size());
+            if (!ticket_) ticket_.emplace();
+            std::copy(m.ticket.begin(), m.ticket.end(), ticket_->data());
+          },
+          [&](const proto::resume_reply& m) { on_resume_reply(m, out); },
       },
       message);
 }
@@ -253,6 +263,82 @@ void peer_core::on_session_end(const proto::session_end& end, effects& out) {
       out.print(texts::registry_without_tls);
       out.print(texts::registry_without_tls_hint);
       return finish(exit_failure, out);
+    // SPEC 11: the registry stops and keeps the session: as a lost link, resumed once it is
+    // back. Without a ticket (or reconnecting) it is the shutdown it would have been.
+    case end_reason::shutdown_resumable:
+      if (phase_ == phase::logged_in && ticket_ && config_.reconnect)
+        return start_reconnecting(out);
+      out.print(texts::registry_shut_down);
+      return finish(exit_failure, out);
+    case end_reason::resumed_elsewhere:
+      out.print(texts::resumed_elsewhere);
+      return finish(exit_failure, out);
+  }
+}
+
+void peer_core::start_reconnecting(effects& out) {
+  out.print(texts::lost_connection);
+  name_unconfirmed(out);
+  // After the named lines: a hint never precedes its line.
+  out.print(texts::reconnecting_hint);
+  reconnecting_ = true;
+  awaiting_ = awaiting::nothing;
+  pending_target_.clear();
+  out.reconnect = true;
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+void peer_core::lose_registry(effects& out) {
+  reconnecting_ = false;
+  if (phase_ != phase::logged_in || private_chats_.active_count() == 0)
+    return finish(exit_failure, out);
+  // Private chats need no registry (SPEC 8.6): they go on, and so does the peer, until the last
+  // one ends. Nothing the registry was asked will be answered now.
+  out.print(texts::chats_go_on);
+  registry_lost_ = true;
+  awaiting_ = awaiting::nothing;
+  pending_target_.clear();
+  private_chats_.drop_offers();
+  ask(phase::logged_in, out);
+  drain(out);
+}
+
+void peer_core::on_reconnected(effects& out) {
+  if (!reconnecting_ || !ticket_ || phase_ != phase::logged_in) return;
+  if (private_port_ != 0) out.sends.emplace_back(proto::private_listen{private_port_});
+  proto::resume_session resume{proto::name_string(username_), {}};
+  std::copy(ticket_->data(), ticket_->data() + ticket_->size(), resume.ticket.begin());
+  out.sends.emplace_back(std::move(resume));
+  awaiting_ = awaiting::resume;
+}
+
+void peer_core::on_reconnect_given_up(long long seconds, effects& out) {
+  if (!reconnecting_ || phase_ == phase::done) return;
+  out.print(texts::could_not_reconnect);
+  out.print(texts::gave_up_hint(seconds));
+  lose_registry(out);
+}
+
+void peer_core::on_resume_reply(const proto::resume_reply& reply, effects& out) {
+  if (!reconnecting_ || awaiting_ != awaiting::resume) return;
+  switch (reply.result) {
+    case proto::resume_result::resumed:
+    case proto::resume_result::relogged:
+      reconnecting_ = false;
+      out.print(texts::reconnected);
+      if (reply.result == proto::resume_result::relogged) out.print(texts::relogged_hint);
+      if (std::exchange(activity_owed_, false))
+        out.sends.emplace_back(std::in_place_type<proto::activity>);
+      // Stored messages may follow (SPEC 6): what is typed waits for their end, as at login.
+      awaiting_ = awaiting::stored;
+      ask(phase::logged_in, out);
+      return;
+    case proto::resume_result::not_resumable:
+      ticket_.reset();
+      out.print(texts::could_not_resume);
+      out.print(texts::start_again_hint);
+      return lose_registry(out);
   }
 }
 
@@ -260,6 +346,15 @@ void peer_core::on_disconnected(effects& out) {
   if (phase_ == phase::done || registry_lost_) return;
   // The user asked to leave and the registry has closed: that is the logout, confirmed or not.
   if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
+  // An attempt's link ended before its answer (or the session_end{shutdown_resumable} link
+  // closed): the shell tries again.
+  if (reconnecting_) {
+    awaiting_ = awaiting::nothing;
+    out.reconnect = true;
+    return;
+  }
+  // SPEC 11: with a ticket, the session is resumed on a new link; the chats go on meanwhile.
+  if (phase_ == phase::logged_in && ticket_ && config_.reconnect) return start_reconnecting(out);
   out.print(texts::lost_connection);
   if (phase_ == phase::logged_in) name_unconfirmed(out);
   if (phase_ != phase::logged_in || private_chats_.active_count() == 0)

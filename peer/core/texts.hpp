@@ -182,6 +182,24 @@ inline constexpr std::string_view too_many_connections = "Too many connections f
 inline constexpr std::string_view chats_go_on =
     "Private chats go on; other commands need the registry";
 inline constexpr std::string_view not_connected = "Error. Not connected to the registry";
+// SPEC 11, fixed: the session resumed after a lost link.
+inline constexpr std::string_view reconnected = "Reconnected to the registry";
+// Ours, SPEC 11's: hints and the ends of reconnecting.
+inline constexpr std::string_view reconnecting_hint =
+    "Reconnecting to the registry; private chats go on";
+inline constexpr std::string_view not_connected_hint =
+    "Reconnecting; try again after \"Reconnected to the registry\"";
+inline constexpr std::string_view relogged_hint =
+    "The session had ended: others saw you log out and back in";
+inline constexpr std::string_view could_not_resume =
+    "Error. The registry could not resume the session";
+inline constexpr std::string_view start_again_hint = "Start the peer again to log in";
+inline constexpr std::string_view could_not_reconnect = "Error. Could not reconnect to the registry";
+inline std::string gave_up_hint(long long seconds) {
+  return "Gave up after " + std::to_string(seconds) + " s; start the peer again to log in";
+}
+inline constexpr std::string_view resumed_elsewhere =
+    "Error. The session was resumed elsewhere";
 // SPEC 6, fixed: after lost_connection, one line per command the registry had not answered.
 inline std::string not_confirmed(std::string_view escaped_line) {
   return "Error. Not confirmed by the registry: " + std::string(escaped_line);

@@ -27,6 +27,7 @@ struct store_waiter {
     offline_stored,   // message_stored, or store_failed and the mailbox count back
     mailbox_page,     // stored messages for the session, read at its login
     mailbox_deleted,  // confirmed messages gone: the mailbox count goes down
+    ticket_issued,    // the session_ticket (its bytes in `other`) goes out (SPEC 11)
   };
   kind what = kind::ordered;
   session_id session = 0;

@@ -19,7 +19,8 @@ login_step login_flow::on_hello(session_id id, session& s, const proto::client_h
 login_step login_flow::on_name(session_id id, session& s, const proto::login_name& m,
                                time_point now, effects& out) {
   const std::string& name = m.name.value;
-  if (sessions_.is_online(name) || reserved_.contains(name)) {
+  // A session waiting for its resume does not count: a password login replaces it (SPEC 11).
+  if (sessions_.is_connected(name) || reserved_.contains(name)) {
     replies_.login(out, id, proto::login_result::already_logged_in);
     return {};
   }
@@ -134,7 +135,7 @@ login_step login_flow::verified(session_id id, session& s, const hash_done& resu
   guards_.failures.give_back(s.address, now);
 
   // Another connection may have logged this user in while the hash ran.
-  if (sessions_.is_online(s.name)) {
+  if (sessions_.is_connected(s.name)) {
     s.name.clear();
     s.at = phase::awaiting_name;
     replies_.login(out, id, proto::login_result::already_logged_in);

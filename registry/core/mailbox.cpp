@@ -18,13 +18,14 @@ mailbox::mailbox(std::size_t page_rows, std::size_t page_bytes, durable& store, 
       replies_(replies),
       end_frame_(proto::make_frame(proto::stored_end{})) {}
 
-bool mailbox::open(session_id id, const session& s, effects& out) {
+bool mailbox::open(session_id id, const session& s, effects& out, bool announce) {
   const account* a = accounts_.find(s.name);
   if (!a || a->stored == 0) {
     replies_.send(out, id, end_frame_);
     return false;
   }
   states_[id] = state{};
+  states_[id].announce = announce;
   const std::uint64_t ticket = store_.reserve_ticket();
   gate_.wait(id, ticket);
   read_page(id, s.name, 0, ticket);
@@ -65,7 +66,7 @@ bool mailbox::on_page(session_id id, const std::string& user, std::uint64_t tick
     st.read_to_end = true;
     frames.push_back(end_frame_);
     gate_.complete(id, ticket, std::move(frames), out);
-    return true;
+    return st.announce;
   }
   // More pages: what waits behind this one goes on waiting, for the next.
   st.next_page = store_.reserve_ticket();

@@ -28,7 +28,9 @@ class mailbox {
   // At login (after the welcome): true when the user has stored messages, which are being read
   // (the session's frames wait for them); false when there is nothing to read (stored_end is
   // sent at once). The last page is followed by stored_end.
-  bool open(session_id id, const session& s, effects& out);
+  // `announce`: the login is announced once the mailbox is read (false for a resumed session,
+  // SPEC 11, whose login was announced before).
+  bool open(session_id id, const session& s, effects& out, bool announce = true);
 
   // A page was read for the session. True when the mailbox has been read to its end: the login
   // may be announced now.
@@ -44,7 +46,7 @@ class mailbox {
   // Still being read: the login is not announced yet (so a logout is not either).
   bool reading(session_id id) const {
     const auto it = states_.find(id);
-    return it != states_.end() && !it->second.read_to_end;
+    return it != states_.end() && !it->second.read_to_end && it->second.announce;
   }
 
   // The session has left: a page still being read is answered with nothing (on_page), one not
@@ -58,6 +60,7 @@ class mailbox {
     std::int64_t page_end = 0;    // the last id of the page sent (it may not have been sendable)
     std::uint64_t next_page = 0;  // the ticket the next page will have, once asked for
     bool read_to_end = false;
+    bool announce = true;
   };
   void read_page(session_id id, const std::string& user, std::int64_t after, std::uint64_t ticket);
 

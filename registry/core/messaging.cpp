@@ -11,7 +11,9 @@ void messaging::on_direct(session_id id, const session& s, const proto::direct_m
   const std::string& to = m.to.value;
   // Looked up once: whoever is online has an account, so the account is looked for only when
   // the recipient is not online (this is the registry's busiest path).
-  const auto recipient = sessions_.online_id(to);
+  // A user waiting for its resume (SPEC 11) is not reached: the message is stored, and comes
+  // with the mailbox after the resume, or at the next login if the window ends.
+  const auto recipient = sessions_.connected_id(to);
   if (!recipient && !accounts_.contains(to))
     return replies_.outcome(out, id, proto::outcome::invalid_user, to);
   if (to == s.name) return replies_.outcome(out, id, proto::outcome::cannot_message_self);

@@ -13,6 +13,11 @@ void private_broker::on_listen(session& s, const proto::private_listen& m) {
   s.chats.port_ = m.port;
 }
 
+void private_broker::transfer(session& from, session& to) {
+  to.chats.waiting_ = std::move(from.chats.waiting_);
+  if (to.chats.port_ == 0) to.chats.port_ = from.chats.port_;
+}
+
 // Checked in this order; the first that applies is the one answer. A request that passes them
 // is passed on to the target, and the requester's reply says only that.
 void private_broker::on_request(session_id id, session& s, const proto::private_request& m,

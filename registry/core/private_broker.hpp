@@ -48,6 +48,9 @@ class private_broker {
   // The user leaves: requests waiting for its answer are declined, and its own requests are
   // withdrawn, so a later answer to one of them finds nobody waiting.
   void settle(session& s, effects& out);
+  // SPEC 11: session `to` goes on with the user of `from` (resumed): the requests waiting, and
+  // the port, unless `to` has announced one of its own.
+  static void transfer(session& from, session& to);
 
  private:
   void ask(session_id id, session& s, const std::string& to,

@@ -19,6 +19,7 @@
 #include "registry/core/replies.hpp"
 #include "registry/core/reply_gate.hpp"
 #include "registry/core/session.hpp"
+#include "shared/proto/codec.hpp"
 #include "shared/util/overloaded.hpp"
 
 #include <algorithm>
@@ -44,6 +45,9 @@ const char* describe(end_cause cause) {
     case end_cause::login_budget: return "too many failed logins from its address";
     case end_cause::signup_budget: return "new accounts refused";
     case end_cause::hash_busy: return "password hashing queue full";
+    case end_cause::not_resumable: return "resume refused";
+    case end_cause::resumed_elsewhere: return "resumed on another connection";
+    case end_cause::shutdown_resumable: return "registry shutting down, resumable";
   }
   return "unknown cause";
 }
@@ -58,6 +62,7 @@ const char* describe(phase at) {
     case phase::creating: return "creating an account";
     case phase::online: return "logged in";
     case phase::closing: return "closing";
+    case phase::suspended: return "waiting for its resume";
   }
   return "unknown phase";
 }
@@ -69,14 +74,15 @@ constexpr std::array<const char*, std::variant_size_v<proto::client_message>> me
     "client_hello",   "login_name",     "login_password",  "direct_message", "broadcast",
     "who_else",       "who_else_since", "block_user",      "unblock_user",   "logout",
     "activity",       "private_listen", "private_request", "private_answer", "stored_received",
-    "private_invite", "private_consent"};
+    "private_invite", "private_consent", "resume_session"};
 
 bool accepts(phase at, const proto::client_message& message) {
   return std::visit(
       [at]<class M>(const M&) {
         if constexpr (std::is_same_v<M, proto::client_hello>) {
           return at == phase::awaiting_hello;
-        } else if constexpr (std::is_same_v<M, proto::login_name>) {
+        } else if constexpr (std::is_same_v<M, proto::login_name> ||
+                             std::is_same_v<M, proto::resume_session>) {
           return at == phase::awaiting_name;
         } else if constexpr (std::is_same_v<M, proto::login_password>) {
           return at == phase::awaiting_password || at == phase::awaiting_new_password;
@@ -107,10 +113,12 @@ struct core::state {
         messaging(config.max_offline_per_recipient, store, sessions, accounts, blocks, replies),
         mail(config.mailbox_page_rows, config.mailbox_page_bytes, store, gate, accounts, replies),
         presence(sessions, accounts, blocks, replies),
-        broker(config.max_private_offers, config.new_token, sessions, accounts, blocks, replies) {
+        broker(config.max_private_offers, config.new_token, sessions, accounts, blocks, replies),
+        resumes(config.resume) {
     if (!config.new_token) throw std::invalid_argument("core_config::new_token is required");
     accounts.load(std::move(snapshot.accounts), snapshot.mailboxes);
     blocks.load(std::move(snapshot.blocks));
+    stored_tickets = std::move(snapshot.tickets);
   }
 
   core_config config;
@@ -129,6 +137,16 @@ struct core::state {
   registry::mailbox mail;
   registry::presence presence;
   private_broker broker;
+  resume_book resumes;
+  // The tickets read at start-up, until on_start.
+  std::vector<ticket_record> stored_tickets;
+  session_id next_restored = restored_ids;
+
+  // The reply-gate slot the frames of a suspended session wait behind (store tickets count up
+  // from 1 and never reach it), and the ids of sessions restored at a start (the shell counts
+  // its connections up from 1 and never reaches them either).
+  static constexpr std::uint64_t hold_ticket = ~std::uint64_t{0};
+  static constexpr session_id restored_ids = session_id{1} << 63;
 
   // ------------------------------------------------------------------ dispatch
 
@@ -164,6 +182,7 @@ struct core::state {
             [&](const proto::private_invite& m) { broker.on_invite(id, s, m, out); },
             [&](const proto::private_consent& m) { broker.on_consent(id, s, m, out); },
             [&](const proto::stored_received& m) { mail.on_confirm(id, s, m.up_to); },
+            [&](const proto::resume_session& m) { on_resume(id, s, m, now, out); },
         },
         message);
   }
@@ -185,10 +204,23 @@ struct core::state {
   // ------------------------------------------------------------------ a session's life
 
   time_point deadline_of(const session& s) const {
+    if (s.at == phase::suspended) {
+      // The window's end, or the idle timeout if that comes first: the idle clock runs on.
+      const time_point idle_due = s.since + config.idle_timeout;
+      const auto* e = resumes.find(s.name);
+      return e && e->grace_until ? std::min(*e->grace_until, idle_due) : idle_due;
+    }
     return s.since + (s.at == phase::online ? config.idle_timeout : config.login_deadline);
   }
 
-  void enter(session_id id, session& s, time_point now, effects& out) {
+  // `by_ticket`: a re-login with the ticket of a session whose window had ended (SPEC 11),
+  // answered with resume_reply{relogged} instead of the welcome.
+  void enter(session_id id, session& s, time_point now, effects& out, bool by_ticket = false) {
+    // A session of this user waiting for its resume is over: a login replaces it (SPEC 11).
+    // Its logout and this login are announced in that order, in the same batch.
+    if (const auto waiting = sessions.online_id(s.name);
+        waiting && sessions.at(*waiting).at == phase::suspended)
+      end_window(*waiting, now, out, true);
     const time_point login_due = deadline_of(s);
     s.at = phase::online;
     s.since = now;
@@ -200,7 +232,11 @@ struct core::state {
     if (const time_point idle_due = deadline_of(s); idle_due < login_due)
       deadlines.push(idle_due, id);
 
-    replies.login(out, id, proto::login_result::welcome);
+    if (by_ticket)
+      replies.resume(out, id, proto::resume_result::relogged);
+    else
+      replies.login(out, id, proto::login_result::welcome);
+    issue_ticket(id, s, now);
     store.ask(store_request::record_login{s.name, now});
     // SPEC 3.5: the stored messages first, then the others hear of the login (at once when
     // there are none, else once they have been read: on_store_done).
@@ -235,7 +271,12 @@ struct core::state {
 
   void end_with(session_id id, session& s, proto::end_reason reason, end_cause cause,
                 std::string detail, time_point now, effects& out) {
-    if (s.at == phase::online) leave(id, s, now, reason != proto::end_reason::shutdown, out);
+    if (s.at == phase::online) {
+      leave(id, s, now, reason != proto::end_reason::shutdown, out);
+      // A logout, a timeout or a broken protocol ends the session for good (SPEC 11: a
+      // logged-out session cannot be resumed).
+      revoke_ticket(s.name);
+    }
     replies.end(out, id, reason);
     finish(id, s, cause, std::move(detail), out);
   }
@@ -249,7 +290,9 @@ struct core::state {
       deadlines.push(due, id);
       return;
     }
-    if (s->at == phase::online)
+    if (s->at == phase::suspended)
+      end_window(id, now, out, false);
+    else if (s->at == phase::online)
       end_with(id, *s, proto::end_reason::inactivity, end_cause::inactivity,
                "no command for the idle timeout", now, out);
     else
@@ -285,7 +328,191 @@ struct core::state {
         return;
       }
       case kind::mailbox_deleted: return mail.on_deleted(*waiter, done);
+      case kind::ticket_issued: {
+        std::vector<proto::frame_ptr> frames;
+        const auto* e = resumes.find(waiter->subject);
+        if (done.ok && waiter->other.size() == proto::resume_ticket_bytes) {
+          proto::session_ticket ticket;
+          std::copy(waiter->other.begin(), waiter->other.end(), ticket.ticket.begin());
+          // Only if it is still the account's ticket (a newer login replaced it, or it was
+          // revoked meanwhile: then it is not sent at all).
+          if (e && e->digest == resumes.options().digest_ticket(ticket.ticket))
+            frames.push_back(proto::make_frame(ticket));
+          std::fill(ticket.ticket.begin(), ticket.ticket.end(), std::uint8_t{0});
+        } else if (!done.ok && e && e->digest == waiter_digest(*waiter)) {
+          // Not stored, so not sent: a restart would not know it.
+          resumes.revoke(waiter->subject);
+        }
+        std::fill(waiter->other.begin(), waiter->other.end(), '\0');
+        return gate.complete(id, done.ticket, std::move(frames), out);
+      }
     }
+  }
+
+  ticket_digest waiter_digest(const store_waiter& waiter) const {
+    proto::resume_ticket ticket{};
+    if (waiter.other.size() != ticket.size()) return {};
+    std::copy(waiter.other.begin(), waiter.other.end(), ticket.begin());
+    return resumes.options().digest_ticket(ticket);
+  }
+
+  // ------------------------------------------------------------------ SPEC 11: resuming
+
+  // A fresh ticket for the session, sent once its digest is committed (the session's later
+  // frames wait for it, as behind any acknowledged write).
+  void issue_ticket(session_id id, const session& s, time_point now) {
+    if (!resumes.enabled()) return;
+    const proto::resume_ticket ticket = resumes.issue(s.name);
+    store.ask_before_reply(id,
+                           store_request::issue_ticket{s.name, resumes.find(s.name)->digest, now},
+                           store_waiter{.what = store_waiter::kind::ticket_issued,
+                                        .subject = s.name,
+                                        .other = std::string(ticket.begin(), ticket.end())});
+  }
+
+  void revoke_ticket(const std::string& name) {
+    if (!resumes.find(name)) return;
+    resumes.revoke(name);
+    store.ask(store_request::revoke_ticket{name});
+  }
+
+  // The session is over without a logout (its window ended, or it was dropped): its ticket
+  // still logs the user in again for ticket_lifetime.
+  void end_ticket(const std::string& name, time_point now) {
+    if (!resumes.live(name)) return;
+    if (resumes.options().ticket_lifetime.count() == 0) return revoke_ticket(name);
+    resumes.end(name, now);
+    store.ask(store_request::end_ticket{name, now});
+  }
+
+  // The connection of an online session is gone. With a ticket, a window to resume in (SPEC
+  // 11): the session stays online, its frames wait in the gate. A login whose mailbox is still
+  // being read was not announced yet: it ends as before.
+  bool suspend(session_id id, session& s, time_point now, effects& out) {
+    if (!resumes.live(s.name) || resumes.options().resume_grace.count() == 0 || mail.reading(id))
+      return false;
+    // Replies to the lost connection's commands are dropped: the peer names those commands as
+    // not confirmed, and a late reply would be read as the answer to its next one.
+    mail.forget(id, out);
+    gate.forget(id);
+    gate.wait(id, hold_ticket);
+    s.at = phase::suspended;
+    resumes.suspend(s.name, now + resumes.options().resume_grace);
+    deadlines.push(deadline_of(s), id);
+    return true;
+  }
+
+  // A suspended session's window ended (or its idle timeout came, or a password login or a
+  // bound replaced it): the logout is announced now. `replaced`: a login of the same user
+  // takes over, and issues its own ticket.
+  void end_window(session_id id, time_point now, effects& out, bool replaced) {
+    session& s = sessions.at(id);
+    const std::string name = s.name;
+    const bool idle = s.since + config.idle_timeout <= now;
+    leave(id, s, now, true, out, false);
+    gate.forget(id);
+    sessions.erase(id);
+    if (replaced) return;
+    if (idle)
+      revoke_ticket(name);
+    else
+      end_ticket(name, now);
+  }
+
+  void refuse_resume(session_id id, session& s, const std::string& name, time_point now,
+                     effects& out) {
+    // A wrong ticket spends one of the address's failed-login tokens when one is left, so a
+    // flood of guesses shows and slows that address's password guesses too; a right ticket
+    // needs none, so nobody can keep a user from resuming by spending them.
+    (void)failure_budget.take(s.address, now);
+    replies.resume(out, id, proto::resume_result::not_resumable);
+    finish(id, s, end_cause::not_resumable, "no live session of " + name + " has that ticket",
+           out);
+  }
+
+  void on_resume(session_id id, session& s, const proto::resume_session& m, time_point now,
+                 effects& out) {
+    const std::string& name = m.name.value;
+    const resume_book::entry* e = resumes.enabled() ? resumes.match(name, m.ticket) : nullptr;
+    if (e && resumes.expired(*e, now)) {
+      revoke_ticket(name);
+      e = nullptr;
+    }
+    if (!e) return refuse_resume(id, s, name, now, out);
+    if (e->ended_at) {
+      // The window had ended: a new session, announced like a login. (Nobody can be online
+      // under the name: a login issues a new ticket.)
+      if (sessions.is_online(name) || !accounts.contains(name))
+        return refuse_resume(id, s, name, now, out);
+      s.name = name;
+      return enter(id, s, now, out, true);
+    }
+    const auto old_id = sessions.online_id(name);
+    if (!old_id) return refuse_resume(id, s, name, now, out);
+    session& old = sessions.at(*old_id);
+    const bool suspended = old.at == phase::suspended;
+    if (!suspended) {
+      // Still connected as far as the registry knows (a half-open link, a new address): that
+      // connection ends, and this one goes on with the session.
+      mail.forget(*old_id, out);
+      gate.forget(*old_id);
+      out.sends.push_back(
+          effects::send{*old_id, replies.end_frame(proto::end_reason::resumed_elsewhere)});
+      out.ends.push_back(effects::end{*old_id, end_cause::resumed_elsewhere,
+                                      "resumed from " + s.address});
+    }
+    sessions.go_offline(old);
+    s.name = std::move(old.name);
+    s.since = old.since;
+    private_broker::transfer(old, s);
+    s.at = phase::online;
+    sessions.erase(*old_id);
+    sessions.go_online(id, s);
+    resumes.resumed(s.name);
+    out.logins.push_back(id);
+    deadlines.push(deadline_of(s), id);
+    // The answer first, then what was held for the session while it waited.
+    if (suspended) {
+      gate.rekey(*old_id, id);
+      gate.complete(id, hold_ticket, {replies.resume_frame(proto::resume_result::resumed)}, out);
+    } else {
+      replies.resume(out, id, proto::resume_result::resumed);
+    }
+    // Messages stored for it meanwhile (SPEC 6's exactly-once: the peer skips ids it showed).
+    mail.open(id, s, out, false);
+  }
+
+  // At a start: the sessions online when the registry stopped wait for their resume.
+  void restore(time_point now, effects& out) {
+    const auto& options = resumes.options();
+    for (auto& record : stored_tickets) {
+      if (!resumes.enabled() || !accounts.contains(record.name)) {
+        store.ask(store_request::revoke_ticket{record.name});
+        continue;
+      }
+      resumes.restore(record);
+      if (record.ended_at) {
+        if (const auto* e = resumes.find(record.name); e && resumes.expired(*e, now))
+          revoke_ticket(record.name);
+        continue;
+      }
+      if (options.restart_grace.count() == 0) {
+        end_ticket(record.name, now);
+        continue;
+      }
+      const session_id id = next_restored++;
+      session* s = sessions.add(id);
+      if (!s) continue;
+      s->name = record.name;
+      s->since = now;
+      s->at = phase::suspended;
+      sessions.go_online(id, *s);
+      gate.wait(id, hold_ticket);
+      resumes.suspend(record.name, now + options.restart_grace);
+      deadlines.push(deadline_of(*s), id);
+    }
+    stored_tickets.clear();
+    (void)out;
   }
 
   // At the end of every call into the core: sessions whose waiting frames passed their bound
@@ -295,7 +522,15 @@ struct core::state {
       session* s = sessions.find(id);
       gate.forget(id);
       if (!s || s->at == phase::closing) continue;
-      if (s->at == phase::online) leave(id, *s, now, true, out, false);
+      // Waiting for its resume with too much held for it: its window ends now.
+      if (s->at == phase::suspended) {
+        end_window(id, now, out, false);
+        continue;
+      }
+      if (s->at == phase::online) {
+        leave(id, *s, now, true, out, false);
+        end_ticket(s->name, now);
+      }
       login.release(id, *s);
       s->at = phase::closing;
       out.ends.push_back(
@@ -370,8 +605,17 @@ bool core::accepts_input(session_id id) const {
 void core::on_disconnect(session_id id, time_point now, effects& out) {
   session* s = state_->sessions.find(id);
   if (!s) return;
-  // A lost connection is announced like a logout (SPEC 7); an ended session already was.
-  if (s->at == phase::online) state_->leave(id, *s, now, true, out, false);
+  // A lost connection is announced like a logout (SPEC 7) unless it may be resumed (SPEC 11):
+  // then the session waits, and the announcement comes at its window's end if it is not
+  // resumed. An ended session was announced already.
+  if (s->at == phase::online) {
+    if (state_->suspend(id, *s, now, out)) {
+      state_->end_turn(now, out);
+      return;
+    }
+    state_->leave(id, *s, now, true, out, false);
+    state_->end_ticket(s->name, now);
+  }
   state_->login.release(id, *s);
   state_->gate.forget(id);
   state_->mail.forget(id, out);
@@ -406,9 +650,26 @@ void core::on_shutdown(time_point now, effects& out) {
     session& s = state_->sessions.at(id);
     if (s.at == phase::online) state_->broker.decline_waiting(s, out);
   }
-  for (const session_id id : ids)
-    state_->end_with(id, state_->sessions.at(id), proto::end_reason::shutdown, end_cause::shutdown,
+  const bool resumable_after = state_->resumes.options().restart_grace.count() > 0;
+  for (const session_id id : ids) {
+    session& s = state_->sessions.at(id);
+    // Waiting for its resume: its ticket row says so, and it waits again after the start.
+    if (s.at == phase::suspended) continue;
+    // SPEC 11: a session with a ticket is resumed after the start, announcing nothing; its
+    // logout is not recorded and its ticket row stays as it is.
+    if (s.at == phase::online && resumable_after && state_->resumes.live(s.name)) {
+      state_->replies.end(out, id, proto::end_reason::shutdown_resumable);
+      state_->finish(id, s, end_cause::shutdown_resumable, "registry shutting down", out);
+      continue;
+    }
+    state_->end_with(id, s, proto::end_reason::shutdown, end_cause::shutdown,
                      "registry shutting down", now, out);
+  }
+  state_->end_turn(now, out);
+}
+
+void core::on_start(time_point now, effects& out) {
+  state_->restore(now, out);
   state_->end_turn(now, out);
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "registry/core/clock.hpp"
+#include "registry/core/resume.hpp"
 #include "registry/core/storage.hpp"
 #include "registry/core/store_jobs.hpp"
 #include "shared/proto/frame.hpp"
@@ -63,6 +64,8 @@ struct core_config {
   // unpredictable. Required; injected so that the core stays free of any source of randomness
   // (the registry passes auth::random_token). It never reaches a log.
   std::function<std::string()> new_token;
+  // SPEC 11: resume tickets and windows.
+  resume_options resume;
 };
 
 // Work for the password-hashing pool: Argon2id runs off the io thread. The shell hands the
@@ -105,7 +108,11 @@ enum class end_cause {
   signup_budget,  // the address's new-account budget is spent, or the account cap reached
   hash_busy,      // the hash pool's queue is full (--hash-queue, --hash-queue-per-address)
   // Frames waiting for the store to answer passed core_config::max_held_bytes.
-  overloaded
+  overloaded,
+  // SPEC 11:
+  not_resumable,      // a resume_session without a live session for its ticket
+  resumed_elsewhere,  // another connection resumed this session
+  shutdown_resumable  // the registry is stopping; the session may be resumed after its start
 };
 const char* describe(end_cause cause);
 
@@ -185,8 +192,14 @@ class core {
   void on_turn_end(time_point now, effects& out);
   bool turn_end_pending() const;
 
+  // The registry listens (called once, before the first connection): the sessions that were
+  // online when it last stopped (their resume tickets had not ended) are restored, waiting for
+  // their resume for restart_grace (SPEC 11); tickets past their lifetime are revoked.
+  void on_start(time_point now, effects& out);
+
   // The registry is stopping: every session gets session_end{shutdown} and ends; logouts
-  // are recorded.
+  // are recorded. A session with a ticket gets session_end{shutdown_resumable} instead, and its
+  // logout is not recorded: it may be resumed after the next start.
   void on_shutdown(time_point now, effects& out);
 
   // Whether the session has completed its login (and not ended since).

@@ -46,11 +46,21 @@ class replies {
   void end(effects& out, session_id to, proto::end_reason reason) const {
     send(out, to, end_frames_[static_cast<std::size_t>(reason)]);
   }
+  const proto::frame_ptr& end_frame(proto::end_reason reason) const {
+    return end_frames_[static_cast<std::size_t>(reason)];
+  }
+  void resume(effects& out, session_id to, proto::resume_result result) const {
+    send(out, to, resume_frame(result));
+  }
+  const proto::frame_ptr& resume_frame(proto::resume_result result) const {
+    return resume_frames_[static_cast<std::size_t>(result)];
+  }
 
  private:
   std::array<proto::frame_ptr, enum_count<proto::login_result>()> login_frames_;
   std::array<proto::frame_ptr, enum_count<proto::outcome>()> outcome_frames_;
   std::array<proto::frame_ptr, enum_count<proto::end_reason>()> end_frames_;
+  std::array<proto::frame_ptr, enum_count<proto::resume_result>()> resume_frames_;
   proto::frame_ptr hello_frame_;
   reply_gate& gate_;
 };

@@ -63,6 +63,18 @@ void reply_gate::complete(session_id id, std::uint64_t ticket, std::vector<proto
   if (g.slots.empty()) gates_.erase(it);
 }
 
+void reply_gate::rekey(session_id from, session_id to) {
+  const auto it = gates_.find(from);
+  if (it == gates_.end()) return;
+  gate moved = std::move(it->second);
+  gates_.erase(it);
+  for (auto& slot : moved.slots)
+    if (slot.end) slot.end->session = to;
+  gates_.insert_or_assign(to, std::move(moved));
+  for (auto& id : overflowed_)
+    if (id == from) id = to;
+}
+
 std::size_t reply_gate::waiting(session_id id) const {
   const auto it = gates_.find(id);
   return it == gates_.end() ? 0 : it->second.waiting;

@@ -48,6 +48,9 @@ class reply_gate {
   // The session is gone: whatever it held is dropped.
   void forget(session_id id) { gates_.erase(id); }
 
+  // What `from` holds is now held for `to` (which holds nothing): a resumed session (SPEC 11).
+  void rekey(session_id from, session_id to);
+
   // Answers the session still waits for (its replies not yet sent), and the bytes it holds.
   std::size_t waiting(session_id id) const;
   std::size_t held_bytes(session_id id) const;

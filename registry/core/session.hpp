@@ -35,6 +35,9 @@ enum class phase : std::uint8_t {
   creating,               // a create hash_job is in flight; the name is still reserved
   online,
   closing,  // the core asked for the end; waiting for on_disconnect
+  // SPEC 11: online, but its connection is gone (or the registry restarted) and it waits for
+  // its resume. No connection: its frames wait in the reply gate, and no on_disconnect comes.
+  suspended,
 };
 const char* describe(phase at);
 
@@ -117,6 +120,16 @@ class session_table {
     return it->second;
   }
   bool is_online(std::string_view name) const { return online_.contains(name); }
+  // Online with a connection: not waiting for a resume (SPEC 11), which a password login
+  // replaces and a message to does not reach (it is stored instead).
+  std::optional<session_id> connected_id(std::string_view name) const {
+    const auto id = online_id(name);
+    if (!id) return std::nullopt;
+    const session* s = find(*id);
+    if (!s || s->at == phase::suspended) return std::nullopt;
+    return id;
+  }
+  bool is_connected(std::string_view name) const { return connected_id(name).has_value(); }
   void go_online(session_id id, const session& s) { online_.emplace(s.name, id); }
   void go_offline(const session& s) { online_.erase(s.name); }
   const online_index& online() const { return online_; }

@@ -10,6 +10,7 @@
 
 #include "registry/core/clock.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -39,6 +40,19 @@ struct offline_record {
   time_point sent_at{};
 };
 
+// SPEC 11: a session's resume ticket, as the registry keeps it (never the ticket itself: its
+// digest, registry/auth/resume_ticket). `ended_at` unset: the session had not ended when the
+// row was last written (it was online, or waiting for its resume); set: its resume window ended
+// then, and the ticket may still log the user in again until its lifetime has passed.
+inline constexpr std::size_t ticket_digest_bytes = 32;
+using ticket_digest = std::array<std::uint8_t, ticket_digest_bytes>;
+struct ticket_record {
+  std::string name;
+  ticket_digest digest{};
+  time_point issued_at{};
+  std::optional<time_point> ended_at;
+};
+
 // Part of a mailbox: `more` when messages past these remain.
 struct offline_page {
   std::vector<offline_record> rows;
@@ -58,6 +72,8 @@ struct storage_snapshot {
   std::vector<block_record> blocks;
   // How many messages are stored for each recipient that has any.
   std::vector<std::pair<std::string, std::size_t>> mailboxes;
+  // One per account at most (schema version 3).
+  std::vector<ticket_record> tickets;
 };
 
 class storage {
@@ -91,6 +107,13 @@ class storage {
   // Login history: one row per session, closed by record_logout.
   virtual bool record_login(const std::string& name, time_point now) = 0;
   virtual bool record_logout(const std::string& name, time_point now) = 0;
+
+  // SPEC 11's resume tickets, one per account: a new one replaces the old (and its session is
+  // no longer ended); end_ticket starts its second life (the resume window ended); revoke drops it.
+  virtual bool issue_ticket(const std::string& name, const ticket_digest& digest,
+                            time_point now) = 0;
+  virtual bool end_ticket(const std::string& name, time_point now) = 0;
+  virtual bool revoke_ticket(const std::string& name) = 0;
 };
 
 }  // namespace parley::registry

@@ -51,11 +51,14 @@ bool is_resource_shortage(const std::error_code& ec) {
 spdlog::level::level_enum log_level_for(end_cause cause) {
   switch (cause) {
     case end_cause::logged_out:
-    case end_cause::shutdown: return spdlog::level::debug;
+    case end_cause::shutdown:
+    case end_cause::shutdown_resumable: return spdlog::level::debug;
+    case end_cause::resumed_elsewhere:
     case end_cause::inactivity:
     case end_cause::locked_out:
     case end_cause::login_timeout: return spdlog::level::info;
     case end_cause::protocol_error:
+    case end_cause::not_resumable:
     case end_cause::overloaded:
     case end_cause::login_budget:
     case end_cause::signup_budget:
@@ -143,6 +146,11 @@ std::error_code server::start() {
     if (error) std::rethrow_exception(error);
   });
   wait_for_signal();
+  // SPEC 11: the sessions online at the last stop wait for their resume from now on.
+  call_core([&](time_point now, effects& out) { core_.on_start(now, out); });
+  if (const auto restored = core_.online_users(); restored > 0)
+    spdlog::info("{} session{} from before the restart may be resumed", restored,
+                 restored == 1 ? "" : "s");
   arm_tick_timer();
   return ec;
 }

@@ -25,14 +25,17 @@ namespace {
 // Stamped into the file header so that we recognise our own databases: "PRLY".
 constexpr std::int32_t parley_application_id = 0x50524C59;
 // PRAGMA user_version of the schema below; a file with a higher one was written by a newer build.
-// Version 1 (before offline_staged) is read as it is and upgraded once it has been loaded.
-constexpr int schema_version = 2;
+// Version 1 (before offline_staged) and 2 (before resume_tickets) are read as they are and
+// upgraded once they have been loaded.
+constexpr int schema_version = 3;
 constexpr int oldest_schema_version = 1;
 
 constexpr std::array<const char*, 4> parley_tables = {"accounts", "blocks", "offline_messages",
                                                       "logins"};
 // Since schema version 2.
 constexpr const char* staged_table = "offline_staged";
+// Since schema version 3.
+constexpr const char* tickets_table = "resume_tickets";
 
 // Times are unix milliseconds. Names compare byte for byte (BINARY collation): they are
 // case-sensitive. Accounts are never deleted, so the foreign keys need no index on the child side.
@@ -82,6 +85,18 @@ CREATE TABLE offline_staged (
   body      TEXT    NOT NULL,
   sent_at   INTEGER NOT NULL
 );
+)sql";
+
+// Schema version 3 (older files get it at their upgrade): SPEC 11's resume tickets, one per
+// account, as digests (registry/auth/resume_ticket). ended_at NULL: the session had not ended
+// when the row was written, so it is restored, waiting for its resume, at the next start.
+constexpr const char* tickets_table_sql = R"sql(
+CREATE TABLE resume_tickets (
+  name      TEXT    NOT NULL PRIMARY KEY REFERENCES accounts(name),
+  digest    BLOB    NOT NULL CHECK (length(digest) = 32),
+  issued_at INTEGER NOT NULL,
+  ended_at  INTEGER
+) WITHOUT ROWID;
 )sql";
 
 std::string hex(std::int32_t value) {
@@ -251,6 +266,11 @@ inspection inspect_existing(const std::string& path, int busy_timeout_ms) {
     if (version == 1 && db.tableExists(staged_table))
       return {std::string("has a table \"") + staged_table +
               "\" its schema version 1 does not have"};
+    if (version >= 3 && !db.tableExists(tickets_table))
+      return {std::string("is missing its table \"") + tickets_table + "\""};
+    if (version <= 2 && db.tableExists(tickets_table))
+      return {std::string("has a table \"") + tickets_table + "\" its schema version " +
+              std::to_string(version) + " does not have"};
     return {};
   } catch (const SQLite::Exception& e) {
     return {describe_failure(e, "cannot be read")};
@@ -259,18 +279,26 @@ inspection inspect_existing(const std::string& path, int busy_timeout_ms) {
 
 // Version 1 to 2: the staging table, its ids continuing from the highest offline message id
 // ever given (AUTOINCREMENT's own record of it, or the highest present), in one transaction.
+// Version 2 to 3: the resume tickets' table. Both steps in one transaction.
 void upgrade_schema(SQLite::Database& db, const std::string& path) {
-  if (db.execAndGet("PRAGMA user_version").getInt() != 1) return;
+  const int from = db.execAndGet("PRAGMA user_version").getInt();
+  if (from >= schema_version) return;
   SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
-  db.exec(staged_table_sql);
-  db.exec(R"sql(
+  if (from == 1) {
+    db.exec(staged_table_sql);
+    db.exec(R"sql(
 INSERT INTO sqlite_sequence (name, seq) SELECT 'offline_staged', max(
   coalesce((SELECT max(id) FROM offline_messages), 0),
   coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'offline_messages'), 0));
-PRAGMA user_version = 2;
 )sql");
+  }
+  db.exec(tickets_table_sql);
+  db.exec("PRAGMA user_version = " + std::to_string(schema_version));
   transaction.commit();
-  spdlog::info("upgraded {} to schema version 2 (offline messages are staged)", describe(path));
+  spdlog::info("upgraded {} from schema version {} to {} ({})", describe(path), from,
+               schema_version,
+               from == 1 ? "offline messages are staged, sessions can be resumed"
+                         : "sessions can be resumed");
 }
 
 // Opens the read-write connection, proves that it can write, and creates the schema when asked
@@ -296,6 +324,7 @@ SQLite::Database open_connection(const std::string& path, int flags, bool create
     SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
     db.exec(schema_sql);
     db.exec(staged_table_sql);
+    db.exec(tickets_table_sql);
     db.exec("PRAGMA application_id = " + std::to_string(parley_application_id));
     db.exec("PRAGMA user_version = " + std::to_string(schema_version));
     transaction.commit();
@@ -376,7 +405,8 @@ std::string start_writing(SQLite::Database& db, const std::string& path) {
   try {
     upgrade_schema(db, path);
   } catch (const SQLite::Exception& e) {
-    return describe(path) + " could not be upgraded to schema version 2, and is unchanged (" +
+    return describe(path) +  " could not be upgraded to schema version " + std::to_string(schema_version) +
+               ", and is unchanged (" +
            e.what() + ")";
   }
   try {

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <optional>
 #include <string>
@@ -160,6 +161,21 @@ struct sqlite_store::impl {
   };
   std::optional<staging> staged_;
 
+  // The statements of resume_tickets (schema version 3), prepared like staging's.
+  struct ticketing {
+    explicit ticketing(SQLite::Database& db)
+        : issue(db,
+                "INSERT INTO resume_tickets (name, digest, issued_at) VALUES (:name, :digest, :now)"
+                " ON CONFLICT (name) DO UPDATE SET digest = excluded.digest,"
+                " issued_at = excluded.issued_at, ended_at = NULL"),
+          end(db, "UPDATE resume_tickets SET ended_at = :now WHERE name = :name"),
+          revoke(db, "DELETE FROM resume_tickets WHERE name = :name") {}
+    SQLite::Statement issue;
+    SQLite::Statement end;
+    SQLite::Statement revoke;
+  };
+  std::optional<ticketing> tickets_;
+
   // Moves every staged row into offline_messages, in a savepoint of its own (inside the
   // worker's batch, or a transaction by itself): all of them or, on a failure, none.
   bool flush_staged() {
@@ -206,6 +222,7 @@ store_open_result sqlite_store::open(const std::string& path, store_options opti
     state = std::make_unique<impl>(path, std::move(*opened.db));
     // A version 1 file gets its staging table at its upgrade, below; any other has it now.
     if (state->db_.tableExists("offline_staged")) state->staged_.emplace(state->db_);
+    if (state->db_.tableExists("resume_tickets")) state->tickets_.emplace(state->db_);
   } catch (const SQLite::Exception& e) {
     // The file passed inspection, so a statement that does not prepare means a schema we do
     // not know after all (a column renamed or missing, say). Nothing has been written to it.
@@ -222,9 +239,10 @@ store_open_result sqlite_store::open(const std::string& path, store_options opti
   // Only now may the file be written: everything the store reads has been found in it.
   if (auto error = store_detail::start_writing(store->impl_->db_, path); !error.empty())
     return {nullptr, std::move(error)};
-  if (!store->impl_->staged_) {
+  if (!store->impl_->staged_ || !store->impl_->tickets_) {
     try {
-      store->impl_->staged_.emplace(store->impl_->db_);
+      if (!store->impl_->staged_) store->impl_->staged_.emplace(store->impl_->db_);
+      if (!store->impl_->tickets_) store->impl_->tickets_.emplace(store->impl_->db_);
     } catch (const SQLite::Exception& e) {
       // The table was made by this build's upgrade just now: not expected.
       return {nullptr, describe(path) + " could not be upgraded (" + e.what() + ")"};
@@ -278,6 +296,24 @@ storage_snapshot sqlite_store::load() {
     while (select.executeStep()) {
       snapshot.mailboxes.emplace_back(select.getColumn(0).getString(),
                                       static_cast<std::size_t>(select.getColumn(1).getInt64()));
+    }
+    reading = "resume tickets";
+    if (impl_->db_.tableExists("resume_tickets")) {
+      SQLite::Statement tickets(
+          impl_->db_, "SELECT name, digest, issued_at, ended_at FROM resume_tickets ORDER BY name");
+      while (tickets.executeStep()) {
+        ticket_record record;
+        record.name = tickets.getColumn(0).getString();
+        const auto digest = tickets.getColumn(1);
+        // The table's CHECK holds the length; a hand-edited row that breaks it is left out.
+        if (!digest.isBlob() || static_cast<std::size_t>(digest.getBytes()) != record.digest.size())
+          continue;
+        std::memcpy(record.digest.data(), digest.getBlob(), record.digest.size());
+        record.issued_at = from_unix_ms(tickets.getColumn(2).getInt64());
+        if (!tickets.getColumn(3).isNull())
+          record.ended_at = from_unix_ms(tickets.getColumn(3).getInt64());
+        snapshot.tickets.push_back(std::move(record));
+      }
     }
   } catch (const SQLite::Exception& e) {
     // Nothing half-read, and no empty state either: starting with no accounts would make every
@@ -476,10 +512,57 @@ bool sqlite_store::record_logout(const std::string& name, time_point now) {
 }
 
 void sqlite_store::close_dangling_logins(time_point now) {
+  // A session whose ticket row says it had not ended is not over: it may be resumed after this
+  // start (SPEC 11), and its login row is closed when it ends.
+  if (impl_->tickets_) {
+    try {
+      SQLite::Statement close(impl_->db_,
+                              "UPDATE logins SET logout_at = :logout_at WHERE logout_at IS NULL"
+                              " AND name NOT IN (SELECT name FROM resume_tickets"
+                              " WHERE ended_at IS NULL)");
+      impl_->write(
+          close, [&](SQLite::Statement& s) { s.bind(":logout_at", to_unix_ms(now)); }, false,
+          [] { return std::string("close the sessions a crash left open"); });
+    } catch (const SQLite::Exception& e) {
+      impl_->log_failure("close the sessions a crash left open", e.what());
+    }
+    return;
+  }
   impl_->write(
       impl_->close_open_logins_,
       [&](SQLite::Statement& s) { s.bind(":logout_at", to_unix_ms(now)); }, false,
       [] { return std::string("close the sessions a crash left open"); });
+}
+
+bool sqlite_store::issue_ticket(const std::string& name, const ticket_digest& digest,
+                                time_point now) {
+  if (!impl_->tickets_) return false;
+  return impl_->write(
+      impl_->tickets_->issue,
+      [&](SQLite::Statement& s) {
+        s.bind(":name", name);
+        s.bind(":digest", digest.data(), static_cast<int>(digest.size()));
+        s.bind(":now", to_unix_ms(now));
+      },
+      true, [&] { return "store the resume ticket of " + name; });
+}
+
+bool sqlite_store::end_ticket(const std::string& name, time_point now) {
+  if (!impl_->tickets_) return false;
+  return impl_->write(
+      impl_->tickets_->end,
+      [&](SQLite::Statement& s) {
+        s.bind(":now", to_unix_ms(now));
+        s.bind(":name", name);
+      },
+      false, [&] { return "end the session of the resume ticket of " + name; });
+}
+
+bool sqlite_store::revoke_ticket(const std::string& name) {
+  if (!impl_->tickets_) return false;
+  return impl_->write(
+      impl_->tickets_->revoke, [&](SQLite::Statement& s) { s.bind(":name", name); }, false,
+      [&] { return "revoke the resume ticket of " + name; });
 }
 
 }  // namespace parley::registry

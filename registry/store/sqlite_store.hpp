@@ -57,6 +57,9 @@ class sqlite_store final : public storage {
                                             std::int64_t up_to) override;
   bool record_login(const std::string& name, time_point now) override;
   bool record_logout(const std::string& name, time_point now) override;
+  bool issue_ticket(const std::string& name, const ticket_digest& digest, time_point now) override;
+  bool end_ticket(const std::string& name, time_point now) override;
+  bool revoke_ticket(const std::string& name) override;
 
   // How many messages are stored for the recipient (0 on a failure, which is logged).
   std::size_t count_offline(const std::string& recipient);
@@ -69,7 +72,8 @@ class sqlite_store final : public storage {
   bool commit_batch();
   bool in_batch() const;
 
-  // Sessions left open by a crash are closed at `now` (called once at start-up).
+  // Sessions left open by a crash are closed at `now` (called once at start-up), except those
+  // whose resume ticket says they had not ended (SPEC 11: they may still be resumed).
   void close_dangling_logins(time_point now);
 
   const std::string& path() const;

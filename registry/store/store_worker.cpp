@@ -43,6 +43,9 @@ store_done execute(storage& store, store_job& job) {
           },
           [&](req::record_login& r) { done.ok = store.record_login(r.name, r.now); },
           [&](req::record_logout& r) { done.ok = store.record_logout(r.name, r.now); },
+          [&](req::issue_ticket& r) { done.ok = store.issue_ticket(r.name, r.digest, r.now); },
+          [&](req::end_ticket& r) { done.ok = store.end_ticket(r.name, r.now); },
+          [&](req::revoke_ticket& r) { done.ok = store.revoke_ticket(r.name); },
       },
       job.what);
   return done;

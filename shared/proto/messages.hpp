@@ -20,7 +20,10 @@ namespace parley::proto {
 // stored_received: SPEC 6's exactly-once delivery).
 // 3: the registry link runs over TLS 1.3 by default (SPEC 10); a registry refuses a client of the
 // other transport with session_end{tls_required} or {tls_not_offered}.
-inline constexpr std::uint16_t protocol_version = 3;
+// 4: a session can be resumed after a lost link or a registry restart (SPEC 11): the registry
+// sends a session_ticket after the welcome, and a new connection presents it in resume_session
+// instead of logging in.
+inline constexpr std::uint16_t protocol_version = 4;
 
 // Bounds. A frame body larger than max_frame_body is refused before it is read.
 inline constexpr std::size_t max_frame_body = 64 * 1024;
@@ -228,11 +231,28 @@ struct private_consent {
   bool operator==(const private_consent&) const = default;
 };
 
+// A session's resume ticket (SPEC 11): 32 random bytes the registry issued in session_ticket.
+// Exactly 32 bytes on the wire, without a size tag.
+inline constexpr std::size_t resume_ticket_bytes = 32;
+using resume_ticket = std::array<std::uint8_t, resume_ticket_bytes>;
+
+// Instead of login_name, right after the hello (and private_listen): go on with the session of
+// `name` whose ticket this is. Answered by resume_reply; once per connection.
+struct resume_session {
+  name_string name;
+  resume_ticket ticket{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(name, ticket);
+  }
+  bool operator==(const resume_session&) const = default;
+};
+
 using client_message =
     std::variant<client_hello, login_name, login_password, direct_message, broadcast_message,
                  who_else, who_else_since, block_user, unblock_user, logout_request, activity,
                  private_listen, private_request, private_answer, stored_received, private_invite,
-                 private_consent>;
+                 private_consent, resume_session>;
 
 // ---------------------------------------------------------------- registry -> peer
 
@@ -364,7 +384,11 @@ enum class end_reason : std::uint8_t {
   // SPEC 10: the registry runs with --no-tls and the client began a TLS handshake; sent in plain,
   // as the connection's only frame (a TLS client reads it as "the server does not use TLS").
   tls_not_offered,
-  last = tls_not_offered,
+  // SPEC 11: the registry is stopping and keeps this session's ticket: resume when it is back.
+  shutdown_resumable,
+  // SPEC 11: another connection resumed this session with its ticket.
+  resumed_elsewhere,
+  last = resumed_elsewhere,
 };
 
 // Last frame of a session; the registry closes the connection after it.
@@ -508,11 +532,45 @@ struct private_granted_keyed {
   bool operator==(const private_granted_keyed&) const = default;
 };
 
+// The session's resume ticket (SPEC 11), sent once its digest is committed: after the welcome,
+// or after a re-login by ticket (resume_result::relogged). Not an answer to a command.
+struct session_ticket {
+  resume_ticket ticket{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(ticket);
+  }
+  bool operator==(const session_ticket&) const = default;
+};
+
+enum class resume_result : std::uint8_t {
+  // The same session goes on: the frames held for it follow, then its stored messages and
+  // stored_end. Nobody was told anything.
+  resumed,
+  // The session's resume window had ended (others saw it log out): a new session, announced like
+  // a login; its stored messages and stored_end follow.
+  relogged,
+  // No session of that name has this ticket (logged out, timed out, replaced by a password
+  // login, or never issued): the registry closes the connection.
+  not_resumable,
+  last = not_resumable,
+};
+
+// The answer to resume_session.
+struct resume_reply {
+  resume_result result = resume_result::not_resumable;
+  template <class A>
+  void serialize(A& ar) {
+    ar(result);
+  }
+  bool operator==(const resume_reply&) const = default;
+};
+
 using server_message =
     std::variant<server_hello, login_reply, delivery, presence, command_reply, user_list,
                  session_end, private_offer, private_expect, private_granted, private_declined,
                  stored_message, stored_end, private_expect_from, presence_batch,
-                 private_expect_keyed, private_granted_keyed>;
+                 private_expect_keyed, private_granted_keyed, session_ticket, resume_reply>;
 
 // ---------------------------------------------------------------- peer <-> peer (private chat)
 

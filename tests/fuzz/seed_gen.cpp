@@ -83,6 +83,7 @@ std::vector<seed> valid_seeds() {
       {"stored_received", proto::stored_received{42}},
       {"private_invite", proto::private_invite{"luke", sample_key}},
       {"private_consent", proto::private_consent{"yoda", sample_key}},
+      {"resume_session", proto::resume_session{"yoda", sample_key}},
   };
   proto::presence_batch batch;
   batch.changes.items = {proto::presence{"luke", 1}, proto::presence{"leia", 0}};
@@ -104,6 +105,8 @@ std::vector<seed> valid_seeds() {
        proto::private_expect_keyed{"yoda", sample_token, "127.0.0.1", sample_key}},
       {"private_granted_keyed",
        proto::private_granted_keyed{"luke", "127.0.0.1", 40123, sample_token, sample_key}},
+      {"session_ticket", proto::session_ticket{sample_key}},
+      {"resume_reply", proto::resume_reply{proto::resume_result::resumed}},
   };
   std::vector<seed> seeds;
   for (const auto& [name, message] : client)

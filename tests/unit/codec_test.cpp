@@ -53,6 +53,7 @@ std::vector<proto::client_message> sample_client_messages() {
       proto::stored_received{42},
       proto::private_invite{"luke", sample_key()},
       proto::private_consent{"yoda", sample_key(100)},
+      proto::resume_session{"yoda", sample_key(7)},
   };
 }
 
@@ -86,6 +87,8 @@ std::vector<proto::server_message> sample_server_messages() {
       sample_presence_batch(),
       proto::private_expect_keyed{"yoda", sample_token, "127.0.0.1", sample_key()},
       proto::private_granted_keyed{"luke", "127.0.0.1", 40123, sample_token, sample_key(100)},
+      proto::session_ticket{sample_key(9)},
+      proto::resume_reply{proto::resume_result::relogged},
   };
 }
 
@@ -159,6 +162,9 @@ constexpr std::int32_t tag_private_invite = 15;
 constexpr std::int32_t tag_private_consent = 16;
 constexpr std::int32_t tag_private_expect_keyed = 15;
 constexpr std::int32_t tag_private_granted_keyed = 16;
+constexpr std::int32_t tag_resume_session = 17;
+constexpr std::int32_t tag_session_ticket = 17;
+constexpr std::int32_t tag_resume_reply = 18;
 constexpr std::int32_t tag_p2p_hello = 0;
 constexpr std::int32_t tag_p2p_text = 2;
 
@@ -309,6 +315,33 @@ TEST_CASE("a chat key is 32 bytes as they are, no size tag, and a short one is r
                                   .raw(key_bytes)
                                   .bytes()),
                  "token"));
+}
+
+TEST_CASE("a resume ticket is 32 bytes as they are, the reply one byte, both pinned") {
+  const auto ticket = sample_key(7);
+  const std::string ticket_bytes(reinterpret_cast<const char*>(ticket.data()), ticket.size());
+  CHECK(body_of(proto::encode_frame(
+            proto::client_message{proto::resume_session{"yoda", ticket}})) ==
+        body_writer(tag_resume_session).str("yoda").raw(ticket_bytes).bytes());
+  CHECK(body_of(proto::encode_frame(proto::server_message{proto::session_ticket{ticket}})) ==
+        body_writer(tag_session_ticket).raw(ticket_bytes).bytes());
+  CHECK(body_of(proto::encode_frame(
+            proto::server_message{proto::resume_reply{proto::resume_result::not_resumable}})) ==
+        body_writer(tag_resume_reply).u8(2).bytes());
+  // One byte short, or one too many, or a bad name: refused.
+  CHECK_FALSE(
+      client_error(body_writer(tag_resume_session).str("yoda").raw(ticket_bytes.substr(1)).bytes())
+          .empty());
+  CHECK_FALSE(server_error(body_writer(tag_session_ticket).raw(ticket_bytes + "x").bytes()).empty());
+  CHECK(contains(
+      client_error(body_writer(tag_resume_session).str("a b").raw(ticket_bytes).bytes()),
+      "not a valid user name"));
+  for (const std::uint8_t bad : {std::uint8_t{3}, std::uint8_t{0xff}})
+    CHECK(contains(server_error(body_writer(tag_resume_reply).u8(bad).bytes()), "unknown result"));
+  for (int v = 0; v <= static_cast<int>(proto::resume_result::last); ++v) {
+    const proto::server_message m = proto::resume_reply{static_cast<proto::resume_result>(v)};
+    CHECK(*proto::decode_server(body_of(proto::encode_frame(m))).message == m);
+  }
 }
 
 TEST_CASE("a big-endian body (flag 0) decodes to the same message") {

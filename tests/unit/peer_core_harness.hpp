@@ -100,7 +100,7 @@ struct harness {
   }
   // The first frame of an incoming chat connection, presenting `key`.
   open_judgement open(const proto::chat_public_key& key,
-                      std::uint16_t version = proto::protocol_version) {
+                      std::uint16_t version = crypto::handshake_version) {
     return core.on_private_open(proto::p2p_open{version, key, {}}, now);
   }
   // The handshake of that connection succeeded, as the requester `user`.

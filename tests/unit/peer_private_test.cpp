@@ -437,7 +437,7 @@ TEST_CASE("peer private: an open of another protocol version is refused") {
   harness h;
   h.log_in();
   h.expect_chat("yoda", token_a, yoda_key);
-  CHECK(h.open(yoda_key, static_cast<std::uint16_t>(proto::protocol_version + 1)).verdict ==
+  CHECK(h.open(yoda_key, static_cast<std::uint16_t>(crypto::handshake_version + 1)).verdict ==
         open_verdict::refused);
 }
 

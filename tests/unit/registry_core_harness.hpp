@@ -7,6 +7,7 @@
 #pragma once
 
 #include "registry/auth/password_hash.hpp"
+#include "registry/auth/resume_ticket.hpp"
 #include "registry/auth/token.hpp"
 #include "registry/core/registry_core.hpp"
 #include "registry/store/sqlite_store.hpp"
@@ -74,6 +75,10 @@ inline std::string to_text(const proto::server_message& message) {
           out << "private_declined(" << m.peer.value << ")";
         } else if constexpr (std::is_same_v<M, proto::stored_end>) {
           out << "stored_end";
+        } else if constexpr (std::is_same_v<M, proto::session_ticket>) {
+          out << "session_ticket(<ticket>)";
+        } else if constexpr (std::is_same_v<M, proto::resume_reply>) {
+          out << "resume_reply(" << code(m.result) << ")";
         } else if constexpr (std::is_same_v<M, proto::stored_message>) {
           out << "stored_message(#" << m.id << ", " << m.from.value << ", " << m.text.value << ")";
         } else {
@@ -169,6 +174,14 @@ class harness {
     c.max_private_offers = 16;
     // The registry's own token source, as the issue asks: the core tests use the real thing.
     c.new_token = auth::random_token;
+    return c;
+  }
+
+  // SPEC 11: tickets on, with the registry's own ticket source and digest.
+  static core_config resume_config() {
+    core_config c = test_config();
+    c.resume.new_ticket = auth::random_ticket;
+    c.resume.digest_ticket = auth::digest_ticket;
     return c;
   }
 
@@ -356,6 +369,13 @@ class harness {
   void shutdown() {
     effects out;
     registry().on_shutdown(now, out);
+    end_of_call(out);
+  }
+
+  // The shell's call once it listens (SPEC 11's restored sessions).
+  void start() {
+    effects out;
+    registry().on_start(now, out);
     end_of_call(out);
   }
 

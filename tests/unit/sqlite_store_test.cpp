@@ -320,7 +320,7 @@ TEST_CASE("sqlite_store: a new file is a WAL database stamped as Parley's") {
   CHECK(bytes[18] == 2);
   CHECK(bytes[19] == 2);
   // user_version at offset 60 and application_id at offset 68, both big-endian.
-  CHECK(bytes.substr(60, 4) == std::string("\0\0\0\2", 4));
+  CHECK(bytes.substr(60, 4) == std::string("\0\0\0\3", 4));
   CHECK(bytes.substr(68, 4) == "PRLY");
 }
 
@@ -492,7 +492,7 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
   SUBCASE("a database written by a newer Parley") {
     const auto path = dir.file("newer.db");
     make_parley_db(path);
-    run_sql(path, "PRAGMA user_version = 3;");
+    run_sql(path, "PRAGMA user_version = 4;");
     CHECK(check_refused(path).find("was written by a newer Parley") != std::string::npos);
   }
   SUBCASE("a Parley database missing one of its tables") {
@@ -507,10 +507,22 @@ TEST_CASE("sqlite_store: files that are not Parley databases are refused and lef
     run_sql(path, "DROP TABLE offline_staged;");
     CHECK(check_refused(path).find("offline_staged") != std::string::npos);
   }
+  SUBCASE("a Parley database of schema version 3 without its tickets table") {
+    const auto path = dir.file("unticketed.db");
+    make_parley_db(path);
+    run_sql(path, "DROP TABLE resume_tickets;");
+    CHECK(check_refused(path).find("resume_tickets") != std::string::npos);
+  }
+  SUBCASE("a Parley database of schema version 2 with a tickets table already") {
+    const auto path = dir.file("early-tickets.db");
+    make_parley_db(path);
+    run_sql(path, "PRAGMA user_version = 2;");
+    CHECK(check_refused(path).find("its schema version 2 does not have") != std::string::npos);
+  }
   SUBCASE("a Parley database of schema version 1 with a staging table already") {
     const auto path = dir.file("early-staging.db");
     make_parley_db(path);
-    run_sql(path, "PRAGMA user_version = 1;");
+    run_sql(path, "DROP TABLE resume_tickets; PRAGMA user_version = 1;");
     CHECK(check_refused(path).find("its schema version 1 does not have") != std::string::npos);
   }
   SUBCASE("a Parley database whose staging table lacks a column") {
@@ -711,7 +723,7 @@ DELETE FROM offline_messages WHERE body = 'gone';
     sqlite3_stmt* version = nullptr;
     REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(version) == SQLITE_ROW);
-    CHECK(sqlite3_column_int(version, 0) == 2);
+    CHECK(sqlite3_column_int(version, 0) == 3);
     sqlite3_finalize(version);
     sqlite3_close(db);
   }
@@ -728,4 +740,50 @@ DELETE FROM offline_messages WHERE body = 'gone';
   // Opened again: nothing to upgrade, nothing lost.
   store.reset();
   CHECK(open_ok(path)->count_offline("luke") == 0);
+}
+
+parley::registry::ticket_digest digest_of(std::uint8_t first) {
+  parley::registry::ticket_digest d{};
+  for (std::size_t i = 0; i < d.size(); ++i) d[i] = static_cast<std::uint8_t>(first + i);
+  return d;
+}
+
+TEST_CASE("sqlite_store: resume tickets, one per account, survive a reopen") {
+  temp_dir dir;
+  const auto path = dir.file("tickets.db");
+  {
+    auto store = open_ok(path);
+    REQUIRE(store->add_account("yoda", "h", t0));
+    REQUIRE(store->add_account("luke", "h", t0));
+    REQUIRE(store->issue_ticket("yoda", digest_of(1), t0));
+    REQUIRE(store->issue_ticket("luke", digest_of(2), t0));
+    // A new ticket replaces the old one and its end.
+    REQUIRE(store->end_ticket("luke", t0 + 5s));
+    REQUIRE(store->issue_ticket("luke", digest_of(3), t0 + 10s));
+    REQUIRE(store->end_ticket("yoda", t0 + 20s));
+    REQUIRE(store->record_login("luke", t0 + 10s));
+    REQUIRE(store->record_login("yoda", t0));
+    // A ticket needs an account.
+    CHECK_FALSE(store->issue_ticket("nobody", digest_of(4), t0));
+  }
+  auto store = open_ok(path);
+  const auto tickets = store->load().tickets;
+  REQUIRE(tickets.size() == 2);
+  CHECK(tickets[0].name == "luke");
+  CHECK(tickets[0].digest == digest_of(3));
+  CHECK(tickets[0].issued_at == t0 + 10s);
+  CHECK_FALSE(tickets[0].ended_at);
+  CHECK(tickets[1].name == "yoda");
+  CHECK(tickets[1].digest == digest_of(1));
+  CHECK(tickets[1].ended_at == t0 + 20s);
+  // luke's session had not ended: its login stays open; yoda's is closed.
+  store->close_dangling_logins(t0 + 1h);
+  const auto accounts = store->load().accounts;
+  for (const auto& a : accounts) {
+    CAPTURE(a.name);
+    if (a.name == "luke") CHECK_FALSE(a.last_logout);
+    if (a.name == "yoda") CHECK(a.last_logout == t0 + 1h);
+  }
+  REQUIRE(store->revoke_ticket("luke"));
+  CHECK(store->load().tickets.size() == 1);
 }
