@@ -39,7 +39,8 @@ TEST_CASE("durability: kill -9 right after the acknowledgements loses no offline
   // Each command is answered before the next line is handled, so once the whoelse answer is
   // out, every message before it has been acknowledged, that is committed.
   launch_options options;
-  options.argv = {peer_binary, std::to_string(registry.port())};
+  // Not reconnecting (SPEC 11): this is about what the registry kept, not about the peer.
+  options.argv = {peer_binary, std::to_string(registry.port()), "--reconnect-for", "0"};
   options.environment = peer_environment(registry.new_home());
   child_process yoda(options);
   std::string script = "yoda\nwise\n";
@@ -109,14 +110,22 @@ TEST_CASE(
 TEST_CASE("shutdown: SIGTERM stops the registry with 0 and tells every peer") {
   registry_fixture registry;
   auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
+  // Not reconnecting: the shutdown is the end (SPEC 11's resume is reconnect_test's).
+  auto leia = logged_in_peer_with(registry, "leia", {"--reconnect-for", "0"});
   // A peer still at the login prompt is told too.
   auto anonymous = start_peer(registry);
   anonymous->expect(text::username_prompt);
 
   registry.stop();
-  for (auto* peer : {yoda.get(), luke.get(), anonymous.get()}) {
+  for (auto* peer : {leia.get(), anonymous.get()}) {
     peer->expect_line(text::registry_shut_down);
     CHECK(peer->wait_exit() == 1);
+  }
+  // The others will resume once it is back: they say so, and wait.
+  for (auto* peer : {yoda.get(), luke.get()}) {
+    peer->expect_line(text::lost_registry);
+    peer->expect_line(text::reconnecting_hint);
+    CHECK(peer->running());
   }
 }
 

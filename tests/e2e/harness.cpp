@@ -220,10 +220,17 @@ std::string registry_fixture::fingerprint() const {
   return tls_fingerprint(port_).value_or(std::string());
 }
 
-void registry_fixture::start(call_site where) {
+void registry_fixture::start(call_site where) { launch(false, where); }
+
+void registry_fixture::start_on_same_port(call_site where) { launch(true, where); }
+
+void registry_fixture::launch(bool same_port, call_site where) {
   set_tls_port(port_, std::nullopt);
   for (int attempt = 1; attempt <= max_start_attempts; ++attempt) {
-    port_ = unused_port();
+    // The same port: another process may hold it for a moment (the peers' reconnects do not:
+    // they only connect); a new one: any free port.
+    if (!same_port || port_ == 0) port_ = unused_port();
+    if (same_port && attempt > 1) pause(start_poll_interval);
     const auto log_before = log().size();
     launch_options options;
     options.argv = {registry_binary,
@@ -568,8 +575,22 @@ void expect_lines_in_any_order(child_process& peer, const std::vector<std::strin
   }
 }
 
+peer_ptr logged_in_peer_with(registry_fixture& registry, std::string_view user,
+                             std::vector<std::string> extra_args, call_site where) {
+  if (!registry.settings().tls) extra_args.emplace_back("--no-tls");
+  auto peer = start_peer(registry.port(), registry.new_home(), extra_args);
+  log_in(*peer, user, password_of(user), where);
+  return peer;
+}
+
 user_peer logged_in_user(registry_fixture& registry, std::string_view user, call_site where) {
-  user_peer logged_in{std::string(user), logged_in_peer(registry, user, where)};
+  return logged_in_user_with(registry, user, {}, where);
+}
+
+user_peer logged_in_user_with(registry_fixture& registry, std::string_view user,
+                              std::vector<std::string> extra_args, call_site where) {
+  user_peer logged_in{std::string(user),
+                      logged_in_peer_with(registry, user, std::move(extra_args), where)};
   // The peer announces its private-chat port right after the welcome, while the registry has
   // already told the others that the user logged in: a startprivate sent at once could overtake
   // the announcement. The answer to a later command on the same link proves it has arrived.

@@ -108,6 +108,8 @@ class registry_fixture {
   // start-up line (`listening on 127.0.0.1:<port> ...`) and accepts connections. The port
   // changes at every start.
   void start(call_site where = call_site::here());
+  // The same, on the port of the last start (SPEC 11: peers reconnect to where it was).
+  void start_on_same_port(call_site where = call_site::here());
   // SIGTERM; the registry must exit 0.
   void stop(call_site where = call_site::here());
   void restart(call_site where = call_site::here());
@@ -136,9 +138,13 @@ class registry_fixture {
   std::uint16_t port_ = 0;
   int homes_ = 0;
   std::unique_ptr<child_process> process_;
+  void launch(bool same_port, call_site where);
 };
 
 using peer_ptr = std::unique_ptr<child_process>;
+
+// A peer's next try comes within 10 s of its last (SPEC 11), and a restart takes a moment.
+inline constexpr milliseconds reconnect_timeout = 15000ms;
 
 // The environment of every peer: its own HOME, history and (empty) config, a known terminal, no
 // inputrc, NO_COLOR.
@@ -186,6 +192,10 @@ void create_account(child_process& peer, std::string_view user, std::string_view
 // A terminal peer, logged in as `user` with the password of the credentials file.
 peer_ptr logged_in_peer(registry_fixture& registry, std::string_view user,
                         call_site where = call_site::here());
+// The same, run with `extra_args` after the port (--reconnect-for 0, say).
+peer_ptr logged_in_peer_with(registry_fixture& registry, std::string_view user,
+                             std::vector<std::string> extra_args,
+                             call_site where = call_site::here());
 // `first`, then `second` logged in (logged_in_peer), and `first` has been told of `second`.
 std::pair<peer_ptr, peer_ptr> two_logged_in_peers(registry_fixture& registry,
                                                   std::string_view first, std::string_view second,
@@ -227,6 +237,9 @@ struct user_peer {
 // Logged in, with its private-chat port known to the registry (others can ask it at once).
 user_peer logged_in_user(registry_fixture& registry, std::string_view user,
                          call_site where = call_site::here());
+user_peer logged_in_user_with(registry_fixture& registry, std::string_view user,
+                              std::vector<std::string> extra_args,
+                              call_site where = call_site::here());
 // `first`, then `second` logged in (logged_in_user), and `first` has been told of `second`.
 std::pair<user_peer, user_peer> two_logged_in_users(registry_fixture& registry,
                                                     std::string_view first, std::string_view second,
@@ -288,6 +301,13 @@ inline constexpr std::string_view registry_shut_down = "The registry has shut do
 inline constexpr std::string_view login_timed_out = "Error. Login timed out";
 inline constexpr std::string_view lost_registry = "Error. Lost connection to the registry";
 inline constexpr std::string_view not_connected = "Error. Not connected to the registry";
+// SPEC 11 (the first fixed, the others the peer's own).
+inline constexpr std::string_view reconnected = "Reconnected to the registry";
+inline constexpr std::string_view reconnecting_hint =
+    "Reconnecting to the registry; private chats go on";
+inline constexpr std::string_view not_connected_hint =
+    "Reconnecting; try again after \"Reconnected to the registry\"";
+inline constexpr std::string_view could_not_reconnect = "Error. Could not reconnect to the registry";
 // Private chats (SPEC 8; the last texts are the peer's own, where the spec is silent).
 inline constexpr std::string_view cannot_private_self =
     "Error. Cannot start private messaging with self";

@@ -182,9 +182,11 @@ TEST_CASE("private: messages flow while the registry is stopped (SIGSTOP)") {
 
 TEST_CASE("private: chats go on when the registry is gone, and the peer exits with the last") {
   registry_fixture registry;
-  auto yoda = logged_in_user(registry, "yoda");
-  auto luke = logged_in_user(registry, "luke");
-  auto hans = logged_in_user(registry, "hans");
+  // They try to reconnect for 2 s (SPEC 11), and then give up.
+  const std::vector<std::string> briefly = {"--reconnect-for", "2"};
+  auto yoda = logged_in_user_with(registry, "yoda", briefly);
+  auto luke = logged_in_user_with(registry, "luke", briefly);
+  auto hans = logged_in_user_with(registry, "hans", briefly);
   yoda->expect_line("hans logged in");
   open_private_chat(yoda, luke);
   open_private_chat(hans, luke);
@@ -192,6 +194,14 @@ TEST_CASE("private: chats go on when the registry is gone, and the peer exits wi
   registry.kill9();
   for (auto* peer : {&yoda, &luke, &hans}) {
     (*peer)->expect_line(text::lost_registry);
+    (*peer)->expect_line(text::reconnecting_hint);
+  }
+  // The chats went on while they tried.
+  yoda->send_line("private luke Are you there");
+  luke->expect_line(text::private_text("yoda", "Are you there"));
+  for (auto* peer : {&yoda, &luke, &hans}) {
+    (*peer)->expect_line(text::could_not_reconnect);
+    (*peer)->expect_line("Gave up after 2 s; start the peer again to log in");
     (*peer)->expect_line(text::private_chats_go_on);
   }
   yoda->send_line("private luke Still here");

@@ -134,7 +134,7 @@ TEST_CASE("private: the registry hands the requester the address it saw and the 
   REQUIRE(opening.has_value());
   const auto* open = std::get_if<proto::p2p_open>(&*opening);
   REQUIRE(open != nullptr);
-  CHECK(open->version == proto::protocol_version);
+  CHECK(open->version == crypto::handshake_version);
   CHECK(open->requester_key == expectation.peer_key);
   const auto handshake = frames.open + frames.challenge + frames.proof + frames.ready;
   CHECK(handshake.find(expectation.token.value) == std::string::npos);

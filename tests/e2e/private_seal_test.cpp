@@ -32,7 +32,7 @@ constexpr std::string_view second_token = "00112233445566778899aabbccddeeff";
 
 // An open that presents `key` (public: it crosses in clear) with a commitment of nobody's.
 proto::p2p_open open_presenting(const proto::chat_public_key& key) {
-  return {proto::protocol_version, key, random_commitment()};
+  return {crypto::handshake_version, key, random_commitment()};
 }
 
 }  // namespace

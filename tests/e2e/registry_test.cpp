@@ -54,7 +54,7 @@ TEST_CASE("registry: without its credentials file it starts with the accounts of
 
 TEST_CASE("registry: SIGINT stops it with 0 like SIGTERM") {
   registry_fixture registry;
-  auto yoda = logged_in_peer(registry, "yoda");
+  auto yoda = logged_in_peer_with(registry, "yoda", {"--reconnect-for", "0"});
   registry.process().signal(SIGINT);
   CHECK(registry.process().wait_exit(10000ms) == 0);
   yoda->expect_line(text::registry_shut_down);

@@ -30,7 +30,7 @@ void type_and_wait(child_process& peer, std::string_view line) {
 
 TEST_CASE("registry lost: the commands it had not answered are named, in the order typed") {
   registry_fixture registry;
-  auto [yoda, luke] = two_logged_in_peers(registry, "yoda", "luke");
+  auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   // Answered before the loss: never named.
   CHECK(answer_to(*yoda, "whoelse") == lines{"luke"});
   yoda->send_line("message luke got this one");
@@ -45,7 +45,14 @@ TEST_CASE("registry lost: the commands it had not answered are named, in the ord
   yoda->expect_line(text::lost_registry);
   yoda->expect_line(not_confirmed("message luke are you there?"));
   yoda->expect_line(not_confirmed("broadcast anyone?"));
-  CHECK(yoda->wait_exit() == 1);
+  yoda->expect_line(text::reconnecting_hint);
+  // Back on the same port: the session is resumed, and the commands work again (SPEC 11); what
+  // was named is not sent again.
+  registry.start_on_same_port();
+  yoda->expect_line(text::reconnected, reconnect_timeout);
+  luke->expect_line(text::reconnected, reconnect_timeout);
+  yoda->send_line("message luke after the restart");
+  luke->expect_line("yoda: after the restart");
   // Exactly those, once each, and nothing named for what was answered.
   const auto all = yoda->output().text();
   CHECK(all.find("Not confirmed by the registry: whoelse") == std::string::npos);
@@ -72,10 +79,12 @@ TEST_CASE(
   yoda->expect_line(text::lost_registry);
   yoda->expect_line(not_confirmed("block vader"));
   yoda->expect_line(not_confirmed("whoelsesince 60"));
-  yoda->expect_line(text::private_chats_go_on);
+  yoda->expect_line(text::reconnecting_hint);
   // The chat goes on, and nothing is tried again without the registry.
   yoda->send_line("private luke still here");
   luke->expect_line(text::private_text("yoda", "still here"));
+  CHECK(answer_to(*yoda, "whoelse") ==
+        lines{std::string(text::not_connected), std::string(text::not_connected_hint)});
   CHECK(yoda->output().text().find("Not confirmed by the registry: private") == std::string::npos);
 }
 
