@@ -15,7 +15,11 @@ namespace parley::peer::testing {
 
 // Drives a peer_core and keeps what it asked for, split into printed lines, prompts and sends.
 struct harness {
+  harness() = default;
+  explicit harness(core_config config) : core(std::move(config)) {}
   peer_core core{core_config{"> "}};
+  // The core asked the shell to reconnect (SPEC 11), since the last forget().
+  bool reconnect_asked = false;
   std::vector<std::string> lines;
   std::vector<prompt> prompts;
   std::vector<proto::client_message> sent;
@@ -31,6 +35,7 @@ struct harness {
     }
     for (auto& message : out.sends) sent.push_back(message);
     for (auto& action : out.chats) chats.push_back(action);
+    if (out.reconnect) reconnect_asked = true;
     if (out.exit_code) {
       REQUIRE_FALSE(exit_code);  // set once
       exit_code = out.exit_code;
@@ -71,6 +76,17 @@ struct harness {
     core.on_disconnected(out);
     take(out);
   }
+  // SPEC 11: a new link has said hello, or the shell stopped trying.
+  void reconnected() {
+    effects out;
+    core.on_reconnected(out);
+    take(out);
+  }
+  void give_up(long long seconds) {
+    effects out;
+    core.on_reconnect_given_up(seconds, out);
+    take(out);
+  }
   // Logs in as yoda, then forgets what that printed and sent.
   void log_in() {
     connect();
@@ -84,6 +100,7 @@ struct harness {
     forget();
   }
   void forget() {
+    reconnect_asked = false;
     lines.clear();
     prompts.clear();
     sent.clear();
