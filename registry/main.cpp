@@ -417,8 +417,7 @@ std::variant<options, int> parse_command_line(int argc, char** argv) {
         max_accounts_bound * 4, result.max_held_bytes);
   whole("--resume-grace", resume_grace_text, 0, max_duration_seconds, result.resume_grace);
   whole("--restart-grace", restart_grace_text, 0, max_duration_seconds, result.restart_grace);
-  whole("--ticket-lifetime", ticket_lifetime_text, 0, max_duration_seconds,
-        result.ticket_lifetime);
+  whole("--ticket-lifetime", ticket_lifetime_text, 0, max_duration_seconds, result.ticket_lifetime);
   if (whole_error) return bad_arguments(*whole_error);
   return result;
 }

@@ -99,7 +99,7 @@ asio::awaitable<void> peer_app::run() {
       },
   };
   const auto ec = co_await link_->connect(options_.host, options_.server_port, options_.agent,
-                                         trust_->context(), std::move(link_handlers));
+                                          trust_->context(), std::move(link_handlers));
   // Interrupted while connecting: nothing to undo.
   if (exit_code_) co_return;
   if (ec) {

@@ -194,12 +194,12 @@ inline constexpr std::string_view relogged_hint =
 inline constexpr std::string_view could_not_resume =
     "Error. The registry could not resume the session";
 inline constexpr std::string_view start_again_hint = "Start the peer again to log in";
-inline constexpr std::string_view could_not_reconnect = "Error. Could not reconnect to the registry";
+inline constexpr std::string_view could_not_reconnect =
+    "Error. Could not reconnect to the registry";
 inline std::string gave_up_hint(long long seconds) {
   return "Gave up after " + std::to_string(seconds) + " s; start the peer again to log in";
 }
-inline constexpr std::string_view resumed_elsewhere =
-    "Error. The session was resumed elsewhere";
+inline constexpr std::string_view resumed_elsewhere = "Error. The session was resumed elsewhere";
 // SPEC 6, fixed: after lost_connection, one line per command the registry had not answered.
 inline std::string not_confirmed(std::string_view escaped_line) {
   return "Error. Not confirmed by the registry: " + std::string(escaped_line);

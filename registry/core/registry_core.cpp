@@ -71,9 +71,9 @@ namespace {
 
 // Indexed by the wire tag of proto::client_message, for protocol-error details.
 constexpr std::array<const char*, std::variant_size_v<proto::client_message>> message_names{
-    "client_hello",   "login_name",     "login_password",  "direct_message", "broadcast",
-    "who_else",       "who_else_since", "block_user",      "unblock_user",   "logout",
-    "activity",       "private_listen", "private_request", "private_answer", "stored_received",
+    "client_hello",   "login_name",      "login_password",  "direct_message", "broadcast",
+    "who_else",       "who_else_since",  "block_user",      "unblock_user",   "logout",
+    "activity",       "private_listen",  "private_request", "private_answer", "stored_received",
     "private_invite", "private_consent", "resume_session"};
 
 bool accepts(phase at, const proto::client_message& message) {
@@ -336,8 +336,10 @@ struct core::state {
           std::copy(waiter->other.begin(), waiter->other.end(), ticket.ticket.begin());
           // Only if it is still the account's ticket (a newer login replaced it, or it was
           // revoked meanwhile: then it is not sent at all).
-          if (e && e->digest == resumes.options().digest_ticket(ticket.ticket))
+          if (e && e->digest == resumes.options().digest_ticket(ticket.ticket)) {
             frames.push_back(proto::make_frame(ticket));
+            resumes.mark_sent(waiter->subject);
+          }
           std::fill(ticket.ticket.begin(), ticket.ticket.end(), std::uint8_t{0});
         } else if (!done.ok && e && e->digest == waiter_digest(*waiter)) {
           // Not stored, so not sent: a restart would not know it.
@@ -389,16 +391,19 @@ struct core::state {
   // 11): the session stays online, its frames wait in the gate. A login whose mailbox is still
   // being read was not announced yet: it ends as before.
   bool suspend(session_id id, session& s, time_point now, effects& out) {
-    if (!resumes.live(s.name) || resumes.options().resume_grace.count() == 0 || mail.reading(id))
+    if (!resumes.resumable(s.name) || resumes.options().resume_grace.count() == 0 ||
+        mail.reading(id))
       return false;
     // Replies to the lost connection's commands are dropped: the peer names those commands as
     // not confirmed, and a late reply would be read as the answer to its next one.
-    mail.forget(id, out);
     gate.forget(id);
+    mail.forget(id, out);
     gate.wait(id, hold_ticket);
     s.at = phase::suspended;
     resumes.suspend(s.name, now + resumes.options().resume_grace);
     deadlines.push(deadline_of(s), id);
+    out.notes.push_back(s.name + " (" + s.address + ") lost its connection; resumable for " +
+                        std::to_string(resumes.options().resume_grace.count()) + " s");
     return true;
   }
 
@@ -412,6 +417,10 @@ struct core::state {
     leave(id, s, now, true, out, false);
     gate.forget(id);
     sessions.erase(id);
+    out.notes.push_back(name +
+                        (replaced ? ": a password login replaced the session waiting for its resume"
+                         : idle   ? ": timed out while waiting for its resume"
+                                  : ": not resumed in time; announced as logged out"));
     if (replaced) return;
     if (idle)
       revoke_ticket(name);
@@ -426,8 +435,7 @@ struct core::state {
     // needs none, so nobody can keep a user from resuming by spending them.
     (void)failure_budget.take(s.address, now);
     replies.resume(out, id, proto::resume_result::not_resumable);
-    finish(id, s, end_cause::not_resumable, "no live session of " + name + " has that ticket",
-           out);
+    finish(id, s, end_cause::not_resumable, "no live session of " + name + " has that ticket", out);
   }
 
   void on_resume(session_id id, session& s, const proto::resume_session& m, time_point now,
@@ -445,6 +453,7 @@ struct core::state {
       if (sessions.is_online(name) || !accounts.contains(name))
         return refuse_resume(id, s, name, now, out);
       s.name = name;
+      out.notes.push_back(name + " logged in again with its ticket from " + s.address);
       return enter(id, s, now, out, true);
     }
     const auto old_id = sessions.online_id(name);
@@ -454,12 +463,12 @@ struct core::state {
     if (!suspended) {
       // Still connected as far as the registry knows (a half-open link, a new address): that
       // connection ends, and this one goes on with the session.
-      mail.forget(*old_id, out);
       gate.forget(*old_id);
+      mail.forget(*old_id, out);
       out.sends.push_back(
           effects::send{*old_id, replies.end_frame(proto::end_reason::resumed_elsewhere)});
-      out.ends.push_back(effects::end{*old_id, end_cause::resumed_elsewhere,
-                                      "resumed from " + s.address});
+      out.ends.push_back(
+          effects::end{*old_id, end_cause::resumed_elsewhere, "resumed from " + s.address});
     }
     sessions.go_offline(old);
     s.name = std::move(old.name);
@@ -469,6 +478,7 @@ struct core::state {
     sessions.erase(*old_id);
     sessions.go_online(id, s);
     resumes.resumed(s.name);
+    out.notes.push_back(s.name + " resumed its session from " + s.address);
     out.logins.push_back(id);
     deadlines.push(deadline_of(s), id);
     // The answer first, then what was held for the session while it waited.
@@ -657,7 +667,9 @@ void core::on_shutdown(time_point now, effects& out) {
     if (s.at == phase::suspended) continue;
     // SPEC 11: a session with a ticket is resumed after the start, announcing nothing; its
     // logout is not recorded and its ticket row stays as it is.
-    if (s.at == phase::online && resumable_after && state_->resumes.live(s.name)) {
+    if (s.at == phase::online && resumable_after && state_->resumes.resumable(s.name)) {
+      state_->sessions.go_offline(s);
+      state_->mail.forget(id, out);
       state_->replies.end(out, id, proto::end_reason::shutdown_resumable);
       state_->finish(id, s, end_cause::shutdown_resumable, "registry shutting down", out);
       continue;

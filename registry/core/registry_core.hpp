@@ -134,6 +134,8 @@ struct effects {
   // These sessions have logged in (after a password's hash, or after a new account's commit):
   // the shell lifts what bounds a connection before login.
   std::vector<session_id> logins;
+  // Lines for the log (info): SPEC 11's suspended, resumed and ended sessions. Never a ticket.
+  std::vector<std::string> notes;
 
   void clear() {
     sends.clear();
@@ -141,9 +143,11 @@ struct effects {
     hashes.clear();
     writes.clear();
     logins.clear();
+    notes.clear();
   }
   bool empty() const {
-    return sends.empty() && ends.empty() && hashes.empty() && writes.empty() && logins.empty();
+    return sends.empty() && ends.empty() && hashes.empty() && writes.empty() && logins.empty() &&
+           notes.empty();
   }
 };
 

@@ -13,7 +13,8 @@ replies::replies(reply_gate& gate) : gate_(gate) {
   for (std::size_t i = 0; i < end_frames_.size(); ++i)
     end_frames_[i] = proto::make_frame(proto::session_end{static_cast<proto::end_reason>(i)});
   for (std::size_t i = 0; i < resume_frames_.size(); ++i)
-    resume_frames_[i] = proto::make_frame(proto::resume_reply{static_cast<proto::resume_result>(i)});
+    resume_frames_[i] =
+        proto::make_frame(proto::resume_reply{static_cast<proto::resume_result>(i)});
   hello_frame_ = proto::make_frame(proto::server_hello{});
 }
 

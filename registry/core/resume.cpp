@@ -6,12 +6,13 @@ namespace parley::registry {
 
 proto::resume_ticket resume_book::issue(const std::string& name) {
   const proto::resume_ticket ticket = options_.new_ticket();
-  entries_.insert_or_assign(name, entry{options_.digest_ticket(ticket), std::nullopt, std::nullopt});
+  entries_.insert_or_assign(name,
+                            entry{options_.digest_ticket(ticket), std::nullopt, std::nullopt});
   return ticket;
 }
 
 void resume_book::restore(const ticket_record& record) {
-  entries_.insert_or_assign(record.name, entry{record.digest, record.ended_at, std::nullopt});
+  entries_.insert_or_assign(record.name, entry{record.digest, record.ended_at, std::nullopt, true});
 }
 
 const resume_book::entry* resume_book::find(std::string_view name) const {
@@ -38,6 +39,10 @@ const resume_book::entry* resume_book::match(std::string_view name,
 
 void resume_book::suspend(std::string_view name, time_point until) {
   if (entry* e = find_mutable(name)) e->grace_until = until;
+}
+
+void resume_book::mark_sent(std::string_view name) {
+  if (entry* e = find_mutable(name)) e->sent = true;
 }
 
 void resume_book::resumed(std::string_view name) {

@@ -38,6 +38,9 @@ class resume_book {
     ticket_digest digest{};
     std::optional<time_point> ended_at;     // the window ended then (no session any more)
     std::optional<time_point> grace_until;  // suspended: the window's end
+    // The peer was sent the ticket (a restored one may have been): without it, it cannot
+    // resume, so a lost connection is not waited for.
+    bool sent = false;
   };
 
   explicit resume_book(resume_options options) : options_(std::move(options)) {}
@@ -64,6 +67,12 @@ class resume_book {
     const entry* e = find(name);
     return e && !e->ended_at;
   }
+  // A live ticket the peer has: its session is worth waiting for.
+  bool resumable(std::string_view name) const {
+    const entry* e = find(name);
+    return e && !e->ended_at && e->sent;
+  }
+  void mark_sent(std::string_view name);
   // An ended ticket past its lifetime.
   bool expired(const entry& e, time_point now) const {
     return e.ended_at && now - *e.ended_at >= options_.ticket_lifetime;

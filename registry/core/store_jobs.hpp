@@ -84,13 +84,13 @@ struct revoke_ticket {
 };
 }  // namespace store_request
 
-using store_operation = std::variant<store_request::add_account, store_request::set_password_hash,
-                                     store_request::set_lockout, store_request::add_block,
-                                     store_request::remove_block, store_request::store_offline,
-                                     store_request::read_offline, store_request::delete_offline,
-                                     store_request::record_login, store_request::record_logout,
-                                     store_request::issue_ticket, store_request::end_ticket,
-                                     store_request::revoke_ticket>;
+using store_operation =
+    std::variant<store_request::add_account, store_request::set_password_hash,
+                 store_request::set_lockout, store_request::add_block, store_request::remove_block,
+                 store_request::store_offline, store_request::read_offline,
+                 store_request::delete_offline, store_request::record_login,
+                 store_request::record_logout, store_request::issue_ticket,
+                 store_request::end_ticket, store_request::revoke_ticket>;
 
 struct store_job {
   std::uint64_t ticket = 0;

@@ -410,6 +410,7 @@ void server::apply_effects() {
     }
     it->second.connection->close_after_flush();
   }
+  for (const auto& note : effects_.notes) spdlog::info("{}", note);
   for (auto& job : effects_.hashes) {
     pool_.submit(std::move(job), [this](hash_done result) { on_hash_done(std::move(result)); });
   }
@@ -421,6 +422,7 @@ log_limiter* server::guard_log(end_cause cause) {
     case end_cause::login_budget: return &login_budget_log_;
     case end_cause::signup_budget: return &signup_budget_log_;
     case end_cause::hash_busy: return &hash_busy_log_;
+    case end_cause::not_resumable: return &resume_refused_log_;
     default: return nullptr;
   }
 }

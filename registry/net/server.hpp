@@ -181,6 +181,7 @@ class server : private parley::net::framed_connection::owner {
   log_limiter login_budget_log_;
   log_limiter signup_budget_log_;
   log_limiter hash_busy_log_;
+  log_limiter resume_refused_log_;
   // Clients of the other transport, and failed handshakes (scanners, a changed pin).
   log_limiter tls_mismatch_log_;
   log_limiter tls_failed_log_;

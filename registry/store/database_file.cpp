@@ -405,9 +405,8 @@ std::string start_writing(SQLite::Database& db, const std::string& path) {
   try {
     upgrade_schema(db, path);
   } catch (const SQLite::Exception& e) {
-    return describe(path) +  " could not be upgraded to schema version " + std::to_string(schema_version) +
-               ", and is unchanged (" +
-           e.what() + ")";
+    return describe(path) + " could not be upgraded to schema version " +
+           std::to_string(schema_version) + ", and is unchanged (" + e.what() + ")";
   }
   try {
     // WAL: readers never block the writer, and a commit appends to the log instead of rewriting

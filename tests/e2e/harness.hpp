@@ -307,7 +307,8 @@ inline constexpr std::string_view reconnecting_hint =
     "Reconnecting to the registry; private chats go on";
 inline constexpr std::string_view not_connected_hint =
     "Reconnecting; try again after \"Reconnected to the registry\"";
-inline constexpr std::string_view could_not_reconnect = "Error. Could not reconnect to the registry";
+inline constexpr std::string_view could_not_reconnect =
+    "Error. Could not reconnect to the registry";
 // Private chats (SPEC 8; the last texts are the peer's own, where the spec is silent).
 inline constexpr std::string_view cannot_private_self =
     "Error. Cannot start private messaging with self";

@@ -127,6 +127,19 @@ class core_driver {
       return std::string(token);
     };
     config.mailbox_page_rows = 2;
+    // SPEC 11's tickets, deterministic too; the digest only has to be a function of the ticket.
+    config.resume.new_ticket = [this] {
+      proto::resume_ticket ticket{};
+      ticket[0] = static_cast<std::uint8_t>(++resume_tickets_);
+      ticket[1] = static_cast<std::uint8_t>(resume_tickets_ >> 8);
+      return ticket;
+    };
+    config.resume.digest_ticket = [](const proto::resume_ticket& ticket) {
+      registry::ticket_digest digest{};
+      for (std::size_t i = 0; i < digest.size(); ++i)
+        digest[i] = static_cast<std::uint8_t>(ticket[i] ^ 0x5a);
+      return digest;
+    };
     core_ = std::make_unique<registry::core>(config, store_->load());
   }
 
@@ -191,7 +204,8 @@ class core_driver {
     std::optional<std::string> online_as;
     bool ended = false;
     bool hello_answered = false;
-    bool entered = false;  // the core has reported its login (effects::logins)
+    bool entered = false;   // the core has reported its login (effects::logins)
+    bool ticketed = false;  // it was given a resume ticket (SPEC 11)
   };
 
   static std::string fake_hash(std::string_view password) {
@@ -267,6 +281,22 @@ class core_driver {
       case 14: return proto::stored_received{in.u8()};
       case 15: return proto::private_invite{name(), chat_key()};
       case 16: return proto::private_consent{name(), chat_key()};
+      case 17: {
+        // A ticket some session was given (most often, under its user's name or another's),
+        // or one nobody was.
+        const std::uint8_t pick = in.u8();
+        const std::uint8_t name_choice = in.u8();
+        std::string who = name();
+        proto::resume_ticket ticket{};
+        if (pick < 192 && !issued_.empty()) {
+          const auto& [user, given] = issued_[pick % issued_.size()];
+          ticket = given;
+          if (name_choice >= 64) who = user;
+        } else {
+          ticket[0] = pick;
+        }
+        return proto::resume_session{who, ticket};
+      }
       default: return proto::private_answer{name(), static_cast<std::uint8_t>(in.u8() & 1)};
     }
   }
@@ -285,6 +315,8 @@ class core_driver {
     if (!m || proto::validate(*m)) return;
     if (auto* name = std::get_if<proto::login_name>(&*m); name && connected_.contains(id))
       connected_[id].last_name = name->name.value;
+    if (auto* resume = std::get_if<proto::resume_session>(&*m); resume && connected_.contains(id))
+      connected_[id].last_name = resume->name.value;
     effects out;
     core_->on_message(id, *m, now_, out);
     if (id == unknown_id) require(out.empty(), "a message from an unknown session has no effects");
@@ -319,6 +351,8 @@ class core_driver {
   }
 
   void disconnect_id(session_id id) {
+    // A session with a ticket may wait for its resume (SPEC 11): still online in the core.
+    if (const auto& s = connected_[id]; s.online_as && s.ticketed) waiting_.insert(*s.online_as);
     effects out;
     core_->on_disconnect(id, now_, out);
     connected_.erase(id);
@@ -452,6 +486,21 @@ class core_driver {
     } else if (std::holds_alternative<proto::session_end>(m)) {
       require(ending.contains(send.to), "a session_end comes with the session's end" + where);
       said_goodbye.insert(send.to);
+    } else if (const auto* resume = std::get_if<proto::resume_reply>(&m)) {
+      require(!welcomed, "a resume answer is for a session not logged in" + where);
+      require(!s.last_name.empty(), "a resume answer follows a resume_session" + where);
+      if (resume->result == proto::resume_result::not_resumable) {
+        require(ending.contains(send.to), "a refused resume ends the session" + where);
+      } else {
+        require(s.entered, "a resumed session's login was reported" + where);
+        s.online_as = s.last_name;
+        s.ticketed = true;
+        ever_online_.insert(s.last_name);
+      }
+    } else if (const auto* ticket = std::get_if<proto::session_ticket>(&m)) {
+      require(welcomed, "a ticket is for a logged-in session" + where);
+      s.ticketed = true;
+      issued_.emplace_back(*s.online_as, ticket->ticket);
     } else {
       // presence, delivery, command_reply, user_list and the private-chat frames.
       require(welcomed,
@@ -464,13 +513,18 @@ class core_driver {
         // made earlier: its user was online then, and may have left since (at shutdown no
         // logout follows).
         online |= where == " (during store_done)" && ever_online_.contains(p->user.value);
+        // A user waiting for its resume is online without a connection.
+        online |= waiting_.contains(p->user.value);
         require(online, "a login notice is about a user online now: " + p->user.value + where);
       }
     }
   }
 
   void check_counts() const {
-    require(core_->sessions() == connected_.size(), "the core counts the connected sessions");
+    // Sessions waiting for their resume have no connection: at most one per name.
+    require(core_->sessions() >= connected_.size() &&
+                core_->sessions() <= connected_.size() + waiting_.size(),
+            "the core counts the connected sessions, and those waiting for a resume");
     std::size_t online = 0;
     bool some_not_ended = false;
     for (const auto& [id, s] : connected_) {
@@ -485,7 +539,7 @@ class core_driver {
       require(!s.online_as.has_value() || s.entered,
               "a welcomed session's login was reported (#" + std::to_string(id) + ")");
     }
-    require(core_->online_users() <= online,
+    require(core_->online_users() <= online + waiting_.size(),
             "the core counts no more online users than sessions it reported logged in");
     // (A session whose end waits behind its unanswered store jobs has none: it is ending.)
     if (some_not_ended && writes_.empty())
@@ -505,6 +559,11 @@ class core_driver {
   std::deque<registry::store_job> writes_;
   std::set<std::string> ever_online_;  // every name that has been welcomed
   std::set<std::uint64_t> tickets_;
+  // SPEC 11: the tickets sessions were given (user, ticket), and the users who may be waiting
+  // for their resume (they had a ticket when their connection went).
+  std::uint64_t resume_tickets_ = 0;
+  std::vector<std::pair<std::string, proto::resume_ticket>> issued_;
+  std::set<std::string> waiting_;
 };
 
 // Writes the scripts core_driver reads, one call per step, for the seed corpus. A session is
@@ -541,6 +600,10 @@ class script_writer {
     return put({step_code::hash_done, index, mode});
   }
   script_writer& disconnect(u8 session) { return put({step_code::disconnect, session}); }
+  // The oldest `count` store jobs answered (1 to 8).
+  script_writer& store_done(u8 count = 7) { return put({step_code::store_done, count}); }
+  // resume_session with the `ticket`th ticket issued so far, under the name it was issued for.
+  script_writer& resume(u8 session, u8 ticket = 0) { return built(session, {17, ticket, 255, 0}); }
   script_writer& advance_seconds(u8 seconds) { return put({step_code::advance, 128, seconds}); }
   script_writer& advance_past_idle() { return put({step_code::advance, 255, 0}); }
   script_writer& tick() { return put({step_code::tick}); }

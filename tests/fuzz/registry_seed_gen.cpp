@@ -63,7 +63,10 @@ void make_registry_database(const fs::path& path) {
                   store.add_account("luke", "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaB", t) &&
                   store.set_lockout("luke", 2, t) && store.add_block("luke", "yoda") &&
                   store.store_offline("luke", "yoda", "may the force", t) &&
-                  store.record_login("yoda", t);
+                  store.record_login("yoda", t) &&
+                  store.issue_ticket("yoda", registry::ticket_digest{1, 2, 3}, t) &&
+                  store.issue_ticket("luke", registry::ticket_digest{4, 5, 6}, t) &&
+                  store.end_ticket("luke", t);
   if (!ok) fail("cannot fill " + path.string());
 }
 
@@ -90,7 +93,7 @@ std::vector<seed> loader_seeds(const fs::path& scratch) {
     make_registry_database(p);
     sql(p,
         "PRAGMA journal_mode = DELETE; PRAGMA page_size = 512; VACUUM;"
-        " PRAGMA user_version = 3;");
+        " PRAGMA user_version = 4;");
   });
   made("blank-sqlite", [](const fs::path& p) {
     sql(p, "PRAGMA page_size = 512; CREATE TABLE t(x); DROP TABLE t;");
@@ -197,6 +200,33 @@ std::vector<seed> core_seeds() {
                                                          .shutdown()
                                                          .hash_done()
                                                          .bytes());
+  // SPEC 11: a lost session resumed with its ticket, then one resumed after its window, and a
+  // guess.
+  seeds.emplace_back("resume", script_writer()
+                                   .connect()
+                                   .log_in(0, yoda)
+                                   .connect()
+                                   .log_in(1, luke)
+                                   .store_done()
+                                   .store_done()
+                                   .disconnect(0)
+                                   .connect()
+                                   .hello(1)
+                                   .listen(1)
+                                   .resume(1)
+                                   .direct(0, yoda)
+                                   .disconnect(1)
+                                   .advance_seconds(5)
+                                   .tick()
+                                   .connect()
+                                   .hello(1)
+                                   .resume(1)
+                                   .store_done()
+                                   .connect()
+                                   .hello(2)
+                                   .resume(2, 200)
+                                   .shutdown()
+                                   .bytes());
   const std::string frame = proto::encode_frame(proto::client_message{proto::client_hello{}});
   seeds.emplace_back(
       "decoded-hello",

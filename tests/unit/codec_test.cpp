@@ -320,22 +320,21 @@ TEST_CASE("a chat key is 32 bytes as they are, no size tag, and a short one is r
 TEST_CASE("a resume ticket is 32 bytes as they are, the reply one byte, both pinned") {
   const auto ticket = sample_key(7);
   const std::string ticket_bytes(reinterpret_cast<const char*>(ticket.data()), ticket.size());
-  CHECK(body_of(proto::encode_frame(
-            proto::client_message{proto::resume_session{"yoda", ticket}})) ==
-        body_writer(tag_resume_session).str("yoda").raw(ticket_bytes).bytes());
+  CHECK(
+      body_of(proto::encode_frame(proto::client_message{proto::resume_session{"yoda", ticket}})) ==
+      body_writer(tag_resume_session).str("yoda").raw(ticket_bytes).bytes());
   CHECK(body_of(proto::encode_frame(proto::server_message{proto::session_ticket{ticket}})) ==
         body_writer(tag_session_ticket).raw(ticket_bytes).bytes());
-  CHECK(body_of(proto::encode_frame(
-            proto::server_message{proto::resume_reply{proto::resume_result::not_resumable}})) ==
-        body_writer(tag_resume_reply).u8(2).bytes());
+  CHECK(body_of(proto::encode_frame(proto::server_message{proto::resume_reply{
+            proto::resume_result::not_resumable}})) == body_writer(tag_resume_reply).u8(2).bytes());
   // One byte short, or one too many, or a bad name: refused.
   CHECK_FALSE(
       client_error(body_writer(tag_resume_session).str("yoda").raw(ticket_bytes.substr(1)).bytes())
           .empty());
-  CHECK_FALSE(server_error(body_writer(tag_session_ticket).raw(ticket_bytes + "x").bytes()).empty());
-  CHECK(contains(
-      client_error(body_writer(tag_resume_session).str("a b").raw(ticket_bytes).bytes()),
-      "not a valid user name"));
+  CHECK_FALSE(
+      server_error(body_writer(tag_session_ticket).raw(ticket_bytes + "x").bytes()).empty());
+  CHECK(contains(client_error(body_writer(tag_resume_session).str("a b").raw(ticket_bytes).bytes()),
+                 "not a valid user name"));
   for (const std::uint8_t bad : {std::uint8_t{3}, std::uint8_t{0xff}})
     CHECK(contains(server_error(body_writer(tag_resume_reply).u8(bad).bytes()), "unknown result"));
   for (int v = 0; v <= static_cast<int>(proto::resume_result::last); ++v) {

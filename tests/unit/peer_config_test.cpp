@@ -36,7 +36,10 @@ TEST_CASE("config: every setting") {
   CHECK(config.bell == false);
   CHECK(config.colour == false);
   CHECK(parsed("color = true").colour == true);
+  CHECK(parsed("reconnect_for = 0").reconnect_for == 0u);
+  CHECK(parsed("reconnect_for = 86400").reconnect_for == 86400u);
   const auto empty = parsed("");
+  CHECK_FALSE(empty.reconnect_for);
   CHECK_FALSE(empty.host);
   CHECK_FALSE(empty.port);
   CHECK_FALSE(empty.timestamps);
@@ -47,6 +50,10 @@ TEST_CASE("config: errors name the file, the line and the setting") {
   CHECK(refused("\nport = \"4711\"").starts_with("peer.toml:2:"));
   CHECK(refused("bell = \"no\"").find("bell must be true or false") != std::string::npos);
   CHECK(refused("host = \"\"").find("host must be a non-empty string") != std::string::npos);
+  CHECK(refused("reconnect_for = 86401") ==
+        "peer.toml:1:17: reconnect_for must be a whole number of seconds from 0 to 86400");
+  CHECK(refused("reconnect_for = -1").find("reconnect_for must be") != std::string::npos);
+  CHECK(refused("reconnect_for = true").find("reconnect_for must be") != std::string::npos);
   // An unknown setting is placed at its name.
   CHECK(refused("\ntimestamp = true").starts_with("peer.toml:2:1: unknown setting 'timestamp'"));
   CHECK(refused("[server]\nport = 4711").find("unknown setting 'server'") != std::string::npos);

@@ -42,7 +42,8 @@ TEST_CASE("peer resume: a lost link with a ticket names what was in flight and r
   r.h.type("message luke are you there?");
   r.h.forget();
   r.h.disconnect();
-  CHECK(r.h.lines == strings{lost, "Error. Not confirmed by the registry: message luke are you there?",
+  CHECK(r.h.lines == strings{lost,
+                             "Error. Not confirmed by the registry: message luke are you there?",
                              reconnecting});
   CHECK(r.h.reconnect_asked);
   CHECK_FALSE(r.h.exit_code);
@@ -55,7 +56,8 @@ TEST_CASE("peer resume: the new link announces the port and resumes with the tic
   r.h.disconnect();
   r.h.forget();
   r.h.reconnected();
-  CHECK(r.h.sent == msgs{proto::private_listen{40001}, proto::resume_session{"yoda", ticket_of(7)}});
+  CHECK(r.h.sent ==
+        msgs{proto::private_listen{40001}, proto::resume_session{"yoda", ticket_of(7)}});
   r.h.forget();
   // What is typed while the answer is awaited waits for it (a round trip), as at login.
   r.h.type("whoelse");

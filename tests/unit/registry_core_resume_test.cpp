@@ -273,8 +273,7 @@ TEST_CASE("resume: a chat request waiting for a session outlives its loss") {
   f.h.send(luke, proto::private_invite{"yoda", {}});
   CHECK(f.h.take(luke) == messages{reply(proto::outcome::private_requested)});
   const auto again = f.resume("yoda", *yoda_ticket);
-  CHECK(f.h.take(again) == messages{resumed(resume_result::resumed), offer("luke"),
-                                    mailbox_end()});
+  CHECK(f.h.take(again) == messages{resumed(resume_result::resumed), offer("luke"), mailbox_end()});
   f.h.send(again, proto::private_consent{"luke", {}});
   const auto granted = f.h.take(luke);
   REQUIRE(granted.size() == 1);
