@@ -31,7 +31,7 @@ core_config make_core_config(bool interactive, bool reconnect) {
 std::chrono::milliseconds reconnect_delay(unsigned attempt, double random) {
   using std::chrono::milliseconds;
   if (attempt == 0) return milliseconds(100 + static_cast<long>(900 * random));
-  const long full = std::min<long>(10'000, 1000L << std::min(attempt, 4U));
+  const long full = std::min<long>(10'000, 1000L << std::min(attempt - 1, 4U));
   return milliseconds(static_cast<long>(full * (0.5 + 0.5 * random)));
 }
 
@@ -59,7 +59,8 @@ peer_app::peer_app(asio::io_context& io, app_options options)
       network_(io.get_executor(), options_.handshakes),
       stop_signals_(io, SIGINT, SIGTERM),
       presentation_(make_presentation(options_, terminal_.interactive())),
-      reconnect_timer_(io) {}
+      reconnect_timer_(io),
+      attempt_timer_(io) {}
 
 void peer_app::start() {
   asio::co_spawn(io_, watch_signals(), asio::detached);
@@ -238,7 +239,19 @@ asio::awaitable<void> peer_app::reconnect_attempt(std::uint64_t generation) {
                                           trust_->context(), std::move(handlers));
   if (exit_code_ || generation != link_generation_) co_return;
   // Refused, unreachable or timed out: the next attempt, after its delay.
-  if (ec) schedule_reconnect();
+  if (ec) {
+    schedule_reconnect();
+    co_return;
+  }
+  // Connected: the handshake, the hello and the resume's answer get 10 s (or what is left), so
+  // that a registry which accepts and never answers (stopped, wedged) is given up on in time.
+  const auto left = *reconnect_until_ - std::chrono::steady_clock::now();
+  attempt_timer_.expires_after(std::min<std::chrono::steady_clock::duration>(
+      registry_connect_timeout, std::max<std::chrono::steady_clock::duration>(left, {})));
+  attempt_timer_.async_wait([this, generation](std::error_code timer_ec) {
+    if (timer_ec || exit_code_ || generation != link_generation_ || !core_.reconnecting()) return;
+    schedule_reconnect();
+  });
 }
 
 void peer_app::start_private_network() {
@@ -372,6 +385,7 @@ void peer_app::finish(int code) {
   terminal_.stop();
   link_->close();
   reconnect_timer_.cancel();
+  attempt_timer_.cancel();
   network_.close_all();
   std::error_code ignored;
   stop_signals_.cancel(ignored);

@@ -101,6 +101,8 @@ class peer_app {
   std::optional<int> exit_code_;
   // Reconnecting (SPEC 11): the links of earlier attempts are told apart by their generation.
   asio::steady_timer reconnect_timer_;
+  // One attempt's deadline, once connected (the answer may never come).
+  asio::steady_timer attempt_timer_;
   std::optional<std::chrono::steady_clock::time_point> reconnect_until_;
   unsigned reconnect_attempts_ = 0;
   std::uint64_t link_generation_ = 0;

@@ -238,6 +238,15 @@ void peer_core::reply_done(effects& out) {
 
 void peer_core::on_session_end(const proto::session_end& end, effects& out) {
   using proto::end_reason;
+  // The answer to a resume attempt that did not get through (a registry stopping, or one that
+  // still counts the lost connection against the address): another attempt, after its delay.
+  if (reconnecting_ &&
+      (end.reason == end_reason::shutdown || end.reason == end_reason::shutdown_resumable ||
+       end.reason == end_reason::too_many_connections || end.reason == end_reason::login_timeout)) {
+    awaiting_ = awaiting::nothing;
+    out.reconnect = true;
+    return;
+  }
   switch (end.reason) {
     case end_reason::logged_out: return finish(exit_success, out);
     case end_reason::inactivity:
@@ -266,6 +275,8 @@ void peer_core::on_session_end(const proto::session_end& end, effects& out) {
     // SPEC 11: the registry stops and keeps the session: as a lost link, resumed once it is
     // back. Without a ticket (or reconnecting) it is the shutdown it would have been.
     case end_reason::shutdown_resumable:
+      // A logout in flight is done: the registry ends the session with it.
+      if (awaiting_ == awaiting::session_end) return finish(exit_success, out);
       if (phase_ == phase::logged_in && ticket_ && config_.reconnect)
         return start_reconnecting(out);
       out.print(texts::registry_shut_down);
@@ -327,7 +338,11 @@ void peer_core::on_resume_reply(const proto::resume_reply& reply, effects& out) 
     case proto::resume_result::relogged:
       reconnecting_ = false;
       out.print(texts::reconnected);
-      if (reply.result == proto::resume_result::relogged) out.print(texts::relogged_hint);
+      if (reply.result == proto::resume_result::relogged) {
+        out.print(texts::relogged_hint);
+        // A new session: its own ticket follows; the old one is dead.
+        ticket_.reset();
+      }
       if (std::exchange(activity_owed_, false))
         out.sends.emplace_back(std::in_place_type<proto::activity>);
       // Stored messages may follow (SPEC 6): what is typed waits for their end, as at login.

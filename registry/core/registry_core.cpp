@@ -342,8 +342,9 @@ struct core::state {
           }
           std::fill(ticket.ticket.begin(), ticket.ticket.end(), std::uint8_t{0});
         } else if (!done.ok && e && e->digest == waiter_digest(*waiter)) {
-          // Not stored, so not sent: a restart would not know it.
-          resumes.revoke(waiter->subject);
+          // Not stored, so not sent; and whatever older ticket the file still holds for the
+          // account must not come back after a restart.
+          revoke_ticket(waiter->subject);
         }
         std::fill(waiter->other.begin(), waiter->other.end(), '\0');
         return gate.complete(id, done.ticket, std::move(frames), out);
@@ -372,8 +373,9 @@ struct core::state {
                                         .other = std::string(ticket.begin(), ticket.end())});
   }
 
+  // Also when memory holds none: the file may (a ticket whose replacement failed to commit).
   void revoke_ticket(const std::string& name) {
-    if (!resumes.find(name)) return;
+    if (!resumes.enabled()) return;
     resumes.revoke(name);
     store.ask(store_request::revoke_ticket{name});
   }
@@ -460,6 +462,8 @@ struct core::state {
     if (!old_id) return refuse_resume(id, s, name, now, out);
     session& old = sessions.at(*old_id);
     const bool suspended = old.at == phase::suspended;
+    // A login whose mailbox was still being read was not announced yet: it is, once read.
+    const bool announce = mail.reading(*old_id);
     if (!suspended) {
       // Still connected as far as the registry knows (a half-open link, a new address): that
       // connection ends, and this one goes on with the session.
@@ -489,14 +493,21 @@ struct core::state {
       replies.resume(out, id, proto::resume_result::resumed);
     }
     // Messages stored for it meanwhile (SPEC 6's exactly-once: the peer skips ids it showed).
-    mail.open(id, s, out, false);
+    if (!mail.open(id, s, out, announce) && announce) presence.entered(id, s.name, out);
   }
 
   // At a start: the sessions online when the registry stopped wait for their resume.
   void restore(time_point now, effects& out) {
     const auto& options = resumes.options();
     for (auto& record : stored_tickets) {
+      // A session that had not ended, and is not restored: its login history closes now.
+      const auto close_login = [&] {
+        if (record.ended_at || !accounts.contains(record.name)) return;
+        store.ask(store_request::record_logout{record.name, now});
+        accounts.note_logout(record.name, now);
+      };
       if (!resumes.enabled() || !accounts.contains(record.name)) {
+        close_login();
         store.ask(store_request::revoke_ticket{record.name});
         continue;
       }
@@ -507,6 +518,7 @@ struct core::state {
         continue;
       }
       if (options.restart_grace.count() == 0) {
+        close_login();
         end_ticket(record.name, now);
         continue;
       }
@@ -667,7 +679,9 @@ void core::on_shutdown(time_point now, effects& out) {
     if (s.at == phase::suspended) continue;
     // SPEC 11: a session with a ticket is resumed after the start, announcing nothing; its
     // logout is not recorded and its ticket row stays as it is.
-    if (s.at == phase::online && resumable_after && state_->resumes.resumable(s.name)) {
+    // (Not while its mailbox is read: its login was never announced.)
+    if (s.at == phase::online && resumable_after && state_->resumes.resumable(s.name) &&
+        !state_->mail.reading(id)) {
       state_->sessions.go_offline(s);
       state_->mail.forget(id, out);
       state_->replies.end(out, id, proto::end_reason::shutdown_resumable);

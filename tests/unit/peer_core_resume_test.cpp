@@ -214,3 +214,39 @@ TEST_CASE("peer resume: a registry that stops resumably is a lost link; other en
     CHECK(h.exit_code == exit_failure);
   }
 }
+
+TEST_CASE("peer resume: a resume attempt that meets a stopping registry tries again") {
+  for (const auto reason : {proto::end_reason::shutdown, proto::end_reason::shutdown_resumable,
+                            proto::end_reason::too_many_connections}) {
+    CAPTURE(static_cast<int>(reason));
+    resumable r;
+    r.h.disconnect();
+    r.h.reconnected();
+    r.h.forget();
+    r.h.receive(proto::session_end{reason});
+    CHECK(r.h.lines.empty());
+    CHECK(r.h.reconnect_asked);
+    CHECK_FALSE(r.h.exit_code);
+  }
+}
+
+TEST_CASE("peer resume: a logout in flight when the registry stops is done") {
+  resumable r;
+  r.h.type("logout");
+  r.h.receive(proto::session_end{proto::end_reason::shutdown_resumable});
+  CHECK(r.h.exit_code == exit_success);
+  CHECK_FALSE(r.h.reconnect_asked);
+}
+
+TEST_CASE("peer resume: after a re-login the old ticket is not used again") {
+  resumable r;
+  r.h.disconnect();
+  r.h.reconnected();
+  r.h.receive(proto::resume_reply{proto::resume_result::relogged});
+  r.h.receive(proto::stored_end{});
+  r.h.forget();
+  // Lost before the new session's ticket came: the end, as without a ticket.
+  r.h.disconnect();
+  CHECK(r.h.lines == strings{lost});
+  CHECK(r.h.exit_code == exit_failure);
+}

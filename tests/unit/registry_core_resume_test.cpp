@@ -388,3 +388,32 @@ TEST_CASE("resume: too much held for a waiting session ends its window") {
   h.send(again, proto::resume_session{"yoda", *ticket});
   CHECK(split(h.take(again)).rest == messages{resumed(resume_result::relogged), mailbox_end()});
 }
+
+TEST_CASE(
+    "resume: a login not yet announced (its mailbox being read) is announced after a resume") {
+  core_config config = harness::resume_config();
+  // One stored message a page: the second page waits for the first's confirmation.
+  config.mailbox_page_rows = 1;
+  harness h(config);
+  h.seed_account("yoda", "wise");
+  h.seed_account("luke", "jedi");
+  const auto luke = h.login_as("luke", "jedi");
+  h.send(luke, proto::direct_message{"yoda", "one"});
+  h.send(luke, proto::direct_message{"yoda", "two"});
+  h.take(luke);
+  // yoda's peer does not confirm: its mailbox is still being read, and nobody has been told of
+  // the login.
+  h.auto_confirm = false;
+  const auto yoda = h.login_as("yoda", "wise", true);
+  const auto got = split(h.take(yoda));
+  REQUIRE(got.ticket);
+  CHECK(h.take(luke).empty());
+  // Its link is still there as far as the registry knows; a new one resumes the session.
+  const auto again = h.hello("10.0.0.9");
+  h.auto_confirm = true;
+  h.send(again, proto::resume_session{"yoda", *got.ticket});
+  CHECK(h.take(yoda) == messages{ended(proto::end_reason::resumed_elsewhere)});
+  CHECK(h.take(again) == messages{resumed(resume_result::resumed), stored("luke", "one"),
+                                  stored("luke", "two"), mailbox_end()});
+  CHECK(h.take(luke) == messages{presence("yoda", true)});
+}
