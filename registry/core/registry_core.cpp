@@ -479,7 +479,12 @@ struct core::state {
     s.since = old.since;
     private_broker::transfer(old, s);
     s.at = phase::online;
-    sessions.erase(*old_id);
+    // A suspended session has no connection: it goes now. A connected one stays, closing, until
+    // the shell reports its connection gone (on_disconnect), as every session does.
+    if (suspended)
+      sessions.erase(*old_id);
+    else
+      old.at = phase::closing;
     sessions.go_online(id, s);
     resumes.resumed(s.name);
     out.notes.push_back(s.name + " resumed its session from " + s.address);
