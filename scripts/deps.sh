@@ -6,7 +6,7 @@ parley_packages=(
   g++ cmake make pkg-config
   libasio-dev libcereal-dev libsqlitecpp-dev libsqlite3-dev doctest-dev
   libreadline-dev libsodium-dev libcli11-dev libspdlog-dev libfmt-dev libssl-dev
-  libtomlplusplus-dev nlohmann-json3-dev
+  libtomlplusplus-dev nlohmann-json3-dev iproute2
 )
 
 parley_install_missing() {

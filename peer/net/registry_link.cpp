@@ -8,6 +8,10 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <string_view>
 #include <utility>
 
@@ -41,6 +45,21 @@ asio::awaitable<std::error_code> registry_link::connect(std::string host, std::u
   if (closed_) co_return asio::error::operation_aborted;
   if (winner.index() == 1) co_return asio::error::timed_out;
   if (ec) co_return ec;
+
+  // SPEC 11: a path that dies in silence (a cable pulled, a NAT that forgot the mapping) is a
+  // lost connection too. The kernel probes an idle link after 15 s, every 5 s, 3 times, and gives
+  // up on unacknowledged data after 30 s: the loss shows within about 30 s, idle or not, with no
+  // frame of ours and nothing for the registry to answer. Best effort: a failure changes nothing.
+  {
+    const int fd = socket_.native_handle();
+    const int on = 1, idle = 15, interval = 5, count = 3;
+    const unsigned user_timeout_ms = 30'000;
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms);
+  }
 
   connection_ = net::framed_connection::create(std::move(socket_));
   if (tls) connection_->connect_tls(*tls);

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -140,6 +141,30 @@ TEST_CASE("reconnect: with no resume window the ticket logs in again, announced"
   // luke logs out: his ticket is revoked, and a peer holding it could not come back.
   log_out(*luke);
   yoda->expect_line("luke logged out");
+}
+
+}  // namespace parley::e2e
+
+namespace parley::e2e {
+
+TEST_CASE("reconnect: the registry link has TCP keepalive, so a silent loss shows too") {
+  registry_fixture registry;
+  auto yoda = logged_in_user(registry, "yoda");
+  // iproute2's ss shows each socket's timer: keepalive on an idle, established link.
+  const std::string command =
+      "ss -tno state established '( dport = :" + std::to_string(registry.port()) +
+      " )' 2>/dev/null";
+  std::string shown;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) shown += buffer;
+    ::pclose(pipe);
+  }
+  if (shown.empty()) {
+    MESSAGE("skipped: ss (iproute2) is not installed");
+    return;
+  }
+  CHECK(shown.find("keepalive") != std::string::npos);
 }
 
 }  // namespace parley::e2e
