@@ -372,17 +372,7 @@ void peer_core::on_disconnected(effects& out) {
   if (phase_ == phase::logged_in && ticket_ && config_.reconnect) return start_reconnecting(out);
   out.print(texts::lost_connection);
   if (phase_ == phase::logged_in) name_unconfirmed(out);
-  if (phase_ != phase::logged_in || private_chats_.active_count() == 0)
-    return finish(exit_failure, out);
-  // Private chats need no registry (SPEC 8.6): they go on, and so does the peer, until the last
-  // one ends. Nothing the registry was asked will be answered now.
-  out.print(texts::chats_go_on);
-  registry_lost_ = true;
-  awaiting_ = awaiting::nothing;
-  pending_target_.clear();
-  private_chats_.drop_offers();
-  ask(phase::logged_in, out);
-  drain(out);
+  lose_registry(out);
 }
 
 }  // namespace parley::peer

@@ -52,6 +52,19 @@ struct fixture {
     ticket = got.ticket;
     return id;
   }
+  // yoda and luke logged in, yoda told of luke; then yoda's connection is lost.
+  struct waiting_pair {
+    session_id yoda, luke;
+    std::optional<proto::resume_ticket> yoda_ticket, luke_ticket;
+  };
+  waiting_pair yoda_waiting() {
+    waiting_pair p;
+    p.yoda = log_in("yoda", "wise", p.yoda_ticket);
+    p.luke = log_in("luke", "jedi", p.luke_ticket);
+    h.take(p.yoda);
+    h.disconnect(p.yoda);
+    return p;
+  }
   session_id resume(const std::string& name, const proto::resume_ticket& ticket,
                     const std::string& address = "127.0.0.1") {
     const session_id id = h.hello(address);
@@ -102,11 +115,7 @@ TEST_CASE("resume: the ticket comes after the welcome, and a resume in time anno
 
 TEST_CASE("resume: a window that ends is announced then, and the ticket logs in again after it") {
   fixture f;
-  std::optional<proto::resume_ticket> yoda_ticket, luke_ticket;
-  const auto yoda = f.log_in("yoda", "wise", yoda_ticket);
-  const auto luke = f.log_in("luke", "jedi", luke_ticket);
-  f.h.take(yoda);
-  f.h.disconnect(yoda);
+  const auto [yoda, luke, yoda_ticket, luke_ticket] = f.yoda_waiting();
   f.h.advance(2999ms);
   f.h.tick();
   CHECK(f.h.take(luke).empty());
@@ -149,11 +158,7 @@ TEST_CASE("resume: past its lifetime an ended session's ticket is refused") {
 
 TEST_CASE("resume: frames for a waiting session follow the answer; a direct message is stored") {
   fixture f;
-  std::optional<proto::resume_ticket> yoda_ticket, luke_ticket;
-  const auto yoda = f.log_in("yoda", "wise", yoda_ticket);
-  const auto luke = f.log_in("luke", "jedi", luke_ticket);
-  f.h.take(yoda);
-  f.h.disconnect(yoda);
+  const auto [yoda, luke, yoda_ticket, luke_ticket] = f.yoda_waiting();
   f.h.send(luke, proto::broadcast_message{"anyone there"});
   CHECK(f.h.take(luke) == messages{reply(proto::outcome::broadcast_sent)});
   f.h.send(luke, proto::direct_message{"yoda", "are you back"});
@@ -173,11 +178,7 @@ TEST_CASE("resume: frames for a waiting session follow the answer; a direct mess
 
 TEST_CASE("resume: a wrong ticket, another user's, or a logged-out session's is refused") {
   fixture f;
-  std::optional<proto::resume_ticket> yoda_ticket, luke_ticket;
-  const auto yoda = f.log_in("yoda", "wise", yoda_ticket);
-  const auto luke = f.log_in("luke", "jedi", luke_ticket);
-  f.h.take(yoda);
-  f.h.disconnect(yoda);
+  const auto [yoda, luke, yoda_ticket, luke_ticket] = f.yoda_waiting();
 
   proto::resume_ticket wrong = *yoda_ticket;
   wrong[0] ^= 1;
@@ -228,11 +229,7 @@ TEST_CASE("resume: the idle clock runs on while a session waits") {
 
 TEST_CASE("resume: a password login replaces a session waiting for its resume") {
   fixture f;
-  std::optional<proto::resume_ticket> yoda_ticket, luke_ticket;
-  const auto yoda = f.log_in("yoda", "wise", yoda_ticket);
-  const auto luke = f.log_in("luke", "jedi", luke_ticket);
-  f.h.take(yoda);
-  f.h.disconnect(yoda);
+  const auto [yoda, luke, yoda_ticket, luke_ticket] = f.yoda_waiting();
   const auto fresh = f.h.login_as("yoda", "wise", true);
   const auto got = split(f.h.take(fresh));
   CHECK(got.rest.front() == login(proto::login_result::welcome));
