@@ -33,6 +33,13 @@ struct resumable {
     if (with_ticket) h.receive(proto::session_ticket{ticket_of(7)});
     h.forget();
   }
+  // leia asked, yoda said y, and her handshake came: a chat is open.
+  void chat_with_leia() {
+    const proto::chat_public_key leia_key{1};
+    h.expect_chat("leia", token_a, leia_key);
+    REQUIRE(h.open(leia_key).verdict == open_verdict::answer);
+    REQUIRE(h.proven("leia", leia_key));
+  }
 };
 
 }  // namespace
@@ -89,10 +96,7 @@ TEST_CASE("peer resume: a stored message shown before the loss is not shown agai
 
 TEST_CASE("peer resume: activity while reconnecting is reported once the session is back") {
   resumable r;
-  const proto::chat_public_key leia_key{1};
-  r.h.expect_chat("leia", token_a, leia_key);
-  REQUIRE(r.h.open(leia_key).verdict == open_verdict::answer);
-  REQUIRE(r.h.proven("leia", leia_key));
+  r.chat_with_leia();
   r.h.disconnect();
   r.h.forget();
   r.h.type("private leia still here");
@@ -119,10 +123,7 @@ TEST_CASE("peer resume: a session the registry cannot resume ends the peer, or l
   }
   SUBCASE("a chat open: it goes on alone") {
     resumable r;
-    const proto::chat_public_key leia_key{1};
-    r.h.expect_chat("leia", token_a, leia_key);
-    REQUIRE(r.h.open(leia_key).verdict == open_verdict::answer);
-    REQUIRE(r.h.proven("leia", leia_key));
+    r.chat_with_leia();
     r.h.disconnect();
     r.h.reconnected();
     r.h.forget();
