@@ -330,18 +330,18 @@ struct core::state {
       case kind::mailbox_deleted: return mail.on_deleted(*waiter, done);
       case kind::ticket_issued: {
         std::vector<proto::frame_ptr> frames;
+        // Still the account's ticket? (A newer login may have replaced it, or it was revoked
+        // meanwhile: then it is not sent at all.)
         const auto* e = resumes.find(waiter->subject);
-        if (done.ok && waiter->other.size() == proto::resume_ticket_bytes) {
+        const bool current = e && waiter->other.size() == proto::resume_ticket_bytes &&
+                             e->digest == waiter_digest(*waiter);
+        if (current && done.ok) {
           proto::session_ticket ticket;
           std::copy(waiter->other.begin(), waiter->other.end(), ticket.ticket.begin());
-          // Only if it is still the account's ticket (a newer login replaced it, or it was
-          // revoked meanwhile: then it is not sent at all).
-          if (e && e->digest == resumes.options().digest_ticket(ticket.ticket)) {
-            frames.push_back(proto::make_frame(ticket));
-            resumes.mark_sent(waiter->subject);
-          }
+          frames.push_back(proto::make_frame(ticket));
+          resumes.mark_sent(waiter->subject);
           std::fill(ticket.ticket.begin(), ticket.ticket.end(), std::uint8_t{0});
-        } else if (!done.ok && e && e->digest == waiter_digest(*waiter)) {
+        } else if (current) {
           // Not stored, so not sent; and whatever older ticket the file still holds for the
           // account must not come back after a restart.
           revoke_ticket(waiter->subject);
