@@ -87,10 +87,7 @@ asio::awaitable<void> peer_app::run() {
           on_greeted();
           return;
         }
-        core_.on_message(message, std::chrono::steady_clock::now(), effects_);
-        apply();
-        // An open may have arrived before the private_expect_keyed that vouches for it.
-        if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
+        on_registry_message(message);
       },
       [this] {
         if (link_generation_ != 0) return;
@@ -138,17 +135,19 @@ void peer_app::on_greeted() {
   apply();
 }
 
+void peer_app::on_registry_message(const proto::server_message& message) {
+  core_.on_message(message, std::chrono::steady_clock::now(), effects_);
+  apply();
+  // An open may have arrived before the private_expect_keyed that vouches for it.
+  if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
+}
+
 void peer_app::on_refused() {
   if (exit_code_ || core_.finished()) return;
+  // A changed key, a TLS/plain disagreement or a CA's refusal: said there.
   if (refused_for_good()) return;
-  const auto print = [&](const std::string& line) { show(line); };
   if (link_->close_cause() == net::close_cause::tls_failed) {
-    const auto why = link_->verify_error();
-    if (trust_->uses_ca() && !why.empty()) {
-      print(texts::registry_certificate_refused(why));
-    } else {
-      print(texts::registry_tls_failed(link_->close_reason()));
-    }
+    show(texts::registry_tls_failed(link_->close_reason()));
     return finish(exit_failure);
   }
   core_.on_disconnected(effects_);
@@ -222,10 +221,8 @@ asio::awaitable<void> peer_app::reconnect_attempt(std::uint64_t generation) {
           core_.on_reconnected(effects_);
           return apply();
         }
-        core_.on_message(message, std::chrono::steady_clock::now(), effects_);
+        on_registry_message(message);
         if (!core_.reconnecting()) reconnect_until_.reset();
-        apply();
-        if (std::holds_alternative<proto::private_expect_keyed>(message)) network_.retry_waiting();
       },
       [this, generation] {
         if (generation != link_generation_ || exit_code_) return;

@@ -68,6 +68,8 @@ class peer_app {
   void on_stop_signal(int signal_number);
   // The registry's hello has arrived over a checked link: the session begins.
   void on_greeted();
+  // A message on the live link (the first one's, or a reconnect's), past its hello.
+  void on_registry_message(const proto::server_message& message);
   // The link ended before the registry's hello: why, in the user's words (the key, TLS).
   void on_refused();
   // The key changed, or TLS and plain disagree: said, and fatal. False for anything else.
