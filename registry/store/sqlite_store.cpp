@@ -90,9 +90,7 @@ struct sqlite_store::impl {
         insert_login_(db_, "INSERT INTO logins (name, login_at) VALUES (:name, :login_at)"),
         close_login_(db_,
                      "UPDATE logins SET logout_at = :logout_at WHERE id ="
-                     " (SELECT max(id) FROM logins WHERE name = :name AND logout_at IS NULL)"),
-        close_open_logins_(db_,
-                           "UPDATE logins SET logout_at = :logout_at WHERE logout_at IS NULL") {}
+                     " (SELECT max(id) FROM logins WHERE name = :name AND logout_at IS NULL)") {}
 
   // The log line of a failed call: what was being done (names only: never a hash or a message
   // body), the file, and why (SQLite's own message).
@@ -134,7 +132,6 @@ struct sqlite_store::impl {
   SQLite::Statement delete_offline_;
   SQLite::Statement insert_login_;
   SQLite::Statement close_login_;
-  SQLite::Statement close_open_logins_;
 
   // The statements of offline_staged (schema version 2): prepared once the file has it, after
   // the upgrade of a version 1 file (which happens only once it has been loaded).
@@ -169,10 +166,17 @@ struct sqlite_store::impl {
                 " ON CONFLICT (name) DO UPDATE SET digest = excluded.digest,"
                 " issued_at = excluded.issued_at, ended_at = NULL"),
           end(db, "UPDATE resume_tickets SET ended_at = :now WHERE name = :name"),
-          revoke(db, "DELETE FROM resume_tickets WHERE name = :name") {}
+          revoke(db, "DELETE FROM resume_tickets WHERE name = :name"),
+          // A session whose ticket row says it had not ended is not over: it may be resumed
+          // after this start (SPEC 11), and its login row is closed when it ends.
+          close_open_logins(db,
+                            "UPDATE logins SET logout_at = :logout_at WHERE logout_at IS NULL"
+                            " AND name NOT IN (SELECT name FROM resume_tickets"
+                            " WHERE ended_at IS NULL)") {}
     SQLite::Statement issue;
     SQLite::Statement end;
     SQLite::Statement revoke;
+    SQLite::Statement close_open_logins;
   };
   std::optional<ticketing> tickets_;
 
@@ -512,24 +516,10 @@ bool sqlite_store::record_logout(const std::string& name, time_point now) {
 }
 
 void sqlite_store::close_dangling_logins(time_point now) {
-  // A session whose ticket row says it had not ended is not over: it may be resumed after this
-  // start (SPEC 11), and its login row is closed when it ends.
-  if (impl_->tickets_) {
-    try {
-      SQLite::Statement close(impl_->db_,
-                              "UPDATE logins SET logout_at = :logout_at WHERE logout_at IS NULL"
-                              " AND name NOT IN (SELECT name FROM resume_tickets"
-                              " WHERE ended_at IS NULL)");
-      impl_->write(
-          close, [&](SQLite::Statement& s) { s.bind(":logout_at", to_unix_ms(now)); }, false,
-          [] { return std::string("close the sessions a crash left open"); });
-    } catch (const SQLite::Exception& e) {
-      impl_->log_failure("close the sessions a crash left open", e.what());
-    }
-    return;
-  }
+  // Prepared once the file has schema version 3, which open() makes sure of.
+  if (!impl_->tickets_) return;
   impl_->write(
-      impl_->close_open_logins_,
+      impl_->tickets_->close_open_logins,
       [&](SQLite::Statement& s) { s.bind(":logout_at", to_unix_ms(now)); }, false,
       [] { return std::string("close the sessions a crash left open"); });
 }
