@@ -33,7 +33,8 @@ TEST_CASE("registry lost: the commands it had not answered are named, in the ord
   auto [yoda, luke] = two_logged_in_users(registry, "yoda", "luke");
   // Answered before the loss: never named.
   CHECK(answer_to(*yoda, "whoelse") == lines{"luke"});
-  yoda->send_line("message luke got this one");
+  // Its answer is awaited (answer_to): seen by luke is not yet confirmed to yoda.
+  CHECK(answer_to(*yoda, "message luke got this one").empty());
   luke->expect_line("yoda: got this one");
 
   {
